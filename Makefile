@@ -1,0 +1,50 @@
+# Quick start: `make run` (install, build, start the embedded database, load the demo, serve) and
+# `make test` (every test, against a throwaway PostGIS cluster).
+
+APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DATA_DIR ?= var
+BIND ?= 127.0.0.1:8080
+DEMO_BLOCKS ?= 4000
+DEMO := $(DATA_DIR)/demo.gpkg
+PLAN := RDTR Kota Balikpapan (demo)
+BIN := target/release/satupeta
+export SATUPETA_DATA_DIR := $(DATA_DIR)
+
+.PHONY: run test deps build lint bench clean
+
+## Installs the Debian packages that are missing.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cargo build --release
+
+$(DEMO): $(BIN) data/balikpapan_admin.geojson
+	$(BIN) demo generate --blocks $(DEMO_BLOCKS) $(DEMO)
+
+## Builds, loads the rules and the demo plan into the embedded database, and serves the map.
+run: build $(DEMO)
+	$(BIN) rules load data/rules
+	$(BIN) import $(DEMO) --plan "$(PLAN)" --if-changed
+	$(BIN) serve --bind $(BIND)
+
+## Runs every test (unit and integration, against a throwaway PostGIS cluster).
+test: deps
+	cargo test --all-targets
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+## Benchmarks (see README): point lookups vs PostGIS, import vs ogr2ogr.
+bench: build
+	$(BIN) bench
+
+clean:
+	rm -rf $(DATA_DIR) target

@@ -1,0 +1,16 @@
+//! Settings shared by every command, from flags and the environment.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the data lives and which database to use.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Directory for local state: the embedded PostgreSQL cluster, generated files.
+    #[arg(long, global = true, env = "SATUPETA_DATA_DIR", default_value = "var")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL of an external PostGIS server; without it an embedded cluster is run.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}

@@ -1,0 +1,150 @@
+//! The database: connection pool, the embedded cluster used when no `DATABASE_URL` is set, and
+//! the migrations in `migrations/`.
+
+mod embedded;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+pub use embedded::EmbeddedCluster;
+
+/// Errors of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The embedded cluster could not be created, started or stopped.
+    #[error("embedded database: {0}")]
+    Cluster(String),
+    /// A query or connection failed.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias of the database layer.
+pub type Result<T> = std::result::Result<T, DbError>;
+
+/// Name of the project's database inside the embedded cluster.
+pub const EMBEDDED_DB: &str = "satupeta";
+
+/// An open database: the pool, its URL and, when embedded, the cluster that serves it.
+#[derive(Debug)]
+pub struct Database {
+    /// Pool of connections to the project's database.
+    pub pool: PgPool,
+    /// The URL the pool connects to (for LISTEN connections and external tools).
+    pub url: String,
+    cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    /// Opens `database_url`, or the embedded cluster under `data_dir` when it is `None`, and brings
+    /// the schema up to date.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Self> {
+        let (url, cluster) = match database_url {
+            Some(url) => (url.to_string(), None),
+            None => {
+                let dir = data_dir.join("postgres");
+                let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&dir))
+                    .await
+                    .map_err(|e| DbError::Cluster(e.to_string()))??;
+                create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DB).await?;
+                (cluster.url(EMBEDDED_DB), Some(cluster))
+            }
+        };
+        let pool = connect(&url).await?;
+        migrate(&pool).await?;
+        Ok(Database { pool, url, cluster })
+    }
+
+    /// Wraps an existing pool (tests create one database per test in a shared cluster).
+    pub fn from_pool(pool: PgPool, url: String) -> Self {
+        Database {
+            pool,
+            url,
+            cluster: None,
+        }
+    }
+
+    /// The embedded cluster, when this database runs on one.
+    pub fn cluster_mut(&mut self) -> Option<&mut EmbeddedCluster> {
+        self.cluster.as_mut()
+    }
+
+    /// Closes the pool, then stops the embedded cluster if this process started it.
+    pub async fn close(self) {
+        self.pool.close().await;
+        drop(self.cluster);
+    }
+}
+
+/// Opens a pool on `url` with the project's settings.
+pub async fn connect(url: &str) -> Result<PgPool> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.log_statements(tracing::log::LevelFilter::Trace);
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?)
+}
+
+/// Applies the migrations in `migrations/` (PostGIS first).
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    sqlx::migrate!("./migrations").run(pool).await?;
+    Ok(())
+}
+
+/// Creates database `name` on the server at `admin_url` unless it exists.
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<()> {
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        if let Err(e) = sqlx::query(&sql).execute(&mut conn).await {
+            // Another process may have created it meanwhile.
+            let raced = e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04");
+            if !raced {
+                return Err(e.into());
+            }
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// The LISTEN/NOTIFY channel on which publications and rule changes are announced.
+pub const CHANGE_CHANNEL: &str = "satupeta_changes";
+
+/// Records a change (a plan publication, new rules) inside the caller's transaction and notifies
+/// listening servers when it commits.
+pub async fn announce_change(
+    conn: &mut sqlx::PgConnection,
+    what: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO change_log (what) VALUES ($1) RETURNING id")
+        .bind(what)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANGE_CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The id of the newest recorded change (0 when there is none).
+pub async fn latest_change(pool: &PgPool) -> std::result::Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM change_log")
+        .fetch_one(pool)
+        .await
+}

@@ -1,0 +1,272 @@
+//! Reading a vector file through GDAL: choosing the layer, its CRS, and turning each feature into a
+//! staging row (attributes as JSON, geometry reprojected to EPSG:4326 as WKB).
+
+use std::path::Path;
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{
+    FieldValue, Geometry, LayerAccess, OGRwkbGeometryType, geometry_type_flatten,
+    geometry_type_to_name,
+};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use serde_json::{Map, Value};
+
+use super::{Finding, IngestError, Result};
+
+/// One feature as read, reprojected to EPSG:4326.
+#[derive(Debug)]
+pub struct SourceFeature {
+    /// The feature id in the file (or its position when the format has none).
+    pub fid: i64,
+    /// Every attribute as it came, by its original field name.
+    pub attributes: Map<String, Value>,
+    /// The geometry in EPSG:4326, 2D, as WKB.
+    pub wkb: Vec<u8>,
+    /// A point of the feature's envelope centre (lon, lat), to say where a problem is.
+    pub location: [f64; 2],
+}
+
+/// An opened source layer, ready to be read.
+pub struct SourceLayer {
+    dataset: Dataset,
+    layer_index: usize,
+    /// The layer's name.
+    pub name: String,
+    /// The source CRS, as `EPSG:N` where it is identified, or its name.
+    pub crs: String,
+    /// Number of features GDAL reports.
+    pub feature_count: u64,
+    transform: CoordTransform,
+}
+
+/// Opens `file` and picks its zoning layer (`layer`, or the only polygon layer).
+pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Result<SourceLayer> {
+    if !file.exists() {
+        return Err(IngestError::Input(format!(
+            "{}: no such file",
+            file.display()
+        )));
+    }
+    let is_zip = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let path = if is_zip {
+        format!(
+            "/vsizip/{}",
+            file.canonicalize()
+                .map_err(|e| IngestError::Input(e.to_string()))?
+                .display()
+        )
+    } else {
+        file.display().to_string()
+    };
+    let options = DatasetOptions {
+        open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+        ..Default::default()
+    };
+    let dataset = Dataset::open_ex(&path, options).map_err(|e| {
+        IngestError::Input(format!(
+            "{} cannot be read as vector data ({e}); supported are GeoPackage, Shapefile (.shp or .zip), \
+             GeoJSON, FlatGeobuf and KML",
+            file.display()
+        ))
+    })?;
+    let layers: Vec<(usize, String, u32)> = dataset
+        .layers()
+        .enumerate()
+        .map(|(i, l)| (i, l.name(), geometry_type_flatten(l.defn().geometry_type())))
+        .collect();
+    if layers.is_empty() {
+        return Err(IngestError::Input(format!(
+            "{} has no vector layer",
+            file.display()
+        )));
+    }
+    let names = || {
+        layers
+            .iter()
+            .map(|l| l.1.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (layer_index, name, geometry_type) = match layer {
+        Some(wanted) => layers
+            .iter()
+            .find(|l| l.1 == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                IngestError::Input(format!(
+                    "{} has no layer \"{wanted}\"; its layers: {}",
+                    file.display(),
+                    names()
+                ))
+            })?,
+        None => {
+            let polygonal: Vec<_> = layers
+                .iter()
+                .filter(|l| is_polygonal_or_unknown(l.2))
+                .collect();
+            match polygonal.as_slice() {
+                [only] => (*only).clone(),
+                [] if layers.len() == 1 => layers[0].clone(),
+                [] => {
+                    return Err(IngestError::Input(format!(
+                        "{} has no polygon layer; its layers: {}",
+                        file.display(),
+                        names()
+                    )));
+                }
+                _ => {
+                    return Err(IngestError::Input(format!(
+                        "{} has several layers; choose one with --layer: {}",
+                        file.display(),
+                        names()
+                    )));
+                }
+            }
+        }
+    };
+    if !is_polygonal_or_unknown(geometry_type) {
+        return Err(IngestError::Input(format!(
+            "layer \"{name}\" holds {} geometries; a zoning plan needs polygons",
+            geometry_type_to_name(geometry_type)
+        )));
+    }
+    let layer = dataset.layer(layer_index)?;
+    let feature_count = layer.feature_count();
+    if feature_count == 0 {
+        return Err(IngestError::Input(format!(
+            "layer \"{name}\" has no features"
+        )));
+    }
+    let mut source = match source_crs {
+        Some(definition) => SpatialRef::from_definition(definition).map_err(|_| {
+            IngestError::Input(format!("unknown coordinate reference system \"{definition}\" (expected e.g. EPSG:32750)"))
+        })?,
+        None => layer.spatial_ref().ok_or_else(|| {
+            IngestError::Input(format!(
+                "layer \"{name}\" declares no coordinate reference system; give it with --source-crs EPSG:N"
+            ))
+        })?,
+    };
+    source.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let crs = describe_crs(&source);
+    let mut target = SpatialRef::from_epsg(4326)?;
+    target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let transform = CoordTransform::new(&source, &target)
+        .map_err(|e| IngestError::Input(format!("cannot reproject from {crs} to WGS 84 ({e})")))?;
+    drop(layer);
+    Ok(SourceLayer {
+        dataset,
+        layer_index,
+        name,
+        crs,
+        feature_count,
+        transform,
+    })
+}
+
+impl SourceLayer {
+    /// Reads every feature in file order, calling `row` for each usable one; features that cannot
+    /// be used are returned as findings.
+    pub fn read(&self, mut row: impl FnMut(SourceFeature) -> Result<()>) -> Result<Vec<Finding>> {
+        let mut layer = self.dataset.layer(self.layer_index)?;
+        let mut rejected = Vec::new();
+        for (position, feature) in layer.features().enumerate() {
+            let fid = feature
+                .fid()
+                .map(|f| f as i64)
+                .unwrap_or(position as i64 + 1);
+            let mut attributes = Map::new();
+            for (name, value) in feature.fields() {
+                attributes.insert(name, value.map(field_json).unwrap_or(Value::Null));
+            }
+            let reject = |message: String| Finding {
+                fid: Some(fid),
+                message,
+                ..Finding::default()
+            };
+            let Some(geometry) = feature.geometry().filter(|g| !g.is_empty()) else {
+                rejected.push(reject("has no geometry".into()));
+                continue;
+            };
+            let kind = geometry_type_flatten(geometry.geometry_type());
+            if kind != OGRwkbGeometryType::wkbPolygon && kind != OGRwkbGeometryType::wkbMultiPolygon
+            {
+                rejected.push(reject(format!(
+                    "is a {}, not a polygon",
+                    geometry_type_to_name(kind)
+                )));
+                continue;
+            }
+            let mut geometry: Geometry = geometry.clone();
+            geometry.flatten_to_2d();
+            if let Err(e) = geometry.transform_inplace(&self.transform) {
+                rejected.push(reject(format!("cannot be reprojected to WGS 84 ({e})")));
+                continue;
+            }
+            let envelope = geometry.envelope();
+            let location = [
+                (envelope.MinX + envelope.MaxX) / 2.0,
+                (envelope.MinY + envelope.MaxY) / 2.0,
+            ];
+            if !location.iter().all(|c| c.is_finite()) {
+                rejected.push(reject(
+                    "has coordinates that do not reproject to WGS 84".into(),
+                ));
+                continue;
+            }
+            row(SourceFeature {
+                fid,
+                attributes,
+                wkb: geometry.wkb()?,
+                location,
+            })?;
+        }
+        Ok(rejected)
+    }
+}
+
+fn is_polygonal_or_unknown(kind: u32) -> bool {
+    matches!(
+        kind,
+        OGRwkbGeometryType::wkbPolygon
+            | OGRwkbGeometryType::wkbMultiPolygon
+            | OGRwkbGeometryType::wkbUnknown
+            | OGRwkbGeometryType::wkbGeometryCollection
+    )
+}
+
+/// `EPSG:N` when GDAL can identify the CRS, its name otherwise.
+fn describe_crs(srs: &SpatialRef) -> String {
+    let mut identified = srs.clone();
+    if let (Some(name), Ok(code)) = (srs.auth_name(), srs.auth_code()) {
+        return format!("{name}:{code}");
+    }
+    if identified.auto_identify_epsg().is_ok()
+        && let (Some(name), Ok(code)) = (identified.auth_name(), identified.auth_code())
+    {
+        return format!("{name}:{code}");
+    }
+    srs.name().unwrap_or_else(|| "unnamed CRS".into())
+}
+
+fn field_json(value: FieldValue) -> Value {
+    match value {
+        FieldValue::IntegerValue(v) => v.into(),
+        FieldValue::Integer64Value(v) => v.into(),
+        FieldValue::RealValue(v) => serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        FieldValue::StringValue(v) => v.into(),
+        FieldValue::IntegerListValue(v) => v.into(),
+        FieldValue::Integer64ListValue(v) => v.into(),
+        FieldValue::RealListValue(v) => v
+            .into_iter()
+            .filter_map(serde_json::Number::from_f64)
+            .collect(),
+        FieldValue::StringListValue(v) => v.into(),
+        FieldValue::DateValue(v) => v.to_string().into(),
+        FieldValue::DateTimeValue(v) => v.to_string().into(),
+    }
+}

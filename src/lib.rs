@@ -1,0 +1,13 @@
+//! satupeta: the "One Map One Data" spatial-planning server of Balikpapan.
+//!
+//! Data flows one way: files -> [`ingest`] -> PostGIS ([`db`]) -> [`zoning`] lookups -> [`web`].
+//! [`rules`] holds the land-use and intensity tables every step reads; [`demo`] generates a
+//! synthetic plan for trying it all out.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod ingest;
+pub mod rules;
+pub mod web;
+pub mod zoning;

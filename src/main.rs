@@ -1,0 +1,245 @@
+//! The `satupeta` command: serve, import plans, load rules, generate the demo plan.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use satupeta::config::Settings;
+use satupeta::db::Database;
+use satupeta::ingest::{ImportOptions, IngestError};
+use satupeta::{demo, ingest, rules, web, zoning};
+
+/// satupeta: Balikpapan's "One Map One Data" spatial-planning server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the map and the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SATUPETA_BIND")]
+        bind: SocketAddr,
+    },
+    /// Import an RDTR plan file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML) as a new version.
+    Import {
+        /// The file (a zipped Shapefile may be given as .zip).
+        file: PathBuf,
+        /// Layer to read (default: the only polygon layer).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Name of the plan (RDTR document) this file is a version of (default: the layer name).
+        #[arg(long)]
+        plan: Option<String>,
+        /// CRS of the file when it declares none or declares it wrongly, e.g. EPSG:23837.
+        #[arg(long)]
+        source_crs: Option<String>,
+        /// Validate and report only; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Overlaps and gaps smaller than this (m²) are ignored.
+        #[arg(long, default_value_t = 1.0)]
+        tolerance_m2: f64,
+        /// Skip the import when the plan's published version came from the same file content.
+        #[arg(long)]
+        if_changed: bool,
+    },
+    /// Rule tables (sub-zones, intensity, activities, ITBX).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// The synthetic demo plan.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check the CSV tables in DIR and replace the stored rules with them.
+    Load {
+        /// Directory holding zones.csv, subzones.csv, intensity.csv, kbli2020.csv, activities.csv,
+        /// conditions.csv and itbx.csv.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Write a synthetic Balikpapan RDTR as a GeoPackage in EPSG:32750.
+    Generate {
+        /// The GeoPackage to write.
+        out: PathBuf,
+        /// About how many zoning polygons to generate.
+        #[arg(long, default_value_t = 4000)]
+        blocks: usize,
+        /// The kelurahan boundaries to generate inside.
+        #[arg(long, default_value = "data/balikpapan_admin.geojson")]
+        admin: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "satupeta=info,tower_http=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Demo {
+            command: DemoCommand::Generate { out, blocks, admin },
+        } => {
+            let started = Instant::now();
+            let options = demo::DemoOptions {
+                polygons: blocks,
+                admin,
+                out: out.clone(),
+            };
+            let summary = tokio::task::spawn_blocking(move || demo::generate(&options)).await??;
+            println!(
+                "wrote {} zoning polygons (grid cell {:.0} m) to {} in {:.1} s",
+                summary.polygons,
+                summary.cell_m,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Rules {
+            command: RulesCommand::Load { dir },
+        } => {
+            let rule_set = rules::load_dir(&dir)?;
+            let db = open(&settings).await?;
+            rules::store(&db.pool, &rule_set).await?;
+            println!(
+                "loaded {} sub-zones, {} intensity tiers, {} activities, {} KBLI codes, {} ITBX cells",
+                rule_set.subzones.len(),
+                rule_set.intensity.len(),
+                rule_set.activities.len(),
+                rule_set.kbli.len(),
+                rule_set.itbx.len()
+            );
+            db.close().await;
+            Ok(())
+        }
+        Command::Import {
+            file,
+            layer,
+            plan,
+            source_crs,
+            dry_run,
+            tolerance_m2,
+            if_changed,
+        } => {
+            let db = open(&settings).await?;
+            let plan_name = plan.clone();
+            if if_changed
+                && let Some(name) = &plan_name
+                && ingest::is_published(&db.pool, name, &file).await?
+            {
+                println!("plan \"{name}\" is already published from this file; nothing to do");
+                db.close().await;
+                return Ok(());
+            }
+            let options = ImportOptions {
+                layer,
+                plan,
+                source_crs,
+                dry_run,
+                tolerance_m2,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                ..ImportOptions::new(file)
+            };
+            let started = Instant::now();
+            let result = ingest::import(&db.pool, &options).await;
+            db.close().await;
+            match result {
+                Ok(outcome) => {
+                    println!("{}", outcome.report);
+                    match (outcome.version_id, outcome.version) {
+                        (Some(id), Some(version)) => println!(
+                            "published version {version} (id {id}) with {} features in {:.1} s",
+                            outcome.report.features_published,
+                            started.elapsed().as_secs_f64()
+                        ),
+                        _ => println!("dry run: nothing was published"),
+                    }
+                    Ok(())
+                }
+                Err(IngestError::Rejected(report)) => {
+                    println!("{report}");
+                    anyhow::bail!("the plan was not published: {}", report.error_summary())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Serve { bind } => {
+            let db = open(&settings).await?;
+            let live = Arc::new(zoning::Live::load(db.pool.clone()).await?);
+            let snapshot = live.snapshot();
+            tracing::info!(
+                features = snapshot.index.len(),
+                subzones = snapshot.rules.subzones().len(),
+                "zoning snapshot loaded"
+            );
+            drop(snapshot);
+            let watcher = tokio::spawn(zoning::watch_changes(
+                live.clone(),
+                db.pool.clone(),
+                Duration::from_secs(2),
+            ));
+            let app = web::router(web::AppState {
+                pool: db.pool.clone(),
+                live,
+            });
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            println!("serving on http://{}", listener.local_addr()?);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            watcher.abort();
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Database> {
+    Ok(Database::open(settings.database_url.as_deref(), &settings.data_dir).await?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

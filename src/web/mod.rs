@@ -1,0 +1,81 @@
+//! The HTTP layer: the router, thin handlers per resource, error mapping and the map page.
+
+mod error;
+mod zoning;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use sqlx::PgPool;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::zoning::Live;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub pool: PgPool,
+    /// The live snapshot of published plans and rules.
+    pub live: Arc<Live>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(map_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/data/balikpapan_admin.geojson", get(admin_boundaries))
+        .nest("/api/v1", zoning::routes())
+        .layer(CompressionLayer::new())
+        .layer(CorsLayer::permissive())
+        .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let db = sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await;
+    let snapshot = state.live.snapshot();
+    let body = serde_json::json!({
+        "database": db.is_ok(),
+        "features": snapshot.index.len(),
+        "subzones": snapshot.rules.subzones().len(),
+        "change": snapshot.change_id,
+    });
+    let status = if db.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
+}
+
+async fn map_page() -> Html<&'static str> {
+    Html(include_str!("map.html"))
+}
+
+async fn admin_boundaries() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        include_str!("../../data/balikpapan_admin.geojson"),
+    )
+}

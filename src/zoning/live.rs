@@ -1,0 +1,118 @@
+//! The live snapshot of published plans and rules that lookups read, and the watcher that
+//! replaces it when another process (or this one) publishes a plan or loads rules.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+use super::{Result, ZoningIndex};
+use crate::db::{CHANGE_CHANNEL, latest_change};
+use crate::rules::RuleBook;
+
+/// Everything a lookup reads, consistent with one state of the database.
+pub struct Snapshot {
+    /// Published zoning features.
+    pub index: ZoningIndex,
+    /// Rule tables.
+    pub rules: RuleBook,
+    /// The newest change (see `change_log`) this snapshot includes.
+    pub change_id: i64,
+}
+
+/// The current snapshot, swapped atomically when the data changes.
+pub struct Live {
+    current: ArcSwap<Snapshot>,
+    pool: PgPool,
+    loaded_change: AtomicI64,
+}
+
+impl Live {
+    /// Loads the first snapshot.
+    pub async fn load(pool: PgPool) -> Result<Self> {
+        let snapshot = load_snapshot(&pool).await?;
+        let change = snapshot.change_id;
+        Ok(Live {
+            current: ArcSwap::from_pointee(snapshot),
+            pool,
+            loaded_change: AtomicI64::new(change),
+        })
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Reloads the snapshot if the database has changed since it was loaded; returns whether it did.
+    pub async fn refresh(&self) -> Result<bool> {
+        let latest = latest_change(&self.pool).await?;
+        if latest == self.loaded_change.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let snapshot = load_snapshot(&self.pool).await?;
+        tracing::info!(
+            features = snapshot.index.len(),
+            change = snapshot.change_id,
+            "zoning snapshot reloaded"
+        );
+        self.loaded_change
+            .store(snapshot.change_id, Ordering::Release);
+        self.current.store(Arc::new(snapshot));
+        Ok(true)
+    }
+}
+
+async fn load_snapshot(pool: &PgPool) -> Result<Snapshot> {
+    // Read the change id first: a change that lands while loading is picked up by the next refresh.
+    let change_id = latest_change(pool).await?;
+    let (index, rules) = tokio::try_join!(ZoningIndex::load(pool), async {
+        Ok(RuleBook::load(pool).await?)
+    })?;
+    Ok(Snapshot {
+        index,
+        rules,
+        change_id,
+    })
+}
+
+/// Keeps `live` current: reloads on every NOTIFY of a change, and polls every `poll` in case a
+/// notification was missed (a dropped listener connection). Runs until the task is aborted.
+pub async fn watch_changes(live: Arc<Live>, pool: PgPool, poll: Duration) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if listener.is_none() {
+            match PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen(CHANGE_CHANNEL).await {
+                    Ok(()) => listener = Some(l),
+                    Err(e) => tracing::warn!("cannot LISTEN for plan changes: {e}"),
+                },
+                Err(e) => tracing::warn!("cannot open a LISTEN connection: {e}"),
+            }
+        }
+        let notified = match listener.as_mut() {
+            Some(l) => match tokio::time::timeout(poll, l.try_recv()).await {
+                Ok(Ok(Some(_))) => true,
+                Ok(Ok(None)) | Ok(Err(_)) => {
+                    listener = None;
+                    false
+                }
+                Err(_) => false,
+            },
+            None => {
+                tokio::time::sleep(poll).await;
+                false
+            }
+        };
+        if notified {
+            // Several notifications often arrive together; one reload serves them all.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Err(e) = live.refresh().await {
+            tracing::warn!("reloading the zoning snapshot failed: {e}");
+        }
+    }
+}

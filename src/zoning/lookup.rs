@@ -1,0 +1,505 @@
+//! Point and parcel lookups: which sub-zone applies, what may be built and which activities are
+//! permitted.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sqlx::PgPool;
+
+use super::index::{FeatureRow, VersionInfo, load_versions};
+use super::{PublishedFeature, Result, Snapshot, ZoningError};
+use crate::rules::{ActivityRule, IntensityTier, ItbxClass, RuleBook};
+
+/// The sub-zone as a lookup reports it.
+#[derive(Debug, Serialize)]
+pub struct SubzoneInfo {
+    /// Letter code, e.g. `R-3`.
+    pub code: String,
+    /// Permen 14 numeric code.
+    pub catalog_code: String,
+    /// NAMOBJ.
+    pub name: String,
+    /// The zone: code, name and kind.
+    pub zone: ZoneInfo,
+    /// Legend colour.
+    pub color: String,
+}
+
+/// The zone a sub-zone belongs to.
+#[derive(Debug, Serialize)]
+pub struct ZoneInfo {
+    /// Zone code, e.g. `R`.
+    pub code: String,
+    /// Zone name.
+    pub name: String,
+    /// `lindung` or `budidaya`.
+    pub kind: String,
+}
+
+/// The rule of the activity asked about.
+#[derive(Debug, Serialize)]
+pub struct ActivityAnswer {
+    /// The KBLI code asked about.
+    pub kbli: String,
+    /// Its title.
+    pub kbli_title: String,
+    /// The activity of the ITBX matrix that rules it, with its class and conditions.
+    #[serde(flatten)]
+    pub rule: ActivityRule,
+}
+
+/// Another zone under the same point (overlapping zones, or plans that overlap).
+#[derive(Debug, Serialize)]
+pub struct OverlapInfo {
+    /// Feature id.
+    pub feature_id: i64,
+    /// Its plan version.
+    pub plan: Option<VersionInfo>,
+    /// Its sub-zone code.
+    pub subzone: String,
+    /// Its sub-zone name.
+    pub subzone_name: Option<String>,
+}
+
+/// Activities of one ITBX class.
+#[derive(Debug, Serialize)]
+pub struct ClassGroup {
+    /// The class in words.
+    pub label: &'static str,
+    /// The activities in this class.
+    pub activities: Vec<ActivityRule>,
+}
+
+/// The answer to a point lookup.
+#[derive(Debug, Serialize)]
+pub struct PointAnswer {
+    /// Longitude asked.
+    pub lon: f64,
+    /// Latitude asked.
+    pub lat: f64,
+    /// The plan version that applies.
+    pub plan: Option<VersionInfo>,
+    /// The zoning feature.
+    pub feature_id: i64,
+    /// The sub-zone.
+    pub subzone: SubzoneInfo,
+    /// Block code (KODBLK).
+    pub block: Option<String>,
+    /// Sub-block code (KODSBL).
+    pub subblock: Option<String>,
+    /// Kelurahan (WADMKD).
+    pub kelurahan: Option<String>,
+    /// Kecamatan (WADMKC).
+    pub kecamatan: Option<String>,
+    /// Overlays that apply (field name -> value).
+    pub overlays: Box<RawValue>,
+    /// Intensity tiers by parcel size.
+    pub intensity: Vec<IntensityTier>,
+    /// Activities grouped by ITBX class (I, T, B, TB, X).
+    pub activities: BTreeMap<&'static str, ClassGroup>,
+    /// The activity asked about, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityAnswer>,
+    /// The source row as imported.
+    pub attributes: Box<RawValue>,
+    /// Other zones under the same point.
+    pub overlaps: Vec<OverlapInfo>,
+}
+
+/// Checks coordinates given in degrees.
+fn check_coordinates(lon: f64, lat: f64) -> Result<()> {
+    if !lon.is_finite()
+        || !lat.is_finite()
+        || !(-180.0..=180.0).contains(&lon)
+        || !(-90.0..=90.0).contains(&lat)
+    {
+        return Err(ZoningError::BadRequest(format!(
+            "coordinates lon={lon}, lat={lat} are not WGS 84 degrees (lon -180..180, lat -90..90)"
+        )));
+    }
+    Ok(())
+}
+
+/// Resolves a KBLI code to its activity rule in a sub-zone.
+fn activity_answer(rules: &RuleBook, kbli: &str, subzone: &str) -> Result<ActivityAnswer> {
+    let entry = rules
+        .kbli(kbli)
+        .ok_or_else(|| ZoningError::BadRequest(format!("\"{kbli}\" is not a KBLI 2020 code")))?;
+    let activity = rules.activity_for_kbli(kbli).ok_or_else(|| {
+        ZoningError::NotFound(format!(
+            "KBLI {kbli} ({}) is not covered by the activity list",
+            entry.title
+        ))
+    })?;
+    let rule = rules.activity_rule(subzone, &activity.id).ok_or_else(|| {
+        ZoningError::NotFound(format!(
+            "the ITBX matrix has no cell for {} in {subzone}",
+            activity.name
+        ))
+    })?;
+    Ok(ActivityAnswer {
+        kbli: entry.code.clone(),
+        kbli_title: entry.title.clone(),
+        rule,
+    })
+}
+
+fn subzone_info(rules: &RuleBook, code: &str) -> SubzoneInfo {
+    let subzone = rules.subzone(code);
+    let zone = subzone.and_then(|s| rules.zone(&s.zone));
+    SubzoneInfo {
+        code: code.to_string(),
+        catalog_code: subzone.map(|s| s.catalog_code.clone()).unwrap_or_default(),
+        name: subzone.map(|s| s.name.clone()).unwrap_or_default(),
+        zone: ZoneInfo {
+            code: zone.map(|z| z.code.clone()).unwrap_or_default(),
+            name: zone.map(|z| z.name.clone()).unwrap_or_default(),
+            kind: zone.map(|z| z.kind.clone()).unwrap_or_default(),
+        },
+        color: subzone.map(|s| s.color.clone()).unwrap_or_default(),
+    }
+}
+
+fn answer(
+    rules: &RuleBook,
+    version: impl Fn(i64) -> Option<VersionInfo>,
+    lon: f64,
+    lat: f64,
+    hits: &[&PublishedFeature],
+    kbli: Option<&str>,
+) -> Result<PointAnswer> {
+    let Some(feature) = hits.first() else {
+        return Err(ZoningError::NotFound(format!(
+            "no published plan covers lon={lon}, lat={lat}"
+        )));
+    };
+    let activity = kbli
+        .map(|k| activity_answer(rules, k, &feature.subzone))
+        .transpose()?;
+    let activities = rules
+        .activity_rules(&feature.subzone)
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(class, activities)| {
+            (
+                class.as_str(),
+                ClassGroup {
+                    label: class.label(),
+                    activities,
+                },
+            )
+        })
+        .collect();
+    Ok(PointAnswer {
+        lon,
+        lat,
+        plan: version(feature.version_id),
+        feature_id: feature.id,
+        subzone: subzone_info(rules, &feature.subzone),
+        block: feature.block.clone(),
+        subblock: feature.subblock.clone(),
+        kelurahan: feature.kelurahan.clone(),
+        kecamatan: feature.kecamatan.clone(),
+        overlays: feature.overlays.clone(),
+        intensity: rules.tiers(&feature.subzone).to_vec(),
+        activities,
+        activity,
+        attributes: feature.attributes.clone(),
+        overlaps: hits[1..]
+            .iter()
+            .map(|f| OverlapInfo {
+                feature_id: f.id,
+                plan: version(f.version_id),
+                subzone: f.subzone.clone(),
+                subzone_name: rules.subzone(&f.subzone).map(|s| s.name.clone()),
+            })
+            .collect(),
+    })
+}
+
+/// Answers a point lookup from the in-memory index of published plans.
+pub fn lookup_point(
+    snapshot: &Snapshot,
+    lon: f64,
+    lat: f64,
+    kbli: Option<&str>,
+) -> Result<PointAnswer> {
+    check_coordinates(lon, lat)?;
+    let hits = snapshot.index.at(lon, lat);
+    answer(
+        &snapshot.rules,
+        |v| snapshot.index.version(v).cloned(),
+        lon,
+        lat,
+        &hits,
+        kbli,
+    )
+}
+
+/// Answers a point lookup in one plan version (published or superseded), from PostGIS.
+pub async fn lookup_point_in_version(
+    pool: &PgPool,
+    rules: &RuleBook,
+    version_id: i64,
+    lon: f64,
+    lat: f64,
+    kbli: Option<&str>,
+) -> Result<PointAnswer> {
+    check_coordinates(lon, lat)?;
+    let versions = load_versions(pool).await?;
+    if !versions.contains_key(&version_id) {
+        return Err(ZoningError::NotFound(format!(
+            "there is no plan version {version_id}"
+        )));
+    }
+    let features = features_at(pool, lon, lat, Some(version_id)).await?;
+    let hits: Vec<&PublishedFeature> = features.iter().collect();
+    answer(rules, |v| versions.get(&v).cloned(), lon, lat, &hits, kbli)
+}
+
+/// The features under a point, asked of PostGIS (`ST_Intersects` with the GiST index): of one
+/// version, or of every published version when `version_id` is `None`.
+pub async fn features_at(
+    pool: &PgPool,
+    lon: f64,
+    lat: f64,
+    version_id: Option<i64>,
+) -> Result<Vec<PublishedFeature>> {
+    let rows: Vec<FeatureRow> = sqlx::query_as(include_str!("sql/features_at_point.sql"))
+        .bind(lon)
+        .bind(lat)
+        .bind(version_id)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(PublishedFeature::from_row).collect()
+}
+
+/// A parcel to look up: a GeoJSON Polygon or MultiPolygon in WGS 84, and optionally a KBLI code.
+#[derive(Debug, Deserialize)]
+pub struct ParcelRequest {
+    /// The parcel geometry (GeoJSON).
+    pub geometry: serde_json::Value,
+    /// A KBLI code whose rule to report.
+    #[serde(default)]
+    pub activity: Option<String>,
+}
+
+/// Building limits in square metres (and height) for an area under one intensity tier.
+#[derive(Debug, Serialize, Default, Clone, Copy)]
+pub struct Limits {
+    /// KDB × area.
+    pub max_footprint_m2: f64,
+    /// KLB max × area.
+    pub max_floor_area_m2: f64,
+    /// KLB min × area.
+    pub min_floor_area_m2: f64,
+    /// KDH × area.
+    pub min_green_m2: f64,
+    /// KTB × area.
+    pub max_basement_m2: f64,
+    /// Maximum height, metres.
+    pub max_height_m: f64,
+    /// Maximum floors.
+    pub max_floors: i32,
+    /// Minimum front setback, metres.
+    pub gsb_m: f64,
+}
+
+impl Limits {
+    fn of(tier: &IntensityTier, area: f64) -> Self {
+        Limits {
+            max_footprint_m2: tier.kdb_max / 100.0 * area,
+            max_floor_area_m2: tier.klb_max * area,
+            min_floor_area_m2: tier.klb_min * area,
+            min_green_m2: tier.kdh_min / 100.0 * area,
+            max_basement_m2: tier.ktb_max / 100.0 * area,
+            max_height_m: tier.max_height_m,
+            max_floors: tier.max_floors,
+            gsb_m: tier.gsb_m,
+        }
+    }
+}
+
+/// One part of a parcel: the piece inside one zone.
+#[derive(Debug, Serialize)]
+pub struct ParcelPart {
+    /// Zoning feature id.
+    pub feature_id: i64,
+    /// Its plan version.
+    pub plan: Option<VersionInfo>,
+    /// The sub-zone.
+    pub subzone: SubzoneInfo,
+    /// Block code.
+    pub block: Option<String>,
+    /// Area of this part, m² (geodesic, on the WGS 84 ellipsoid).
+    pub area_m2: f64,
+    /// Share of the parcel, 0..1.
+    pub share: f64,
+    /// The intensity tier that applies (chosen by the whole parcel's area).
+    pub intensity: Option<IntensityTier>,
+    /// The limits for this part.
+    pub limits: Option<Limits>,
+    /// The rule of the activity asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityAnswer>,
+}
+
+/// The part of a parcel no published plan covers.
+#[derive(Debug, Serialize)]
+pub struct OutsidePart {
+    /// Area, m².
+    pub area_m2: f64,
+    /// Share of the parcel, 0..1.
+    pub share: f64,
+}
+
+/// The answer to a parcel lookup.
+#[derive(Debug, Serialize)]
+pub struct ParcelAnswer {
+    /// The parcel's area, m² (geodesic, on the WGS 84 ellipsoid).
+    pub area_m2: f64,
+    /// The parcel's parts, one per zone it falls in, largest first.
+    pub parts: Vec<ParcelPart>,
+    /// The limits summed over the parts; height, floors and setback are the most restrictive part's.
+    pub totals: Limits,
+    /// The most restrictive class of the activity asked about over all parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_class: Option<ItbxClass>,
+    /// The part outside every published plan.
+    pub outside_plan: OutsidePart,
+}
+
+/// Measures a parcel against the published plans in PostGIS.
+pub async fn lookup_parcel(
+    pool: &PgPool,
+    snapshot: &Snapshot,
+    request: &ParcelRequest,
+) -> Result<ParcelAnswer> {
+    let kind = request
+        .geometry
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("");
+    if kind != "Polygon" && kind != "MultiPolygon" {
+        return Err(ZoningError::BadRequest(format!(
+            "the parcel must be a GeoJSON Polygon or MultiPolygon, not {}",
+            if kind.is_empty() {
+                "an object without a type".to_string()
+            } else {
+                format!("a {kind}")
+            }
+        )));
+    }
+    let geojson = request.geometry.to_string();
+    let check: (Option<bool>, Option<String>, f64, f64, f64, f64, f64) = sqlx::query_as(
+        "WITH p AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g)
+         SELECT ST_IsValid(g), ST_IsValidReason(g), ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
+                CASE WHEN ST_IsValid(g) THEN ST_Area(g::geography) ELSE 0 END FROM p",
+    )
+    .bind(&geojson)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| match e.as_database_error() {
+        Some(db) => {
+            ZoningError::BadRequest(format!("the parcel is not valid GeoJSON: {}", db.message()))
+        }
+        None => e.into(),
+    })?;
+    let (valid, reason, xmin, ymin, xmax, ymax, area) = check;
+    check_coordinates(xmin, ymin)?;
+    check_coordinates(xmax, ymax)?;
+    if valid != Some(true) {
+        return Err(ZoningError::BadRequest(format!(
+            "the parcel geometry is invalid: {}",
+            reason.unwrap_or_else(|| "unreadable".into())
+        )));
+    }
+    if area <= 0.0 {
+        return Err(ZoningError::BadRequest("the parcel has no area".into()));
+    }
+    let rows: Vec<(Option<i64>, f64)> = sqlx::query_as(include_str!("sql/parcel_parts.sql"))
+        .bind(&geojson)
+        .fetch_all(pool)
+        .await?;
+    let rules = &snapshot.rules;
+    let mut parts = Vec::new();
+    let mut outside = 0.0;
+    let mut totals = Limits {
+        max_height_m: f64::INFINITY,
+        max_floors: i32::MAX,
+        gsb_m: 0.0,
+        ..Limits::default()
+    };
+    let mut activity_class: Option<ItbxClass> = None;
+    for (id, part_area) in rows {
+        let Some(id) = id else {
+            outside = part_area;
+            continue;
+        };
+        let feature = snapshot.index.feature(id);
+        let (subzone, block, version) = match feature {
+            Some(f) => (
+                f.subzone.clone(),
+                f.block.clone(),
+                snapshot.index.version(f.version_id).cloned(),
+            ),
+            None => {
+                // Published after this snapshot was taken: read it directly.
+                let (s, b, v): (String, Option<String>, i64) = sqlx::query_as(
+                    "SELECT subzone_code, block, version_id FROM zoning_feature WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
+                (s, b, load_versions(pool).await?.remove(&v))
+            }
+        };
+        let tier = rules.tier_for(&subzone, area).cloned();
+        let limits = tier.as_ref().map(|t| Limits::of(t, part_area));
+        if let Some(l) = limits {
+            totals.max_footprint_m2 += l.max_footprint_m2;
+            totals.max_floor_area_m2 += l.max_floor_area_m2;
+            totals.min_floor_area_m2 += l.min_floor_area_m2;
+            totals.min_green_m2 += l.min_green_m2;
+            totals.max_basement_m2 += l.max_basement_m2;
+            totals.max_height_m = totals.max_height_m.min(l.max_height_m);
+            totals.max_floors = totals.max_floors.min(l.max_floors);
+            totals.gsb_m = totals.gsb_m.max(l.gsb_m);
+        }
+        let activity = request
+            .activity
+            .as_deref()
+            .map(|k| activity_answer(rules, k, &subzone))
+            .transpose()?;
+        if let Some(a) = &activity {
+            activity_class = Some(activity_class.map_or(a.rule.class, |c| c.max(a.rule.class)));
+        }
+        parts.push(ParcelPart {
+            feature_id: id,
+            plan: version,
+            subzone: subzone_info(rules, &subzone),
+            block,
+            area_m2: part_area,
+            share: part_area / area,
+            intensity: tier,
+            limits,
+            activity,
+        });
+    }
+    if parts.is_empty() {
+        totals.max_height_m = 0.0;
+        totals.max_floors = 0;
+    }
+    parts.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
+    Ok(ParcelAnswer {
+        area_m2: area,
+        parts,
+        totals,
+        activity_class,
+        outside_plan: OutsidePart {
+            area_m2: outside,
+            share: outside / area,
+        },
+    })
+}
