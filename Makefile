@@ -25,7 +25,7 @@ deps:
 build: deps
 	cargo build --release
 
-$(DEMO): $(BIN) data/balikpapan_admin.geojson
+$(DEMO): data/balikpapan_admin.geojson | build
 	$(BIN) demo generate --blocks $(DEMO_BLOCKS) $(DEMO)
 
 ## Builds, loads the rules and the demo plan into the embedded database, and serves the map.

@@ -899,19 +899,17 @@ fn write_geopackage(
         let k = &kelurahan[z.kelurahan];
         let abbreviation = kecamatan_abbreviation(&k.kecamatan);
         let values: [FieldValue; 28] = [
-            text(&s.name),
-            text(
-                &(if s.lindung {
-                    "Zona Lindung"
-                } else {
-                    "Zona Budi Daya"
-                }),
-            ),
-            text(&s.zone),
-            text(&s.zone_name),
-            text(&s.catalog),
-            text(&s.name),
-            text(&s.code),
+            text(s.name),
+            text(if s.lindung {
+                "Zona Lindung"
+            } else {
+                "Zona Budi Daya"
+            }),
+            text(s.zone),
+            text(s.zone_name),
+            text(s.catalog),
+            text(s.name),
+            text(s.code),
             text(&format!(
                 "WP {}",
                 k.kecamatan.trim_start_matches("Balikpapan ")
@@ -919,34 +917,30 @@ fn write_geopackage(
             text(&format!("SWP {abbreviation}")),
             text(&z.block.clone()),
             text(&z.subblock.clone()),
-            text(&"Kalimantan Timur"),
-            text(&"Kota Balikpapan"),
+            text("Kalimantan Timur"),
+            text("Kota Balikpapan"),
             text(&k.kecamatan.clone()),
             text(&k.name.clone()),
-            text(&z.overlays.kkop.unwrap_or(none)),
-            text(&z.overlays.lp2b.unwrap_or(none)),
-            text(&z.overlays.krb.unwrap_or(none)),
-            text(&z.overlays.tod.unwrap_or(none)),
-            text(&none),
-            text(&z.overlays.cagbud.unwrap_or(none)),
-            text(&z.overlays.ksmpdn.unwrap_or(none)),
-            text(
-                &(if z.subzone == "HK" {
-                    "Kawasan Pertahanan"
-                } else {
-                    none
-                }),
-            ),
-            text(&none),
-            text(&none),
-            text(
-                &(if z.overlays.tod.is_some() {
-                    "Bonus Zoning"
-                } else {
-                    none
-                }),
-            ),
-            text(&"Data demo sintetis, bukan RDTR resmi Kota Balikpapan"),
+            text(z.overlays.kkop.unwrap_or(none)),
+            text(z.overlays.lp2b.unwrap_or(none)),
+            text(z.overlays.krb.unwrap_or(none)),
+            text(z.overlays.tod.unwrap_or(none)),
+            text(none),
+            text(z.overlays.cagbud.unwrap_or(none)),
+            text(z.overlays.ksmpdn.unwrap_or(none)),
+            text(if z.subzone == "HK" {
+                "Kawasan Pertahanan"
+            } else {
+                none
+            }),
+            text(none),
+            text(none),
+            text(if z.overlays.tod.is_some() {
+                "Bonus Zoning"
+            } else {
+                none
+            }),
+            text("Data demo sintetis, bukan RDTR resmi Kota Balikpapan"),
             FieldValue::RealValue(
                 (z.shape.unsigned_area() / 10_000.0 * 10_000.0).round() / 10_000.0,
             ),

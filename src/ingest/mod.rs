@@ -89,6 +89,17 @@ pub struct ImportOutcome {
     pub version: Option<i32>,
 }
 
+/// What the reader found besides the rows it streamed.
+struct ReadSummary {
+    rejected: Vec<Finding>,
+    unknown: Vec<Finding>,
+    conflicts: Vec<Finding>,
+    features_read: usize,
+}
+
+/// A row of `repair.sql`: feature, reason, where (x, y), whether nothing polygonal remained.
+type RepairRow = (i64, String, Option<f64>, Option<f64>, bool);
+
 /// Bytes of COPY text sent to PostgreSQL at a time.
 const COPY_CHUNK: usize = 256 * 1024;
 
@@ -109,59 +120,62 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     let show_progress = options.progress;
 
     // GDAL objects stay on one blocking thread; rows travel to the COPY as text chunks.
-    let reader = tokio::task::spawn_blocking(
-        move || -> Result<(Vec<Finding>, Vec<Finding>, Vec<Finding>, usize)> {
-            let source = read::open(&file, layer_opt.as_deref(), crs_opt.as_deref())?;
-            let _ = tx_meta.send((
-                source.name.clone(),
-                source.crs.clone(),
-                source.feature_count,
-            ));
-            let bar = progress_bar(show_progress, source.feature_count);
-            let mut chunk = Vec::with_capacity(COPY_CHUNK + 4096);
-            let (mut unknown, mut conflicts) = (Vec::new(), Vec::new());
-            let mut read_count = 0usize;
-            let rejected = source.read(|feature| {
-                read_count += 1;
-                bar.inc(1);
-                let fields = Fields::new(&feature.attributes);
-                let subzone = match resolve_subzone(&fields, &rules) {
-                    SubzoneMatch::Found(s) => Some(s.code.clone()),
-                    other => {
-                        let finding = |message| Finding {
-                            fid: Some(feature.fid),
-                            message,
-                            location: Some(feature.location),
-                            ..Finding::default()
-                        };
-                        match other {
-                            SubzoneMatch::Conflict(m) => conflicts.push(finding(m)),
-                            SubzoneMatch::Unknown(m) => unknown.push(finding(m)),
-                            _ => unknown.push(finding(
-                                "has no sub-zone code (KODSZN) nor a known NAMOBJ".into(),
-                            )),
-                        }
-                        None
+    let reader = tokio::task::spawn_blocking(move || -> Result<ReadSummary> {
+        let source = read::open(&file, layer_opt.as_deref(), crs_opt.as_deref())?;
+        let _ = tx_meta.send((
+            source.name.clone(),
+            source.crs.clone(),
+            source.feature_count,
+        ));
+        let bar = progress_bar(show_progress, source.feature_count);
+        let mut chunk = Vec::with_capacity(COPY_CHUNK + 4096);
+        let (mut unknown, mut conflicts) = (Vec::new(), Vec::new());
+        let mut read_count = 0usize;
+        let rejected = source.read(|feature| {
+            read_count += 1;
+            bar.inc(1);
+            let fields = Fields::new(&feature.attributes);
+            let subzone = match resolve_subzone(&fields, &rules) {
+                SubzoneMatch::Found(s) => Some(s.code.clone()),
+                other => {
+                    let finding = |message| Finding {
+                        fid: Some(feature.fid),
+                        message,
+                        location: Some(feature.location),
+                        ..Finding::default()
+                    };
+                    match other {
+                        SubzoneMatch::Conflict(m) => conflicts.push(finding(m)),
+                        SubzoneMatch::Unknown(m) => unknown.push(finding(m)),
+                        _ => unknown.push(finding(
+                            "has no sub-zone code (KODSZN) nor a known NAMOBJ".into(),
+                        )),
                     }
-                };
-                write_copy_row(&mut chunk, &feature, &fields, subzone.as_deref());
-                if chunk.len() >= COPY_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
-                    tx_rows
-                        .blocking_send(full)
-                        .map_err(|_| IngestError::Input("the import was interrupted".into()))?;
+                    None
                 }
-                Ok(())
-            })?;
-            if !chunk.is_empty() {
+            };
+            write_copy_row(&mut chunk, &feature, &fields, subzone.as_deref());
+            if chunk.len() >= COPY_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
                 tx_rows
-                    .blocking_send(chunk)
+                    .blocking_send(full)
                     .map_err(|_| IngestError::Input("the import was interrupted".into()))?;
             }
-            bar.finish_and_clear();
-            Ok((rejected, unknown, conflicts, read_count))
-        },
-    );
+            Ok(())
+        })?;
+        if !chunk.is_empty() {
+            tx_rows
+                .blocking_send(chunk)
+                .map_err(|_| IngestError::Input("the import was interrupted".into()))?;
+        }
+        bar.finish_and_clear();
+        Ok(ReadSummary {
+            rejected,
+            unknown,
+            conflicts,
+            features_read: read_count,
+        })
+    });
 
     let mut conn = pool.acquire().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -184,7 +198,12 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     let read_result = reader
         .await
         .map_err(|e| IngestError::Input(format!("the reader failed: {e}")))?;
-    let (rejected, unknown, conflicts, features_read) = read_result?;
+    let ReadSummary {
+        rejected,
+        unknown,
+        conflicts,
+        features_read,
+    } = read_result?;
     copy_result?;
     let (layer_name, crs, _) = rx_meta
         .await
@@ -293,10 +312,9 @@ async fn validate(
     report: &mut ValidationReport,
     tolerance_m2: f64,
 ) -> Result<()> {
-    let repairs: Vec<(i64, String, Option<f64>, Option<f64>, bool)> =
-        sqlx::query_as(include_str!("sql/repair.sql"))
-            .fetch_all(&mut *tx)
-            .await?;
+    let repairs: Vec<RepairRow> = sqlx::query_as(include_str!("sql/repair.sql"))
+        .fetch_all(&mut *tx)
+        .await?;
     for (fid, reason, x, y, emptied) in repairs {
         let location = x.zip(y).map(|(x, y)| [x, y]);
         if emptied {

@@ -132,8 +132,10 @@ pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Resul
             geometry_type_to_name(geometry_type)
         )));
     }
-    let layer = dataset.layer(layer_index)?;
-    let feature_count = layer.feature_count();
+    let (feature_count, layer_srs) = {
+        let layer = dataset.layer(layer_index)?;
+        (layer.feature_count(), layer.spatial_ref())
+    };
     if feature_count == 0 {
         return Err(IngestError::Input(format!(
             "layer \"{name}\" has no features"
@@ -143,7 +145,7 @@ pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Resul
         Some(definition) => SpatialRef::from_definition(definition).map_err(|_| {
             IngestError::Input(format!("unknown coordinate reference system \"{definition}\" (expected e.g. EPSG:32750)"))
         })?,
-        None => layer.spatial_ref().ok_or_else(|| {
+        None => layer_srs.ok_or_else(|| {
             IngestError::Input(format!(
                 "layer \"{name}\" declares no coordinate reference system; give it with --source-crs EPSG:N"
             ))
@@ -155,7 +157,6 @@ pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Resul
     target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     let transform = CoordTransform::new(&source, &target)
         .map_err(|e| IngestError::Input(format!("cannot reproject from {crs} to WGS 84 ({e})")))?;
-    drop(layer);
     Ok(SourceLayer {
         dataset,
         layer_index,

@@ -44,9 +44,16 @@ pub struct ActivityAnswer {
     pub kbli: String,
     /// Its title.
     pub kbli_title: String,
-    /// The activity of the ITBX matrix that rules it, with its class and conditions.
-    #[serde(flatten)]
-    pub rule: ActivityRule,
+    /// The activity of the ITBX matrix that rules it.
+    pub id: String,
+    /// The activity's name.
+    pub name: String,
+    /// Its class here: I, T, B, TB or X.
+    pub class: ItbxClass,
+    /// The class in words.
+    pub class_label: &'static str,
+    /// The conditions with their texts.
+    pub conditions: Vec<crate::rules::Condition>,
 }
 
 /// Another zone under the same point (overlapping zones, or plans that overlap).
@@ -141,7 +148,11 @@ fn activity_answer(rules: &RuleBook, kbli: &str, subzone: &str) -> Result<Activi
     Ok(ActivityAnswer {
         kbli: entry.code.clone(),
         kbli_title: entry.title.clone(),
-        rule,
+        id: rule.id,
+        name: rule.name,
+        class: rule.class,
+        class_label: rule.class_label,
+        conditions: rule.conditions,
     })
 }
 
@@ -473,7 +484,7 @@ pub async fn lookup_parcel(
             .map(|k| activity_answer(rules, k, &subzone))
             .transpose()?;
         if let Some(a) = &activity {
-            activity_class = Some(activity_class.map_or(a.rule.class, |c| c.max(a.rule.class)));
+            activity_class = Some(activity_class.map_or(a.class, |c| c.max(a.class)));
         }
         parts.push(ParcelPart {
             feature_id: id,

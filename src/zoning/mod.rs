@@ -8,7 +8,10 @@ mod plans;
 
 pub use index::{PublishedFeature, ZoningIndex};
 pub use live::{Live, Snapshot, watch_changes};
-pub use lookup::{ParcelRequest, lookup_parcel, lookup_point, lookup_point_in_version};
+pub use lookup::{
+    ParcelAnswer, ParcelRequest, PointAnswer, features_at, lookup_parcel, lookup_point,
+    lookup_point_in_version,
+};
 pub use plans::{PlanVersion, list_versions};
 
 /// Errors of zoning lookups.

@@ -1,0 +1,220 @@
+//! The HTTP API as a client sees it, including a plan published by another process.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use satupeta::ingest::{self, ImportOptions};
+use satupeta::web::{AppState, router};
+use satupeta::zoning::{Live, watch_changes};
+use serde_json::{Value, json};
+
+use super::fixtures::{cell_centre, standard_plan_as};
+use super::harness::{TestDb, fresh_db, scratch_dir};
+
+/// Serves the API on a free port of the test's database; returns its base URL.
+async fn serve(db: &TestDb) -> String {
+    let live = Arc::new(Live::load(db.pool.clone()).await.unwrap());
+    tokio::spawn(watch_changes(
+        live.clone(),
+        db.pool.clone(),
+        Duration::from_millis(500),
+    ));
+    let app = router(AppState {
+        pool: db.pool.clone(),
+        live,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn get(url: &str) -> (u16, String, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    (
+        status,
+        content_type,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[tokio::test]
+async fn the_api_answers_lookups_and_explains_bad_requests() {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
+    ingest::import(
+        &db.pool,
+        &ImportOptions {
+            plan: Some("Pusat".into()),
+            ..ImportOptions::new(&file)
+        },
+    )
+    .await
+    .unwrap();
+    let base = serve(&db).await;
+
+    let (lon, lat) = cell_centre(2, 1);
+    let (status, _, body) = get(&format!(
+        "{base}/api/v1/zoning?lon={lon}&lat={lat}&activity=47111"
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["subzone"]["code"], "SPU-3");
+    assert_eq!(body["overlays"]["KSMPDN"], "Sempadan Sungai");
+    assert_eq!(body["activity"]["kbli"], "47111");
+
+    for (query, status, words) in [
+        ("lon=abc&lat=-1.26", 400, "`lon` is \"abc\", not a number"),
+        ("lat=-1.26", 400, "`lon` is required"),
+        ("lon=116.84&lat=-95", 400, "not WGS 84 degrees"),
+        ("lon=116.5&lat=-1.5", 404, "no published plan covers"),
+        (
+            "lon=116.841&lat=-1.259&activity=abc",
+            400,
+            "not a KBLI 2020 code",
+        ),
+        (
+            "lon=116.841&lat=-1.259&version=999",
+            404,
+            "no plan version 999",
+        ),
+    ] {
+        let (got, content_type, body) = get(&format!("{base}/api/v1/zoning?{query}")).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{query}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(words),
+            "{query}: {body}"
+        );
+        assert_eq!(body["status"], status);
+    }
+
+    let (status, _, body) = get(&format!("{base}/api/v1/activities?q=restoran")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["kbli"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kbli"] == "56101" && h["activity"]["id"] == "014")
+    );
+    let (status, _, _) = get(&format!("{base}/api/v1/activities")).await;
+    assert_eq!(status, 400);
+    let (_, _, body) = get(&format!("{base}/api/v1/subzones")).await;
+    assert!(
+        body["subzones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["code"] == "RTH-7" && s["catalog_code"] == "31031700")
+    );
+    let (_, _, body) = get(&format!("{base}/api/v1/plans")).await;
+    let version = &body["versions"][0];
+    assert_eq!(
+        (
+            version["plan"].clone(),
+            version["feature_count"].clone(),
+            version["published"].clone()
+        ),
+        (json!("Pusat"), json!(6), json!(true))
+    );
+    let (status, _, body) = get(&format!(
+        "{base}/api/v1/plans/versions/{}",
+        version["version_id"]
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["report"]["features_read"], 6);
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    let (status, _, ready) = get(&format!("{base}/readyz")).await;
+    assert_eq!((status, ready["features"].clone()), (200, json!(6)));
+
+    let client = reqwest::Client::new();
+    let parcel = json!({"type": "Feature", "properties": {"activity": "56101"}, "geometry": {"type": "Polygon",
+        "coordinates": [[[116.8405, -1.2595], [116.8415, -1.2595], [116.8415, -1.2585], [116.8405, -1.2585], [116.8405, -1.2595]]]}});
+    let response = client
+        .post(format!("{base}/api/v1/zoning/parcel"))
+        .json(&parcel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["parts"][0]["subzone"]["code"], "R-3");
+    assert!(body["area_m2"].as_f64().unwrap() > 12_000.0);
+    let response = client
+        .post(format!("{base}/api/v1/zoning/parcel"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn a_plan_published_by_another_process_is_served_within_seconds() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    let (lon, lat) = cell_centre(0, 0);
+    let url = format!("{base}/api/v1/zoning?lon={lon}&lat={lat}");
+    assert_eq!(get(&url).await.0, 404);
+
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 32750);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--plan",
+            "Dari proses lain",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("published version 1"));
+    let published = Instant::now();
+    loop {
+        let (status, _, body) = get(&url).await;
+        if status == 200 {
+            assert_eq!(body["plan"]["plan"], "Dari proses lain");
+            break;
+        }
+        assert!(
+            published.elapsed() < Duration::from_secs(10),
+            "the server did not learn of the new plan"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A refused import from the command line exits non-zero and says why.
+    let corrupt = scratch_dir().join("rusak.geojson");
+    std::fs::write(
+        &corrupt,
+        "{\"type\": \"FeatureCollection\", \"features\": [",
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
+        .args(["import", corrupt.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be read as vector data"));
+}

@@ -1,0 +1,8 @@
+//! Integration tests against a real PostGIS cluster started by the harness.
+
+mod api;
+mod fixtures;
+mod harness;
+mod import;
+mod lookups;
+mod rules;
