@@ -4,6 +4,7 @@
 //! [`rules`] holds the land-use and intensity tables every step reads; [`demo`] generates a
 //! synthetic plan for trying it all out.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -58,6 +58,18 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Measure point lookups against PostGIS and the import against ogr2ogr (prints the ratios).
+    Bench {
+        /// Zoning polygons in the generated plan.
+        #[arg(long, default_value_t = 100_000)]
+        blocks: usize,
+        /// Concurrent connections of each load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds per load run.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
     /// The synthetic demo plan.
     Demo {
         #[command(subcommand)]
@@ -198,6 +210,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Bench {
+            blocks,
+            connections,
+            seconds,
+        } => {
+            let db = open(&settings).await?;
+            let options = satupeta::bench::BenchOptions {
+                polygons: blocks,
+                work_dir: settings.data_dir.join("bench"),
+                database_url: db.url.clone(),
+                connections,
+                duration: Duration::from_secs(seconds),
+                admin_boundaries: PathBuf::from("data/balikpapan_admin.geojson"),
+                rules_dir: PathBuf::from("data/rules"),
+            };
+            let result = satupeta::bench::run(&options).await;
+            db.close().await;
+            result
         }
         Command::Serve { bind } => {
             let db = open(&settings).await?;

@@ -417,7 +417,7 @@ pub fn generate(options: &DemoOptions) -> Result<DemoSummary> {
 
     let land_area = city.unsigned_area();
     // Every cell yields a block and a road body, except in forest and water where there is no road.
-    let cell = (land_area / (options.polygons.max(50) as f64 / 1.7)).sqrt();
+    let cell = (land_area / (options.polygons.max(50) as f64 / 1.3)).sqrt();
     let road = (cell * 0.08).clamp(6.0, 30.0);
     let envelope = kelurahan
         .iter()

@@ -6,6 +6,7 @@
 //! `plan_version` that becomes the plan's published version. A failed, refused or interrupted
 //! import rolls back and leaves every published version as it was.
 
+mod coverage;
 mod fields;
 mod read;
 mod report;
@@ -91,6 +92,7 @@ pub struct ImportOutcome {
 
 /// What the reader found besides the rows it streamed.
 struct ReadSummary {
+    shapes: Vec<(i64, geo::MultiPolygon<f64>)>,
     rejected: Vec<Finding>,
     unknown: Vec<Finding>,
     conflicts: Vec<Finding>,
@@ -106,6 +108,7 @@ const COPY_CHUNK: usize = 256 * 1024;
 /// Imports a plan file: validates it and, unless refused or a dry run, publishes it as the plan's
 /// new version.
 pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutcome> {
+    let started = std::time::Instant::now();
     let rules = RuleBook::load(pool).await?;
     if rules.subzones().is_empty() {
         return Err(IngestError::Input(
@@ -131,7 +134,8 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
         let mut chunk = Vec::with_capacity(COPY_CHUNK + 4096);
         let (mut unknown, mut conflicts) = (Vec::new(), Vec::new());
         let mut read_count = 0usize;
-        let rejected = source.read(|feature| {
+        let mut shapes = Vec::with_capacity(source.feature_count as usize);
+        let rejected = source.read(|mut feature| {
             read_count += 1;
             bar.inc(1);
             let fields = Fields::new(&feature.attributes);
@@ -155,6 +159,11 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
                 }
             };
             write_copy_row(&mut chunk, &feature, &fields, subzone.as_deref());
+            drop(fields);
+            shapes.push((
+                feature.fid,
+                std::mem::replace(&mut feature.shape, geo::MultiPolygon(vec![])),
+            ));
             if chunk.len() >= COPY_CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
                 tx_rows
@@ -170,6 +179,7 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
         }
         bar.finish_and_clear();
         Ok(ReadSummary {
+            shapes,
             rejected,
             unknown,
             conflicts,
@@ -199,16 +209,20 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
         .await
         .map_err(|e| IngestError::Input(format!("the reader failed: {e}")))?;
     let ReadSummary {
+        shapes,
         rejected,
         unknown,
         conflicts,
         features_read,
     } = read_result?;
     copy_result?;
+    let tolerance_m2 = options.tolerance_m2;
+    let topology = tokio::task::spawn_blocking(move || coverage::check(&shapes, tolerance_m2));
     let (layer_name, crs, _) = rx_meta
         .await
         .map_err(|_| IngestError::Input("the reader stopped early".into()))?;
 
+    tracing::debug!(elapsed = ?started.elapsed(), "read and staged");
     let mut report = ValidationReport {
         file: options.file.display().to_string(),
         layer: layer_name.clone(),
@@ -220,7 +234,18 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
         conflicting_codes: conflicts,
         ..ValidationReport::default()
     };
-    validate(&mut tx, &mut report, options.tolerance_m2).await?;
+    repair(&mut tx, &mut report).await?;
+    let coverage = topology
+        .await
+        .map_err(|e| IngestError::Input(format!("the topology check failed: {e}")))?;
+    report.gaps = coverage.gaps;
+    report.overlaps = if report.repaired.is_empty() {
+        coverage.overlaps
+    } else {
+        // The shapes as read were invalid somewhere: measure overlaps on the repaired geometries.
+        overlaps_after_repair(&mut tx, options.tolerance_m2).await?
+    };
+    tracing::debug!(elapsed = ?started.elapsed(), "validated");
     let published: i64 =
         sqlx::query_scalar("SELECT count(*) FROM import_staging WHERE NOT rejected")
             .fetch_one(&mut *tx)
@@ -306,12 +331,9 @@ pub async fn is_published(pool: &PgPool, plan: &str, file: &Path) -> Result<bool
     .await?)
 }
 
-/// Repairs, then finds overlaps and gaps, adding each to the report.
-async fn validate(
-    tx: &mut sqlx::PgConnection,
-    report: &mut ValidationReport,
-    tolerance_m2: f64,
-) -> Result<()> {
+/// Repairs invalid geometries in the staging table (GEOS MakeValid), reporting each repair, and
+/// rejects features with nothing polygonal left.
+async fn repair(tx: &mut sqlx::PgConnection, report: &mut ValidationReport) -> Result<()> {
     let repairs: Vec<RepairRow> = sqlx::query_as(include_str!("sql/repair.sql"))
         .fetch_all(&mut *tx)
         .await?;
@@ -336,39 +358,34 @@ async fn validate(
     sqlx::query("UPDATE import_staging SET rejected = true WHERE ST_IsEmpty(geom)")
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+/// Overlaps between repaired geometries, measured by PostGIS.
+async fn overlaps_after_repair(
+    tx: &mut sqlx::PgConnection,
+    tolerance_m2: f64,
+) -> Result<Vec<Finding>> {
     sqlx::query("CREATE INDEX ON import_staging USING gist (geom)")
         .execute(&mut *tx)
         .await?;
     sqlx::query("ANALYZE import_staging")
         .execute(&mut *tx)
         .await?;
-
-    let overlaps: Vec<(i64, i64, f64, f64, f64)> = sqlx::query_as(include_str!("sql/overlaps.sql"))
+    let rows: Vec<(i64, i64, f64, f64, f64)> = sqlx::query_as(include_str!("sql/overlaps.sql"))
         .bind(tolerance_m2)
         .fetch_all(&mut *tx)
         .await?;
-    for (a, b, area, x, y) in overlaps {
-        report.overlaps.push(Finding {
+    Ok(rows
+        .into_iter()
+        .map(|(a, b, area, x, y)| Finding {
             fid: Some(a),
             other_fid: Some(b),
             message: format!("features {a} and {b} overlap by {area:.1} m²"),
             area_m2: Some(area),
             location: Some([x, y]),
-        });
-    }
-    let gaps: Vec<(f64, f64, f64)> = sqlx::query_as(include_str!("sql/gaps.sql"))
-        .bind(tolerance_m2)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (area, x, y) in gaps {
-        report.gaps.push(Finding {
-            message: format!("a gap of {area:.1} m² that no zone covers"),
-            area_m2: Some(area),
-            location: Some([x, y]),
-            ..Finding::default()
-        });
-    }
-    Ok(())
+        })
+        .collect())
 }
 
 async fn file_sha256(file: &Path) -> Result<String> {

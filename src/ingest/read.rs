@@ -24,6 +24,8 @@ pub struct SourceFeature {
     pub wkb: Vec<u8>,
     /// A point of the feature's envelope centre (lon, lat), to say where a problem is.
     pub location: [f64; 2],
+    /// The geometry in EPSG:4326, for the topology checks.
+    pub shape: geo::MultiPolygon<f64>,
 }
 
 /// An opened source layer, ready to be read.
@@ -217,11 +219,17 @@ impl SourceLayer {
                 ));
                 continue;
             }
+            let shape = match geometry.to_geo()? {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                _ => geo::MultiPolygon(vec![]),
+            };
             row(SourceFeature {
                 fid,
                 attributes,
                 wkb: geometry.wkb()?,
                 location,
+                shape,
             })?;
         }
         Ok(rejected)

@@ -1,5 +1,6 @@
 //! The HTTP layer: the router, thin handlers per resource, error mapping and the map page.
 
+mod assets;
 mod error;
 mod zoning;
 
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
@@ -34,10 +35,14 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(map_page))
+        .route("/", get(assets::index))
+        .route("/static/{*path}", get(assets::file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/data/balikpapan_admin.geojson", get(admin_boundaries))
+        .route(
+            "/data/balikpapan_admin.geojson",
+            get(assets::admin_boundaries),
+        )
         .nest("/api/v1", zoning::routes())
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
@@ -67,15 +72,4 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, axum::Json(body))
-}
-
-async fn map_page() -> Html<&'static str> {
-    Html(include_str!("map.html"))
-}
-
-async fn admin_boundaries() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        include_str!("../../data/balikpapan_admin.geojson"),
-    )
 }

@@ -1,0 +1,318 @@
+//! `satupeta bench`: measures this server against the peers named in the issue, in one run on one
+//! machine, and prints the rates and the ratios.
+//!
+//! - Point lookups over HTTP with keep-alive (wrk, random points over the city's bounding box),
+//!   against the same lookups asked directly of PostGIS (pgbench, prepared statements, the GiST
+//!   index), on the large demo plan.
+//! - The import of that plan (validated and published) against `ogr2ogr` copying the same file into
+//!   PostGIS.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::db;
+use crate::demo::{self, DemoOptions};
+use crate::ingest::{self, ImportOptions};
+use crate::rules;
+use crate::web::{self, AppState};
+use crate::zoning::Live;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Zoning polygons in the generated plan.
+    pub polygons: usize,
+    /// Where the plan file and scripts go.
+    pub work_dir: PathBuf,
+    /// URL of the project's database; the benchmark uses a scratch database on the same server.
+    pub database_url: String,
+    /// Concurrent connections for both load generators.
+    pub connections: usize,
+    /// Length of each load run.
+    pub duration: Duration,
+    /// The kelurahan boundaries.
+    pub admin_boundaries: PathBuf,
+    /// The rule tables.
+    pub rules_dir: PathBuf,
+}
+
+/// The city's bounding box (lon, lat): the lookup points are drawn uniformly from it.
+const CITY_BBOX: [f64; 4] = [116.729, -1.282, 117.023, -1.013];
+const BENCH_DB: &str = "satupeta_bench";
+
+/// Runs every benchmark and prints the table.
+pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    for tool in ["wrk", "ogr2ogr"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("`{tool}` is not installed (apt-get install wrk gdal-bin)");
+        }
+    }
+    std::fs::create_dir_all(&options.work_dir)?;
+    let plan = options
+        .work_dir
+        .join(format!("demo-{}.gpkg", options.polygons));
+    if !plan.exists() {
+        println!(
+            "generating the demo plan with {} polygons ...",
+            options.polygons
+        );
+        let demo = DemoOptions {
+            polygons: options.polygons,
+            admin: options.admin_boundaries.clone(),
+            out: plan.clone(),
+        };
+        let summary = tokio::task::spawn_blocking(move || demo::generate(&demo)).await??;
+        println!("  {} polygons", summary.polygons);
+    }
+    let size_mb = std::fs::metadata(&plan)?.len() as f64 / 1e6;
+
+    // A fresh database for the run, on the same server.
+    let admin_url = replace_database(&options.database_url, "postgres");
+    let url = replace_database(&options.database_url, BENCH_DB);
+    drop_database(&admin_url, BENCH_DB).await?;
+    db::create_database_if_missing(&admin_url, BENCH_DB).await?;
+    let pool = db::connect(&url).await?;
+    db::migrate(&pool).await?;
+    rules::store(&pool, &rules::load_dir(&options.rules_dir)?).await?;
+
+    // Import: ours (read, reproject, validate, publish) against ogr2ogr (read, reproject, copy).
+    let started = Instant::now();
+    let outcome = ingest::import(
+        &pool,
+        &ImportOptions {
+            plan: Some("Bench".into()),
+            ..ImportOptions::new(&plan)
+        },
+    )
+    .await?;
+    let ours = started.elapsed().as_secs_f64();
+    let features = outcome.report.features_published;
+    let started = Instant::now();
+    let status = Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "PostgreSQL",
+            &ogr_connection(&url),
+            plan.to_str().context("path")?,
+        ])
+        .args([
+            "-nln",
+            "ogr2ogr_copy",
+            "-t_srs",
+            "EPSG:4326",
+            "-lco",
+            "GEOMETRY_NAME=geom",
+            "-overwrite",
+        ])
+        .status()?;
+    let ogr = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("ogr2ogr failed");
+    }
+
+    // Point lookups: this server over HTTP against PostGIS over SQL.
+    let live = Arc::new(Live::load(pool.clone()).await?);
+    let app = web::router(AppState {
+        pool: pool.clone(),
+        live,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = wrk(options, &address.to_string())?;
+    server.abort();
+    let sql = pgbench(options, &url)?;
+    pool.close().await;
+    drop_database(&admin_url, BENCH_DB).await?;
+
+    println!();
+    println!("plan: {features} zoning polygons, {size_mb:.1} MB GeoPackage (EPSG:32750)");
+    println!(
+        "machine: {} cores; {} connections, {} s per run",
+        num_cpus(),
+        options.connections,
+        options.duration.as_secs()
+    );
+    println!();
+    println!("| measure | satupeta | peer | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| point lookups/s (HTTP vs PostGIS SQL) | {:.0} | {:.0} (pgbench) | {:.2}× |",
+        http.rate,
+        sql,
+        http.rate / sql
+    );
+    println!(
+        "| lookup latency p50 / p99 (HTTP) | {} / {} | | |",
+        http.p50, http.p99
+    );
+    println!(
+        "| import, validated and published (s) | {ours:.1} | {ogr:.1} (ogr2ogr) | {:.2}× the time |",
+        ours / ogr
+    );
+    Ok(())
+}
+
+/// Results of a wrk run.
+struct WrkResult {
+    rate: f64,
+    p50: String,
+    p99: String,
+}
+
+fn wrk(options: &BenchOptions, address: &str) -> anyhow::Result<WrkResult> {
+    let script = options.work_dir.join("lookup.lua");
+    let [x0, y0, x1, y1] = CITY_BBOX;
+    std::fs::write(
+        &script,
+        format!(
+            "math.randomseed(6471)\n\
+             request = function()\n\
+               local lon = {x0} + math.random() * {}\n\
+               local lat = {y0} + math.random() * {}\n\
+               return wrk.format(\"GET\", string.format(\"/api/v1/zoning?lon=%.6f&lat=%.6f\", lon, lat))\n\
+             end\n",
+            x1 - x0,
+            y1 - y0
+        ),
+    )?;
+    let output = Command::new("wrk")
+        .args([
+            "-t",
+            "1",
+            "-c",
+            &options.connections.to_string(),
+            "-d",
+            &format!("{}s", options.duration.as_secs()),
+        ])
+        .args([
+            "--latency",
+            "-s",
+            script.to_str().context("path")?,
+            &format!("http://{address}"),
+        ])
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    if !output.status.success() {
+        bail!(
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let field = |prefix: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+    };
+    if text.contains("Non-2xx") {
+        tracing::debug!("wrk counted non-2xx answers (404 for points outside the plan): {text}");
+    }
+    Ok(WrkResult {
+        rate: field("Requests/sec:")
+            .and_then(|r| r.parse().ok())
+            .context("wrk printed no rate")?,
+        p50: field("50%").unwrap_or_default(),
+        p99: field("99%").unwrap_or_default(),
+    })
+}
+
+fn pgbench(options: &BenchOptions, url: &str) -> anyhow::Result<f64> {
+    let script = options.work_dir.join("lookup.sql");
+    let [x0, y0, x1, y1] = CITY_BBOX;
+    std::fs::write(
+        &script,
+        format!(
+            "\\set lon {x0} + random(0, 1000000) * {:.12}\n\
+             \\set lat {y0} + random(0, 1000000) * {:.12}\n\
+             SELECT f.id, f.version_id, f.subzone_code, f.block, f.subblock, f.kelurahan, f.kecamatan, f.overlays, f.attributes\n\
+             FROM published_zoning f WHERE ST_Intersects(f.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326));\n",
+            (x1 - x0) / 1e6,
+            (y1 - y0) / 1e6
+        ),
+    )?;
+    let pgbench = Path::new("/usr/lib/postgresql/15/bin/pgbench");
+    let program = if pgbench.exists() {
+        pgbench.as_os_str()
+    } else {
+        "pgbench".as_ref()
+    };
+    let output = Command::new(program)
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &options.connections.to_string(),
+            "-j",
+            "2",
+        ])
+        .args([
+            "-T",
+            &options.duration.as_secs().to_string(),
+            "-f",
+            script.to_str().context("path")?,
+            url,
+        ])
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    if !output.status.success() {
+        bail!(
+            "pgbench failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|t| t.parse().ok())
+        .context("pgbench printed no tps")
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// `postgres://user@host:port/db` as GDAL's `PG:` connection string.
+fn ogr_connection(url: &str) -> String {
+    let rest = url
+        .trim_start_matches("postgres://")
+        .trim_start_matches("postgresql://");
+    let (auth, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let (host_port, db) = rest.split_once('/').unwrap_or((rest, "postgres"));
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    let (user, password) = auth
+        .split_once(':')
+        .map_or((auth, None), |(u, p)| (u, Some(p)));
+    let mut connection = format!(
+        "PG:host={host} port={port} user={user} dbname={}",
+        db.split('?').next().unwrap_or(db)
+    );
+    if let Some(password) = password {
+        connection.push_str(&format!(" password={password}"));
+    }
+    connection
+}
+
+fn replace_database(url: &str, db: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => url.to_string(),
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
