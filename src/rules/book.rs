@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 use super::{Activity, Condition, IntensityTier, ItbxClass, Kbli, Result, Subzone, Zone};
@@ -24,9 +25,18 @@ pub struct ActivityRule {
     pub conditions: Vec<Condition>,
 }
 
+/// A sub-zone's rules serialised once, for answers that repeat them on every lookup.
+#[derive(Debug)]
+struct Fragments {
+    subzone: Box<RawValue>,
+    intensity: Box<RawValue>,
+    activities: Box<RawValue>,
+}
+
 /// A snapshot of every rule table, indexed for lookups.
 #[derive(Debug, Default)]
 pub struct RuleBook {
+    fragments: HashMap<String, Fragments>,
     zones: HashMap<String, Zone>,
     subzones: Vec<Subzone>,
     subzone_by_code: HashMap<String, usize>,
@@ -194,7 +204,62 @@ impl RuleBook {
             .enumerate()
             .map(|(i, k)| (k.code.clone(), i))
             .collect();
+        book.fragments = book
+            .subzones
+            .iter()
+            .map(|s| (s.code.clone(), book.fragments_of(s)))
+            .collect();
         Ok(book)
+    }
+
+    fn fragments_of(&self, subzone: &Subzone) -> Fragments {
+        let zone = self.zones.get(&subzone.zone);
+        let raw = |value: serde_json::Value| {
+            RawValue::from_string(value.to_string()).unwrap_or_else(|_| RawValue::NULL.to_owned())
+        };
+        let groups: serde_json::Map<String, serde_json::Value> = self
+            .activity_rules(&subzone.code)
+            .into_iter()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(class, activities)| {
+                (
+                    class.as_str().to_string(),
+                    serde_json::json!({ "label": class.label(), "activities": activities }),
+                )
+            })
+            .collect();
+        Fragments {
+            subzone: raw(serde_json::json!({
+                "code": subzone.code,
+                "catalog_code": subzone.catalog_code,
+                "name": subzone.name,
+                "zone": { "code": subzone.zone, "name": zone.map(|z| &z.name), "kind": zone.map(|z| &z.kind) },
+                "color": subzone.color,
+            })),
+            intensity: raw(serde_json::json!(self.tiers(&subzone.code))),
+            activities: raw(serde_json::Value::Object(groups)),
+        }
+    }
+
+    /// The sub-zone as answers show it: code, catalog code, name, zone and colour (JSON).
+    pub fn subzone_json(&self, code: &str) -> &RawValue {
+        self.fragments
+            .get(code)
+            .map_or(RawValue::NULL, |f| &f.subzone)
+    }
+
+    /// The sub-zone's intensity tiers (JSON array).
+    pub fn intensity_json(&self, code: &str) -> &RawValue {
+        self.fragments
+            .get(code)
+            .map_or(RawValue::NULL, |f| &f.intensity)
+    }
+
+    /// Every activity's rule in the sub-zone, grouped by class, with condition texts (JSON object).
+    pub fn activities_json(&self, code: &str) -> &RawValue {
+        self.fragments
+            .get(code)
+            .map_or(RawValue::NULL, |f| &f.activities)
     }
 
     /// The sub-zone catalogue, ordered by numeric code.

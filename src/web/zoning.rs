@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -35,29 +37,39 @@ fn number(query: &HashMap<String, String>, name: &str) -> Result<f64, ApiError> 
         .map_err(|_| ApiError::bad_request(format!("`{name}` is \"{text}\", not a number")))
 }
 
+/// A JSON body already serialised.
+fn json_bytes(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Response, ApiError> {
+    serde_json::to_vec(value)
+        .map(json_bytes)
+        .map_err(ApiError::from)
+}
+
 async fn point(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let (lon, lat) = (number(&query, "lon")?, number(&query, "lat")?);
     let activity = query
         .get("activity")
         .map(|s| s.trim())
         .filter(|s| !s.is_empty());
     let snapshot = state.live.snapshot();
-    let answer = match query.get("version") {
-        None => lookup_point(&snapshot, lon, lat, activity)?,
+    match query.get("version") {
+        None => to_json(&lookup_point(&snapshot, lon, lat, activity)?),
         Some(v) => {
             let version = v.parse().map_err(|_| {
                 ApiError::bad_request(format!("`version` is \"{v}\", not a version id"))
             })?;
-            lookup_point_in_version(&state.pool, &snapshot.rules, version, lon, lat, activity)
-                .await?
+            let body =
+                lookup_point_in_version(&state.pool, &snapshot.rules, version, lon, lat, activity)
+                    .await?;
+            Ok(json_bytes(body))
         }
-    };
-    Ok(Json(
-        serde_json::to_value(answer).map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+    }
 }
 
 async fn parcel(

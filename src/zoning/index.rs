@@ -186,6 +186,11 @@ impl ZoningIndex {
     pub fn version(&self, version_id: i64) -> Option<&VersionInfo> {
         self.versions.get(&version_id)
     }
+
+    /// Every plan version, by id.
+    pub fn versions(&self) -> &HashMap<i64, VersionInfo> {
+        &self.versions
+    }
 }
 
 /// Names and numbers of every plan version (published or not), by version id.

@@ -1,7 +1,7 @@
 //! Point and parcel lookups: which sub-zone applies, what may be built and which activities are
 //! permitted.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -9,33 +9,7 @@ use sqlx::PgPool;
 
 use super::index::{FeatureRow, VersionInfo, load_versions};
 use super::{PublishedFeature, Result, Snapshot, ZoningError};
-use crate::rules::{ActivityRule, IntensityTier, ItbxClass, RuleBook};
-
-/// The sub-zone as a lookup reports it.
-#[derive(Debug, Serialize)]
-pub struct SubzoneInfo {
-    /// Letter code, e.g. `R-3`.
-    pub code: String,
-    /// Permen 14 numeric code.
-    pub catalog_code: String,
-    /// NAMOBJ.
-    pub name: String,
-    /// The zone: code, name and kind.
-    pub zone: ZoneInfo,
-    /// Legend colour.
-    pub color: String,
-}
-
-/// The zone a sub-zone belongs to.
-#[derive(Debug, Serialize)]
-pub struct ZoneInfo {
-    /// Zone code, e.g. `R`.
-    pub code: String,
-    /// Zone name.
-    pub name: String,
-    /// `lindung` or `budidaya`.
-    pub kind: String,
-}
+use crate::rules::{IntensityTier, ItbxClass, RuleBook};
 
 /// The rule of the activity asked about.
 #[derive(Debug, Serialize)]
@@ -58,60 +32,50 @@ pub struct ActivityAnswer {
 
 /// Another zone under the same point (overlapping zones, or plans that overlap).
 #[derive(Debug, Serialize)]
-pub struct OverlapInfo {
+pub struct OverlapInfo<'a> {
     /// Feature id.
     pub feature_id: i64,
     /// Its plan version.
-    pub plan: Option<VersionInfo>,
-    /// Its sub-zone code.
-    pub subzone: String,
-    /// Its sub-zone name.
-    pub subzone_name: Option<String>,
+    pub plan: Option<&'a VersionInfo>,
+    /// Its sub-zone.
+    pub subzone: &'a RawValue,
 }
 
-/// Activities of one ITBX class.
+/// The answer to a point lookup. It borrows from the snapshot (or the rows) it was answered from,
+/// and the rules repeated on every answer are serialised once per sub-zone.
 #[derive(Debug, Serialize)]
-pub struct ClassGroup {
-    /// The class in words.
-    pub label: &'static str,
-    /// The activities in this class.
-    pub activities: Vec<ActivityRule>,
-}
-
-/// The answer to a point lookup.
-#[derive(Debug, Serialize)]
-pub struct PointAnswer {
+pub struct PointAnswer<'a> {
     /// Longitude asked.
     pub lon: f64,
     /// Latitude asked.
     pub lat: f64,
     /// The plan version that applies.
-    pub plan: Option<VersionInfo>,
+    pub plan: Option<&'a VersionInfo>,
     /// The zoning feature.
     pub feature_id: i64,
-    /// The sub-zone.
-    pub subzone: SubzoneInfo,
+    /// The sub-zone: code, catalog code, name, zone, colour.
+    pub subzone: &'a RawValue,
     /// Block code (KODBLK).
-    pub block: Option<String>,
+    pub block: Option<&'a str>,
     /// Sub-block code (KODSBL).
-    pub subblock: Option<String>,
+    pub subblock: Option<&'a str>,
     /// Kelurahan (WADMKD).
-    pub kelurahan: Option<String>,
+    pub kelurahan: Option<&'a str>,
     /// Kecamatan (WADMKC).
-    pub kecamatan: Option<String>,
+    pub kecamatan: Option<&'a str>,
     /// Overlays that apply (field name -> value).
-    pub overlays: Box<RawValue>,
+    pub overlays: &'a RawValue,
     /// Intensity tiers by parcel size.
-    pub intensity: Vec<IntensityTier>,
-    /// Activities grouped by ITBX class (I, T, B, TB, X).
-    pub activities: BTreeMap<&'static str, ClassGroup>,
+    pub intensity: &'a RawValue,
+    /// Activities grouped by ITBX class (I, T, B, TB, X), with condition texts.
+    pub activities: &'a RawValue,
     /// The activity asked about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<ActivityAnswer>,
     /// The source row as imported.
-    pub attributes: Box<RawValue>,
+    pub attributes: &'a RawValue,
     /// Other zones under the same point.
-    pub overlaps: Vec<OverlapInfo>,
+    pub overlaps: Vec<OverlapInfo<'a>>,
 }
 
 /// Checks coordinates given in degrees.
@@ -156,30 +120,14 @@ fn activity_answer(rules: &RuleBook, kbli: &str, subzone: &str) -> Result<Activi
     })
 }
 
-fn subzone_info(rules: &RuleBook, code: &str) -> SubzoneInfo {
-    let subzone = rules.subzone(code);
-    let zone = subzone.and_then(|s| rules.zone(&s.zone));
-    SubzoneInfo {
-        code: code.to_string(),
-        catalog_code: subzone.map(|s| s.catalog_code.clone()).unwrap_or_default(),
-        name: subzone.map(|s| s.name.clone()).unwrap_or_default(),
-        zone: ZoneInfo {
-            code: zone.map(|z| z.code.clone()).unwrap_or_default(),
-            name: zone.map(|z| z.name.clone()).unwrap_or_default(),
-            kind: zone.map(|z| z.kind.clone()).unwrap_or_default(),
-        },
-        color: subzone.map(|s| s.color.clone()).unwrap_or_default(),
-    }
-}
-
-fn answer(
-    rules: &RuleBook,
-    version: impl Fn(i64) -> Option<VersionInfo>,
+fn answer<'a>(
+    rules: &'a RuleBook,
+    versions: &'a HashMap<i64, VersionInfo>,
     lon: f64,
     lat: f64,
-    hits: &[&PublishedFeature],
+    hits: &[&'a PublishedFeature],
     kbli: Option<&str>,
-) -> Result<PointAnswer> {
+) -> Result<PointAnswer<'a>> {
     let Some(feature) = hits.first() else {
         return Err(ZoningError::NotFound(format!(
             "no published plan covers lon={lon}, lat={lat}"
@@ -188,59 +136,44 @@ fn answer(
     let activity = kbli
         .map(|k| activity_answer(rules, k, &feature.subzone))
         .transpose()?;
-    let activities = rules
-        .activity_rules(&feature.subzone)
-        .into_iter()
-        .filter(|(_, list)| !list.is_empty())
-        .map(|(class, activities)| {
-            (
-                class.as_str(),
-                ClassGroup {
-                    label: class.label(),
-                    activities,
-                },
-            )
-        })
-        .collect();
     Ok(PointAnswer {
         lon,
         lat,
-        plan: version(feature.version_id),
+        plan: versions.get(&feature.version_id),
         feature_id: feature.id,
-        subzone: subzone_info(rules, &feature.subzone),
-        block: feature.block.clone(),
-        subblock: feature.subblock.clone(),
-        kelurahan: feature.kelurahan.clone(),
-        kecamatan: feature.kecamatan.clone(),
-        overlays: feature.overlays.clone(),
-        intensity: rules.tiers(&feature.subzone).to_vec(),
-        activities,
+        subzone: rules.subzone_json(&feature.subzone),
+        block: feature.block.as_deref(),
+        subblock: feature.subblock.as_deref(),
+        kelurahan: feature.kelurahan.as_deref(),
+        kecamatan: feature.kecamatan.as_deref(),
+        overlays: &feature.overlays,
+        intensity: rules.intensity_json(&feature.subzone),
+        activities: rules.activities_json(&feature.subzone),
         activity,
-        attributes: feature.attributes.clone(),
+        attributes: &feature.attributes,
         overlaps: hits[1..]
             .iter()
             .map(|f| OverlapInfo {
                 feature_id: f.id,
-                plan: version(f.version_id),
-                subzone: f.subzone.clone(),
-                subzone_name: rules.subzone(&f.subzone).map(|s| s.name.clone()),
+                plan: versions.get(&f.version_id),
+                subzone: rules.subzone_json(&f.subzone),
             })
             .collect(),
     })
 }
 
 /// Answers a point lookup from the in-memory index of published plans.
-pub fn lookup_point(
-    snapshot: &Snapshot,
+pub fn lookup_point<'a>(
+    snapshot: &'a Snapshot,
     lon: f64,
     lat: f64,
     kbli: Option<&str>,
-) -> Result<PointAnswer> {
+) -> Result<PointAnswer<'a>> {
     check_coordinates(lon, lat)?;
     let hits = snapshot.index.at(lon, lat);
     answer(
         &snapshot.rules,
-        |v| snapshot.index.version(v).cloned(),
+        snapshot.index.versions(),
         lon,
         lat,
         &hits,
@@ -248,7 +181,8 @@ pub fn lookup_point(
     )
 }
 
-/// Answers a point lookup in one plan version (published or superseded), from PostGIS.
+/// Answers a point lookup in one plan version (published or superseded), from PostGIS, and
+/// serialises the answer as JSON.
 pub async fn lookup_point_in_version(
     pool: &PgPool,
     rules: &RuleBook,
@@ -256,7 +190,7 @@ pub async fn lookup_point_in_version(
     lon: f64,
     lat: f64,
     kbli: Option<&str>,
-) -> Result<PointAnswer> {
+) -> Result<Vec<u8>> {
     check_coordinates(lon, lat)?;
     let versions = load_versions(pool).await?;
     if !versions.contains_key(&version_id) {
@@ -266,7 +200,8 @@ pub async fn lookup_point_in_version(
     }
     let features = features_at(pool, lon, lat, Some(version_id)).await?;
     let hits: Vec<&PublishedFeature> = features.iter().collect();
-    answer(rules, |v| versions.get(&v).cloned(), lon, lat, &hits, kbli)
+    let answer = answer(rules, &versions, lon, lat, &hits, kbli)?;
+    Ok(serde_json::to_vec(&answer).expect("answers serialise"))
 }
 
 /// The features under a point, asked of PostGIS (`ST_Intersects` with the GiST index): of one
@@ -339,8 +274,11 @@ pub struct ParcelPart {
     pub feature_id: i64,
     /// Its plan version.
     pub plan: Option<VersionInfo>,
-    /// The sub-zone.
-    pub subzone: SubzoneInfo,
+    /// Sub-zone letter code.
+    #[serde(skip)]
+    pub subzone_code: String,
+    /// The sub-zone: code, catalog code, name, zone, colour.
+    pub subzone: Box<RawValue>,
     /// Block code.
     pub block: Option<String>,
     /// Area of this part, m² (geodesic, on the WGS 84 ellipsoid).
@@ -489,7 +427,8 @@ pub async fn lookup_parcel(
         parts.push(ParcelPart {
             feature_id: id,
             plan: version,
-            subzone: subzone_info(rules, &subzone),
+            subzone: rules.subzone_json(&subzone).to_owned(),
+            subzone_code: subzone,
             block,
             area_m2: part_area,
             share: part_area / area,

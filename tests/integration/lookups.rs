@@ -231,7 +231,10 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
         answer["subzone"]["code"].clone(),
     )];
     for other in answer["overlaps"].as_array().unwrap() {
-        seen.push((other["plan"]["plan"].clone(), json!(other["subzone"])));
+        seen.push((
+            other["plan"]["plan"].clone(),
+            other["subzone"]["code"].clone(),
+        ));
     }
     seen.sort_by_key(|(p, _)| p.to_string());
     assert_eq!(
@@ -252,8 +255,9 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
     )
     .await
     .unwrap();
-    assert_eq!(old.subzone.code, "K-1");
-    assert_eq!(old.plan.as_ref().unwrap().version, 1);
+    let old: serde_json::Value = serde_json::from_slice(&old).unwrap();
+    assert_eq!(old["subzone"]["code"], "K-1");
+    assert_eq!(old["plan"]["version"], 1);
     let versions = zoning::list_versions(&db.pool, None).await.unwrap();
     let kota: Vec<(i32, bool)> = versions
         .iter()
@@ -326,11 +330,11 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         assert!(
             (part.share - 0.4).abs() < 0.001,
             "{} share {}",
-            part.subzone.code,
+            part.subzone_code,
             part.share
         );
         // The tier for the whole parcel's area, from intensity.csv.
-        let row = intensity_rows(&part.subzone.code)
+        let row = intensity_rows(&part.subzone_code)
             .into_iter()
             .find(|r| {
                 let min: f64 = r["min_parcel_m2"].parse().unwrap();
@@ -358,7 +362,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
     let mut codes: Vec<&str> = answer
         .parts
         .iter()
-        .map(|p| p.subzone.code.as_str())
+        .map(|p| p.subzone_code.as_str())
         .collect();
     codes.sort();
     assert_eq!(codes, ["K-1", "R-3"]);
