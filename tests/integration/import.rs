@@ -295,17 +295,36 @@ async fn overlapping_zones_are_refused_with_the_overlap_area() {
         y0 + s
     );
     features.push((wkt, json!({"KODSZN": "KT", "CELL": "extra"})));
-    let file = dir.join("overlap.gpkg");
-    fixtures::write_gpkg(&file, 4326, &features);
-    let report = rejected(import_after_valid_version(&file, None).await);
-    assert_eq!(report.overlaps.len(), 2, "{report}");
-    let cell_area: f64 = 222.6 * 221.1; // one cell, m² (about 0.002° on each side at 1.26° S)
-    for overlap in &report.overlaps {
-        let area = overlap.area_m2.unwrap();
-        assert!(
-            (area / (cell_area / 2.0) - 1.0).abs() < 0.02,
-            "overlap of {area} m²"
-        );
+    // Measured on the shapes as read, and again on repaired shapes when another feature needed a
+    // repair (a self-intersecting ring in its own cell, north of the grid).
+    let (bx, by) = (fixtures::ORIGIN.0, fixtures::ORIGIN.1 + 3.0 * s);
+    let bowtie = format!(
+        "POLYGON(({bx} {by},{} {},{} {by},{bx} {},{bx} {by}))",
+        bx + s,
+        by + s,
+        bx + s,
+        by + s
+    );
+    let mut with_repair = features.clone();
+    with_repair.push((bowtie, json!({"KODSZN": "R-4", "CELL": "bowtie"})));
+    for (name, features) in [
+        ("overlap.gpkg", features),
+        ("overlap-repaired.gpkg", with_repair),
+    ] {
+        let file = dir.join(name);
+        fixtures::write_gpkg(&file, 4326, &features);
+        let report = rejected(import_after_valid_version(&file, None).await);
+        assert_eq!(report.overlaps.len(), 2, "{name}: {report}");
+        let cell_area: f64 = 222.6 * 221.1; // one cell, m² (about 0.002° on each side at 1.26° S)
+        for overlap in &report.overlaps {
+            let area = overlap.area_m2.unwrap();
+            assert!(
+                (area / (cell_area / 2.0) - 1.0).abs() < 0.02,
+                "{name}: overlap of {area} m²"
+            );
+            let [x, _] = overlap.location.unwrap();
+            assert!(x > x0 && x < x0 + s, "{name}: overlap located at {x}");
+        }
     }
 }
 
