@@ -1,7 +1,8 @@
 # Quick start: `make run` (install, build, start the embedded database, load the demo, serve) and
 # `make test` (every test, against a throwaway PostGIS cluster).
 
-APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config
+APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
+BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= var
 BIND ?= 127.0.0.1:8080
@@ -13,14 +14,21 @@ export SATUPETA_DATA_DIR := $(DATA_DIR)
 
 .PHONY: run test deps build lint bench clean
 
-## Installs the Debian packages that are missing.
-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs the Debian packages of $(1) that are not installed.
+define install_missing
+	@missing=$$(for p in $(1); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@command -v cargo >/dev/null || { echo "Rust is not installed: see https://rustup.rs (rustup, Rust 1.88 or newer)"; exit 1; }
+endef
+
+## Installs the Debian packages that are missing.
+deps:
+	$(call install_missing,$(APT_PACKAGES))
 
 build: deps
 	cargo build --release
@@ -44,6 +52,7 @@ lint:
 
 ## Benchmarks (see README): point lookups vs PostGIS, import vs ogr2ogr.
 bench: build
+	$(call install_missing,$(BENCH_PACKAGES))
 	$(BIN) bench
 
 clean:

@@ -7,7 +7,7 @@
 //! - The import of that plan (validated and published) against `ogr2ogr` copying the same file into
 //!   PostGIS.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -235,12 +235,7 @@ fn pgbench(options: &BenchOptions, url: &str) -> anyhow::Result<f64> {
             (y1 - y0) / 1e6
         ),
     )?;
-    let pgbench = Path::new("/usr/lib/postgresql/15/bin/pgbench");
-    let program = if pgbench.exists() {
-        pgbench.as_os_str()
-    } else {
-        "pgbench".as_ref()
-    };
+    let program = db::find_bin_dir()?.join("pgbench");
     let output = Command::new(program)
         .args([
             "-n",

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod geometry;
 pub mod ingest;
 pub mod rules;
 pub mod web;

@@ -50,7 +50,7 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         tolerance_m2: f64,
         /// Skip the import when the plan's published version came from the same file content.
-        #[arg(long)]
+        #[arg(long, requires = "plan")]
         if_changed: bool,
     },
     /// Rule tables (sub-zones, intensity, activities, ITBX).

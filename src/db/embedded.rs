@@ -28,13 +28,15 @@ pub struct EmbeddedCluster {
 
 impl EmbeddedCluster {
     /// Creates (if needed) and starts the cluster in `dir`, or attaches to it if it already runs.
+    /// A lock file beside `dir` keeps two processes from creating or starting it at once.
     pub fn start(dir: &Path) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
         fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         let dir = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+        let _lock = ClusterLock::acquire(&dir.with_extension("lock"))?;
         let fresh = !dir.join("PG_VERSION").exists();
         if is_root() {
-            make_reachable(&dir)?;
+            check_reachable(&dir)?;
             if fresh {
                 chown_to_service_user(&dir)?;
             }
@@ -48,7 +50,7 @@ impl EmbeddedCluster {
         if fresh {
             cluster.initdb()?;
         }
-        if let Some(port) = cluster.running_port() {
+        if let Some(port) = cluster.running_port()? {
             cluster.port = port;
             return Ok(cluster);
         }
@@ -56,6 +58,11 @@ impl EmbeddedCluster {
         cluster.pg_ctl_start()?;
         cluster.started_here = true;
         Ok(cluster)
+    }
+
+    /// Leaves the cluster running when this process ends (other processes still use it).
+    pub fn detach(&mut self) {
+        self.started_here = false;
     }
 
     /// The connection URL of database `db` in this cluster.
@@ -145,18 +152,40 @@ impl EmbeddedCluster {
             })
     }
 
-    /// The port of the postmaster running on this directory, if one runs.
-    fn running_port(&self) -> Option<u16> {
-        let pid_file = fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
-        let mut lines = pid_file.lines();
-        let pid: i32 = lines.next()?.trim().parse().ok()?;
-        // SAFETY: kill with signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if !alive {
-            return None;
+    /// The port of the postmaster running on this directory, once it accepts connections; `None`
+    /// when none runs (no `postmaster.pid`, or one left by a process that is gone).
+    fn running_port(&self) -> Result<Option<u16>> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let Ok(pid_file) = fs::read_to_string(self.dir.join("postmaster.pid")) else {
+                return Ok(None);
+            };
+            // Lines: pid, data directory, start time, port, socket directory, listen address,
+            // shared memory key, status.
+            let lines: Vec<&str> = pid_file.lines().collect();
+            let Some(pid) = lines.first().and_then(|l| l.trim().parse::<i32>().ok()) else {
+                return Ok(None);
+            };
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            let is_postgres = fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.starts_with("postgres"));
+            if !alive || !is_postgres {
+                return Ok(None);
+            }
+            let port = lines.get(3).and_then(|l| l.trim().parse().ok());
+            if lines.get(7).map(|l| l.trim()) == Some("ready") && port.is_some() {
+                return Ok(port);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(DbError::Cluster(format!(
+                    "the PostgreSQL server of {} (pid {pid}) did not become ready",
+                    self.dir.display()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        lines.nth(2)?.trim().parse().ok()
     }
 
     fn command_line(&self, program: &str, args: &[&str]) -> String {
@@ -213,8 +242,8 @@ impl Drop for EmbeddedCluster {
     }
 }
 
-/// The bin directory of the newest installed PostgreSQL (Debian layout), or of `initdb` on PATH.
-fn find_bin_dir() -> Result<PathBuf> {
+/// The bin directory of the newest installed PostgreSQL (Debian layout), or `SATUPETA_PG_BIN`.
+pub fn find_bin_dir() -> Result<PathBuf> {
     if let Ok(dir) = std::env::var("SATUPETA_PG_BIN") {
         return Ok(PathBuf::from(dir));
     }
@@ -253,20 +282,45 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Lets the service user reach `dir`: every ancestor must be searchable by others.
-fn make_reachable(dir: &Path) -> Result<()> {
+/// Checks that the service user can reach `dir`: every ancestor must be searchable by others.
+fn check_reachable(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     for ancestor in dir.ancestors().skip(1) {
         let Ok(meta) = fs::metadata(ancestor) else {
             continue;
         };
-        let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            fs::set_permissions(ancestor, fs::Permissions::from_mode(mode | 0o011))
-                .map_err(|e| io_error(ancestor, e))?;
+        if meta.permissions().mode() & 0o001 == 0 {
+            return Err(DbError::Cluster(format!(
+                "the '{SERVICE_USER}' user that runs PostgreSQL cannot reach {}: {} is not searchable by \
+                 others (chmod o+x it, or choose another --data-dir)",
+                dir.display(),
+                ancestor.display()
+            )));
         }
     }
     Ok(())
+}
+
+/// An exclusive lock (flock) on a file, held while a cluster is created, started or attached.
+struct ClusterLock {
+    _file: fs::File,
+}
+
+impl ClusterLock {
+    fn acquire(path: &Path) -> Result<Self> {
+        use std::os::unix::io::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| io_error(path, e))?;
+        // SAFETY: flock on a descriptor this function owns; it blocks until the lock is granted.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io_error(path, std::io::Error::last_os_error()));
+        }
+        Ok(ClusterLock { _file: file })
+    }
 }
 
 fn chown_to_service_user(dir: &Path) -> Result<()> {

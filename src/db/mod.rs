@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-pub use embedded::EmbeddedCluster;
+pub use embedded::{EmbeddedCluster, find_bin_dir};
 
 /// Errors of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -61,22 +61,25 @@ impl Database {
         Ok(Database { pool, url, cluster })
     }
 
-    /// Wraps an existing pool (tests create one database per test in a shared cluster).
-    pub fn from_pool(pool: PgPool, url: String) -> Self {
-        Database {
-            pool,
-            url,
-            cluster: None,
+    /// Closes the pool, then stops the embedded cluster if this process started it and no other
+    /// process (a server, an import) is still using it.
+    pub async fn close(mut self) {
+        if let Some(cluster) = self.cluster.as_mut() {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE backend_type = 'client backend' AND application_name <> $1",
+            )
+            .bind(application_name())
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(0);
+            if others > 0 {
+                tracing::info!(
+                    "leaving the embedded database running: {others} other connection(s) use it"
+                );
+                cluster.detach();
+            }
         }
-    }
-
-    /// The embedded cluster, when this database runs on one.
-    pub fn cluster_mut(&mut self) -> Option<&mut EmbeddedCluster> {
-        self.cluster.as_mut()
-    }
-
-    /// Closes the pool, then stops the embedded cluster if this process started it.
-    pub async fn close(self) {
         self.pool.close().await;
         drop(self.cluster);
     }
@@ -85,12 +88,19 @@ impl Database {
 /// Opens a pool on `url` with the project's settings.
 pub async fn connect(url: &str) -> Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
-    let options = options.log_statements(tracing::log::LevelFilter::Trace);
+    let options = options
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .application_name(&application_name());
     Ok(PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)
         .await?)
+}
+
+/// How this process names its connections, so that it can tell other processes' apart.
+fn application_name() -> String {
+    format!("satupeta-{}", std::process::id())
 }
 
 /// Applies the migrations in `migrations/` (PostGIS first).
@@ -143,8 +153,10 @@ pub async fn announce_change(
 }
 
 /// The id of the newest recorded change (0 when there is none).
-pub async fn latest_change(pool: &PgPool) -> std::result::Result<i64, sqlx::Error> {
+pub async fn latest_change<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+) -> std::result::Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM change_log")
-        .fetch_one(pool)
+        .fetch_one(executor)
         .await
 }

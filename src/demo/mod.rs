@@ -22,6 +22,8 @@ use geo::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use crate::geometry::{IndexedBox, box_tree};
 use rstar::{AABB, Envelope, RTree, RTreeObject};
 
 /// Errors of the demo generator.
@@ -67,15 +69,6 @@ struct Kelurahan {
     kecamatan: String,
     shape: MultiPolygon<f64>,
     envelope: AABB<[f64; 2]>,
-}
-
-struct KelurahanEntry(usize, AABB<[f64; 2]>);
-
-impl RTreeObject for KelurahanEntry {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.1
-    }
 }
 
 /// A boundary segment of a kelurahan, to find the grid cells a boundary crosses.
@@ -423,13 +416,7 @@ pub fn generate(options: &DemoOptions) -> Result<DemoSummary> {
         .iter()
         .fold(kelurahan[0].envelope, |a, k| a.merged(&k.envelope));
     let (min, max) = (envelope.lower(), envelope.upper());
-    let index = RTree::bulk_load(
-        kelurahan
-            .iter()
-            .enumerate()
-            .map(|(i, k)| KelurahanEntry(i, k.envelope))
-            .collect(),
-    );
+    let index = box_tree(kelurahan.iter().map(|k| &k.shape));
     let edges = RTree::bulk_load(
         city.iter()
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
@@ -547,14 +534,10 @@ fn clip_to_city(
 
 /// The kelurahan containing a point, or the nearest one (the city outline and the kelurahan
 /// boundaries do not match exactly).
-fn kelurahan_at(
-    point: Coord<f64>,
-    kelurahan: &[Kelurahan],
-    index: &RTree<KelurahanEntry>,
-) -> usize {
+fn kelurahan_at(point: Coord<f64>, kelurahan: &[Kelurahan], index: &RTree<IndexedBox>) -> usize {
     let candidates = index.locate_in_envelope_intersecting(&AABB::from_point([point.x, point.y]));
     if let Some(k) = candidates
-        .map(|e| e.0)
+        .map(|e| e.index)
         .filter(|k| kelurahan[*k].shape.contains(&point))
         .min()
     {

@@ -5,10 +5,10 @@
 //! 100,000-polygon plan that takes about 14 s; the same work here with geo's overlay (i_overlay)
 //! takes well under a second and runs while PostgreSQL repairs the staged rows.
 
-use geo::{Area, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon, unary_union};
-use rstar::{AABB, RTree, RTreeObject};
+use geo::{Area, BooleanOps, Centroid, MultiPolygon, Polygon, unary_union};
 
 use super::Finding;
+use crate::geometry::box_tree;
 
 /// Overlaps and gaps above the tolerance, largest first.
 #[derive(Debug, Default)]
@@ -17,18 +17,6 @@ pub struct Coverage {
     pub overlaps: Vec<Finding>,
     /// Holes inside the plan that no feature covers.
     pub gaps: Vec<Finding>,
-}
-
-struct Entry {
-    index: usize,
-    envelope: AABB<[f64; 2]>,
-}
-
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
 }
 
 /// Area in m² of a shape in lon/lat degrees: its planar area times the WGS 84 ellipsoid's metres
@@ -57,18 +45,7 @@ fn location(shape: &MultiPolygon<f64>) -> Option<[f64; 2]> {
 /// Finds overlaps and gaps larger than `tolerance_m2` among `features` (source id, shape in
 /// EPSG:4326).
 pub fn check(features: &[(i64, MultiPolygon<f64>)], tolerance_m2: f64) -> Coverage {
-    let entries = features
-        .iter()
-        .enumerate()
-        .filter_map(|(index, (_, shape))| {
-            let rect = shape.bounding_rect()?;
-            Some(Entry {
-                index,
-                envelope: AABB::from_corners(rect.min().into(), rect.max().into()),
-            })
-        })
-        .collect();
-    let tree = RTree::bulk_load(entries);
+    let tree = box_tree(features.iter().map(|(_, shape)| shape));
     let mut overlaps = Vec::new();
     for entry in tree.iter() {
         let (fid, shape) = &features[entry.index];

@@ -23,13 +23,16 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// Indexes `attributes` by upper-cased field name.
+    /// Where two fields differ only in case (GeoJSON allows it), the one with a value wins.
     pub fn new(attributes: &'a Map<String, Value>) -> Self {
-        Fields {
-            by_upper: attributes
-                .iter()
-                .map(|(k, v)| (k.to_uppercase(), v))
-                .collect(),
+        let mut by_upper: HashMap<String, &Value> = HashMap::with_capacity(attributes.len());
+        for (name, value) in attributes {
+            let slot = by_upper.entry(name.to_uppercase()).or_insert(value);
+            if slot.is_null() {
+                *slot = value;
+            }
         }
+        Fields { by_upper }
     }
 
     /// The field's value as trimmed text; numbers with no fraction lose their `.0`; empty is `None`.
@@ -77,9 +80,9 @@ fn is_numeric_code(s: &str) -> bool {
     s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Resolves the sub-zone of a row. KODSZN may hold the 8-digit catalogue code or the letter code;
-/// KODSZNTEXT, KODSBL and KODEWP carry the letter code in some datasets; NAMOBJ/NAMSZN the name.
-/// Every code that is present must be known, and all of them must agree.
+/// Resolves the sub-zone of a row. KODSZN and KODSZNTEXT may hold the 8-digit catalogue code or
+/// the letter code, and must be known when present; KODSBL and KODEWP carry the letter code in
+/// some datasets; NAMOBJ/NAMSZN the name. All that name a sub-zone must agree.
 pub fn resolve_subzone<'r>(fields: &Fields<'_>, rules: &'r RuleBook) -> SubzoneMatch<'r> {
     let mut found: Vec<(String, &'r Subzone)> = Vec::new();
     let kodszn = fields.text("KODSZN");
@@ -98,7 +101,22 @@ pub fn resolve_subzone<'r>(fields: &Fields<'_>, rules: &'r RuleBook) -> SubzoneM
             }
         }
     }
-    for field in ["KODSZNTEXT", "KODSBL", "KODEWP"] {
+    if let Some(code) = fields.text("KODSZNTEXT") {
+        match rules
+            .subzone(&code)
+            .or_else(|| rules.subzone_by_catalog(&code))
+        {
+            Some(s) => found.push((format!("KODSZNTEXT {code}"), s)),
+            None => {
+                return SubzoneMatch::Unknown(format!(
+                    "KODSZNTEXT \"{code}\" is not in the sub-zone catalogue"
+                ));
+            }
+        }
+    }
+    // Some datasets put the letter code in KODSBL or KODEWP, which otherwise hold sub-block and
+    // planning-area codes: only a value that is a sub-zone code counts.
+    for field in ["KODSBL", "KODEWP"] {
         if let Some(code) = fields.text(field)
             && let Some(s) = rules.subzone(&code)
         {

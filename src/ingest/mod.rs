@@ -109,7 +109,13 @@ const COPY_CHUNK: usize = 256 * 1024;
 /// new version.
 pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutcome> {
     let started = std::time::Instant::now();
-    let rules = RuleBook::load(pool).await?;
+    if !options.tolerance_m2.is_finite() || options.tolerance_m2 < 0.0 {
+        return Err(IngestError::Input(format!(
+            "the tolerance must be a number of square metres, 0 or more (got {})",
+            options.tolerance_m2
+        )));
+    }
+    let rules = RuleBook::load(&mut *pool.acquire().await?).await?;
     if rules.subzones().is_empty() {
         return Err(IngestError::Input(
             "the sub-zone catalogue is empty: load the rule tables first (satupeta rules load data/rules)".into(),
@@ -118,7 +124,7 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     let sha256 = file_sha256(&options.file).await?;
     let file = options.file.clone();
     let (layer_opt, crs_opt) = (options.layer.clone(), options.source_crs.clone());
-    let (tx_rows, mut rx_rows) = mpsc::channel::<Vec<u8>>(16);
+    let (tx_rows, rx_rows) = mpsc::channel::<Vec<u8>>(16);
     let (tx_meta, rx_meta) = tokio::sync::oneshot::channel();
     let show_progress = options.progress;
 
@@ -168,22 +174,23 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
                 tx_rows
                     .blocking_send(full)
-                    .map_err(|_| IngestError::Input("the import was interrupted".into()))?;
+                    .map_err(|_| IngestError::Input("the database stopped taking rows".into()))?;
             }
             Ok(())
         })?;
         if !chunk.is_empty() {
             tx_rows
                 .blocking_send(chunk)
-                .map_err(|_| IngestError::Input("the import was interrupted".into()))?;
+                .map_err(|_| IngestError::Input("the database stopped taking rows".into()))?;
         }
         bar.finish_and_clear();
+        let features_read = read_count + rejected.len();
         Ok(ReadSummary {
             shapes,
             rejected,
             unknown,
             conflicts,
-            features_read: read_count,
+            features_read,
         })
     });
 
@@ -199,6 +206,7 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
                  attributes, geom, rejected) FROM STDIN",
             )
             .await?;
+        let mut rx_rows = rx_rows;
         while let Some(chunk) = rx_rows.recv().await {
             copy.send(chunk).await?;
         }
@@ -272,11 +280,7 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     .bind(&plan_name)
     .fetch_one(&mut *tx)
     .await?;
-    // Serialises concurrent imports of the same plan.
-    sqlx::query("SELECT 1 FROM plan WHERE id = $1 FOR UPDATE")
-        .bind(plan_id)
-        .execute(&mut *tx)
-        .await?;
+    // The upsert above locks the plan's row until commit: concurrent imports of one plan queue.
     let (version_id, version): (i64, i32) = sqlx::query_as(
         "INSERT INTO plan_version (plan_id, version, source_file, source_sha256, source_layer, source_crs,
                                    feature_count, area_m2, report)
@@ -388,11 +392,28 @@ async fn overlaps_after_repair(
         .collect())
 }
 
+/// SHA-256 of the file's content; for a Shapefile, of the .shp with its .shx, .dbf, .prj and .cpg.
 async fn file_sha256(file: &Path) -> Result<String> {
-    let bytes = tokio::fs::read(file)
-        .await
-        .map_err(|e| IngestError::Input(format!("cannot read {}: {e}", file.display())))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    let mut parts = vec![file.to_path_buf()];
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        parts.extend(
+            ["shx", "dbf", "prj", "cpg"]
+                .map(|e| file.with_extension(e))
+                .into_iter()
+                .filter(|p| p.exists()),
+        );
+    }
+    let mut hasher = Sha256::new();
+    for part in parts {
+        let bytes = tokio::fs::read(&part)
+            .await
+            .map_err(|e| IngestError::Input(format!("cannot read {}: {e}", part.display())))?;
+        hasher.update(&bytes);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn progress_bar(visible: bool, len: u64) -> indicatif::ProgressBar {

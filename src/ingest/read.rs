@@ -174,6 +174,7 @@ impl SourceLayer {
     /// be used are returned as findings.
     pub fn read(&self, mut row: impl FnMut(SourceFeature) -> Result<()>) -> Result<Vec<Finding>> {
         let mut layer = self.dataset.layer(self.layer_index)?;
+        let names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
         let mut rejected = Vec::new();
         for (position, feature) in layer.features().enumerate() {
             let fid = feature
@@ -181,8 +182,16 @@ impl SourceLayer {
                 .map(|f| f as i64)
                 .unwrap_or(position as i64 + 1);
             let mut attributes = Map::new();
-            for (name, value) in feature.fields() {
-                attributes.insert(name, value.map(field_json).unwrap_or(Value::Null));
+            for (index, name) in names.iter().enumerate() {
+                // A field the feature does not have (GeoJSON features may differ) is left out;
+                // the gdal crate would read it as an empty string.
+                // SAFETY: the handle is the live feature's, and `index` is below its field count.
+                let set =
+                    unsafe { gdal_sys::OGR_F_IsFieldSet(feature.c_feature(), index as i32) } != 0;
+                if set {
+                    let value = feature.field(index)?;
+                    attributes.insert(name.clone(), value.map(field_json).unwrap_or(Value::Null));
+                }
             }
             let reject = |message: String| Finding {
                 fid: Some(fid),
@@ -213,11 +222,17 @@ impl SourceLayer {
                 (envelope.MinX + envelope.MaxX) / 2.0,
                 (envelope.MinY + envelope.MaxY) / 2.0,
             ];
-            if !location.iter().all(|c| c.is_finite()) {
-                rejected.push(reject(
-                    "has coordinates that do not reproject to WGS 84".into(),
-                ));
-                continue;
+            let on_earth = envelope.MinX >= -180.0
+                && envelope.MaxX <= 180.0
+                && envelope.MinY >= -90.0
+                && envelope.MaxY <= 90.0;
+            if !on_earth || !location.iter().all(|c| c.is_finite()) {
+                // A wrong CRS puts every feature off the globe: stop at the first one.
+                return Err(IngestError::Input(format!(
+                    "feature {fid} lies at {:.3}, {:.3} after reprojection from {}, which is not a place on Earth: \
+                     is the CRS right? Give the file's CRS with --source-crs EPSG:N",
+                    location[0], location[1], self.crs
+                )));
             }
             let shape = match geometry.to_geo()? {
                 geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::{Activity, Condition, IntensityTier, ItbxClass, Kbli, Result, Subzone, Zone};
 
@@ -76,15 +76,15 @@ pub struct ActivityRef<'a> {
 
 impl RuleBook {
     /// Reads every rule table from the database.
-    pub async fn load(pool: &PgPool) -> Result<Self> {
+    pub async fn load(conn: &mut PgConnection) -> Result<Self> {
         let zones: Vec<(String, String, String)> =
             sqlx::query_as("SELECT code, name, kind FROM zone")
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let subzones: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT code, catalog_code, name, zone_code, color, code_source FROM subzone ORDER BY catalog_code",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         type TierRow = (
             String,
@@ -106,25 +106,25 @@ impl RuleBook {
                     gsb_m::float8, min_lot_m2::float8
              FROM intensity ORDER BY subzone_code, min_parcel_m2",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let activities: Vec<(String, String, Vec<String>)> = sqlx::query_as(
             "SELECT a.id, a.name, COALESCE(array_agg(k.kbli_code ORDER BY k.kbli_code)
                     FILTER (WHERE k.kbli_code IS NOT NULL), '{}')
              FROM activity a LEFT JOIN activity_kbli k ON k.activity_id = a.id GROUP BY a.id ORDER BY a.id",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let kbli: Vec<(String, String, String, Option<String>, String)> =
             sqlx::query_as("SELECT code, title, level, parent, category FROM kbli ORDER BY code")
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let itbx: Vec<(String, String, String, Vec<String>)> =
             sqlx::query_as("SELECT activity_id, subzone_code, class, conditions FROM itbx")
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let conditions: Vec<(String, String)> = sqlx::query_as("SELECT code, text FROM condition")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
 
         let mut book = RuleBook {
@@ -374,16 +374,8 @@ impl RuleBook {
     /// title, any case); at most `limit` hits, the most specific codes first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<KbliHit<'_>> {
         let query = query.trim().to_lowercase();
-        let words: Vec<&str> = query.split_whitespace().collect();
         let is_code = !query.is_empty() && query.chars().all(|c| c.is_ascii_digit());
-        let activity_matches: Vec<&Activity> = self
-            .activities
-            .iter()
-            .filter(|a| {
-                let name = a.name.to_lowercase();
-                !words.is_empty() && words.iter().all(|w| name.contains(w))
-            })
-            .collect();
+        let named = self.activities_named(&query);
         let mut hits: Vec<&Kbli> = self
             .kbli
             .iter()
@@ -391,9 +383,8 @@ impl RuleBook {
                 if is_code {
                     k.code.starts_with(&query)
                 } else {
-                    let title = k.title.to_lowercase();
-                    (!words.is_empty() && words.iter().all(|w| title.contains(w)))
-                        || activity_matches.iter().any(|a| a.kbli.contains(&k.code))
+                    has_every_word(&k.title, &query)
+                        || named.iter().any(|a| a.kbli.contains(&k.code))
                 }
             })
             .collect();
@@ -415,14 +406,17 @@ impl RuleBook {
     /// Activities whose name contains every word of `query` (for activities without a KBLI code,
     /// such as housing).
     pub fn activities_named(&self, query: &str) -> Vec<&Activity> {
-        let query = query.trim().to_lowercase();
-        let words: Vec<&str> = query.split_whitespace().collect();
         self.activities
             .iter()
-            .filter(|a| {
-                let name = a.name.to_lowercase();
-                !words.is_empty() && words.iter().all(|w| name.contains(w))
-            })
+            .filter(|a| has_every_word(&a.name, query))
             .collect()
     }
+}
+
+/// Whether `text` contains every word of `query`, in any case (an empty query matches nothing).
+fn has_every_word(text: &str, query: &str) -> bool {
+    let text = text.to_lowercase();
+    let query = query.to_lowercase();
+    let mut words = query.split_whitespace().peekable();
+    words.peek().is_some() && words.all(|w| text.contains(w))
 }

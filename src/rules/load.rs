@@ -92,33 +92,35 @@ pub async fn store(pool: &PgPool, rules: &RuleSet) -> Result<()> {
             .execute(&mut *tx)
             .await?;
     }
-    let col = |f: fn(&Zone) -> &String| rules.zones.iter().map(f).cloned().collect::<Vec<_>>();
+    let zone_column =
+        |f: fn(&Zone) -> &String| rules.zones.iter().map(f).cloned().collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO zone (code, name, kind) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind",
     )
-    .bind(col(|z| &z.code))
-    .bind(col(|z| &z.name))
-    .bind(col(|z| &z.kind))
+    .bind(zone_column(|z| &z.code))
+    .bind(zone_column(|z| &z.name))
+    .bind(zone_column(|z| &z.kind))
     .execute(&mut *tx)
     .await?;
 
-    let sz = |f: fn(&Subzone) -> &String| rules.subzones.iter().map(f).cloned().collect::<Vec<_>>();
+    let subzone_column =
+        |f: fn(&Subzone) -> &String| rules.subzones.iter().map(f).cloned().collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO subzone (code, catalog_code, name, zone_code, color, code_source)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
          ON CONFLICT (code) DO UPDATE SET catalog_code = EXCLUDED.catalog_code, name = EXCLUDED.name,
            zone_code = EXCLUDED.zone_code, color = EXCLUDED.color, code_source = EXCLUDED.code_source",
     )
-    .bind(sz(|s| &s.code))
-    .bind(sz(|s| &s.catalog_code))
-    .bind(sz(|s| &s.name))
-    .bind(sz(|s| &s.zone))
-    .bind(sz(|s| &s.color))
-    .bind(sz(|s| &s.code_source))
+    .bind(subzone_column(|s| &s.code))
+    .bind(subzone_column(|s| &s.catalog_code))
+    .bind(subzone_column(|s| &s.name))
+    .bind(subzone_column(|s| &s.zone))
+    .bind(subzone_column(|s| &s.color))
+    .bind(subzone_column(|s| &s.code_source))
     .execute(&mut *tx)
     .await?;
-    let codes: Vec<String> = sz(|s| &s.code);
+    let codes: Vec<String> = subzone_column(|s| &s.code);
     let in_use: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT f.subzone_code, p.name FROM zoning_feature f
          JOIN plan_version v ON v.id = f.version_id JOIN plan p ON p.id = v.plan_id
@@ -139,53 +141,58 @@ pub async fn store(pool: &PgPool, rules: &RuleSet) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM zone WHERE NOT code = ANY($1)")
-        .bind(col(|z| &z.code))
+        .bind(zone_column(|z| &z.code))
         .execute(&mut *tx)
         .await?;
 
-    let t = &rules.intensity;
+    let tiers = &rules.intensity;
     sqlx::query(
         "INSERT INTO intensity (subzone_code, min_parcel_m2, max_parcel_m2, kdb_max, klb_min, klb_max,
            kdh_min, ktb_max, max_height_m, max_floors, gsb_m, min_lot_m2)
          SELECT * FROM UNNEST($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[],
            $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::float8[], $12::float8[])",
     )
-    .bind(t.iter().map(|r| r.subzone.clone()).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.min_parcel_m2).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.max_parcel_m2).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.kdb_max).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.klb_min).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.klb_max).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.kdh_min).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.ktb_max).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.max_height_m).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.max_floors).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.gsb_m).collect::<Vec<_>>())
-    .bind(t.iter().map(|r| r.min_lot_m2).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.subzone.clone()).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.min_parcel_m2).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.max_parcel_m2).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.kdb_max).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.klb_min).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.klb_max).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.kdh_min).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.ktb_max).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.max_height_m).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.max_floors).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.gsb_m).collect::<Vec<_>>())
+    .bind(tiers.iter().map(|r| r.min_lot_m2).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
 
-    let k = &rules.kbli;
+    let kbli = &rules.kbli;
     sqlx::query(
         "INSERT INTO kbli (code, title, description, level, parent, category)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
     )
-    .bind(k.iter().map(|r| r.code.clone()).collect::<Vec<_>>())
-    .bind(k.iter().map(|r| r.title.clone()).collect::<Vec<_>>())
-    .bind(k.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-    .bind(k.iter().map(|r| r.level.clone()).collect::<Vec<_>>())
-    .bind(k.iter().map(|r| r.parent.clone()).collect::<Vec<_>>())
-    .bind(k.iter().map(|r| r.category.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.code.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.title.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.level.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.parent.clone()).collect::<Vec<_>>())
+    .bind(kbli.iter().map(|r| r.category.clone()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
 
-    let a = &rules.activities;
+    let activities = &rules.activities;
     sqlx::query("INSERT INTO activity (id, name) SELECT * FROM UNNEST($1::text[], $2::text[])")
-        .bind(a.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-        .bind(a.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+        .bind(activities.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+        .bind(
+            activities
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
-    let links: Vec<(&String, &String)> = a
+    let links: Vec<(&String, &String)> = activities
         .iter()
         .flat_map(|r| r.kbli.iter().map(move |k| (&r.id, k)))
         .collect();
@@ -195,28 +202,44 @@ pub async fn store(pool: &PgPool, rules: &RuleSet) -> Result<()> {
         .execute(&mut *tx)
         .await?;
 
-    let c = &rules.conditions;
+    let conditions = &rules.conditions;
     sqlx::query("INSERT INTO condition (code, text) SELECT * FROM UNNEST($1::text[], $2::text[])")
-        .bind(c.iter().map(|r| r.code.clone()).collect::<Vec<_>>())
-        .bind(c.iter().map(|r| r.text.clone()).collect::<Vec<_>>())
+        .bind(
+            conditions
+                .iter()
+                .map(|r| r.code.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            conditions
+                .iter()
+                .map(|r| r.text.clone())
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
 
-    let m = &rules.itbx;
+    let cells = &rules.itbx;
     // Condition lists travel as comma-joined text: UNNEST cannot unpack a text[][] into rows of text[].
     sqlx::query(
         "INSERT INTO itbx (activity_id, subzone_code, class, conditions)
          SELECT a, s, c, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, ',') END
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, s, c, k)",
     )
-    .bind(m.iter().map(|r| r.activity.clone()).collect::<Vec<_>>())
-    .bind(m.iter().map(|r| r.subzone.clone()).collect::<Vec<_>>())
+    .bind(cells.iter().map(|r| r.activity.clone()).collect::<Vec<_>>())
+    .bind(cells.iter().map(|r| r.subzone.clone()).collect::<Vec<_>>())
     .bind(
-        m.iter()
+        cells
+            .iter()
             .map(|r| r.class.as_str().to_string())
             .collect::<Vec<_>>(),
     )
-    .bind(m.iter().map(|r| r.conditions.join(",")).collect::<Vec<_>>())
+    .bind(
+        cells
+            .iter()
+            .map(|r| r.conditions.join(","))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *tx)
     .await?;
 
@@ -274,6 +297,16 @@ impl Row {
                 errors.push(self, format!("`{column}` is \"{text}\", not a number"));
                 None
             }
+        }
+    }
+
+    fn count(&self, column: &str, max: i32, errors: &mut Errors) -> Option<i32> {
+        let value = self.number(column, (0.0, f64::from(max)), errors)?;
+        if value.fract() == 0.0 {
+            Some(value as i32)
+        } else {
+            errors.push(self, format!("`{column}` is {value}, not a whole number"));
+            None
         }
     }
 
@@ -370,7 +403,7 @@ fn parse_zones(table: &Table, errors: &mut Errors) -> Vec<Zone> {
 
 fn parse_subzones(table: &Table, zones: &[Zone], errors: &mut Errors) -> Vec<Subzone> {
     let zone_codes: HashSet<&str> = zones.iter().map(|z| z.code.as_str()).collect();
-    let (mut codes, mut numbers) = (HashSet::new(), HashSet::new());
+    let (mut codes, mut numbers, mut names) = (HashSet::new(), HashSet::new(), HashSet::new());
     let mut out = Vec::new();
     for row in &table.rows {
         let fields =
@@ -404,8 +437,24 @@ fn parse_subzones(table: &Table, zones: &[Zone], errors: &mut Errors) -> Vec<Sub
             errors.push(row, format!("`color` \"{color}\" is not #RRGGBB"));
             ok = false;
         }
-        ok &= check_unique(&mut codes, &code, row, "sub-zone code", errors).is_some();
+        // Lookups match codes and names in any case, so they must be unique in any case.
+        ok &= check_unique(
+            &mut codes,
+            &code.to_uppercase(),
+            row,
+            "sub-zone code",
+            errors,
+        )
+        .is_some();
         ok &= check_unique(&mut numbers, &catalog_code, row, "catalog code", errors).is_some();
+        ok &= check_unique(
+            &mut names,
+            &name.to_lowercase(),
+            row,
+            "sub-zone name",
+            errors,
+        )
+        .is_some();
         if ok {
             let code_source = match row.get("source") {
                 "" => "observed".to_string(),
@@ -453,7 +502,7 @@ fn parse_intensity(table: &Table, subzones: &[Subzone], errors: &mut Errors) -> 
                 kdh_min: row.number("kdh_min", pct, errors)?,
                 ktb_max: row.number("ktb_max", pct, errors)?,
                 max_height_m: row.number("max_height_m", (0.0, 1000.0), errors)?,
-                max_floors: row.number("max_floors", (0.0, 300.0), errors)? as i32,
+                max_floors: row.count("max_floors", 300, errors)?,
                 gsb_m: row.number("gsb_m", (0.0, 1000.0), errors)?,
                 min_lot_m2: row.optional_number("min_lot_m2", errors)?,
             })
@@ -537,14 +586,32 @@ fn parse_kbli(table: &Table, errors: &mut Errors) -> Vec<Kbli> {
             category,
         });
     }
+    let parents: HashMap<&str, Option<&str>> = out
+        .iter()
+        .map(|k| (k.code.as_str(), k.parent.as_deref()))
+        .collect();
     for k in &out {
-        if let Some(parent) = &k.parent
-            && !seen.contains(parent)
-        {
-            errors.0.push(format!(
-                "kbli2020.csv: KBLI {} names an unknown parent {parent}",
-                k.code
-            ));
+        // Every chain of parents must end at a category, without a loop (lookups walk it).
+        let mut current = k.parent.as_deref();
+        let mut steps = 0;
+        while let Some(parent) = current {
+            steps += 1;
+            match parents.get(parent) {
+                None => {
+                    errors.0.push(format!(
+                        "kbli2020.csv: KBLI {} names an unknown parent {parent}",
+                        k.code
+                    ));
+                    break;
+                }
+                Some(_) if steps > 8 => {
+                    errors
+                        .0
+                        .push(format!("kbli2020.csv: the parents of KBLI {} loop", k.code));
+                    break;
+                }
+                Some(next) => current = *next,
+            }
         }
     }
     out

@@ -126,7 +126,7 @@ pub struct Kbli {
 }
 
 /// The class of an ITBX cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ItbxClass {
     /// Diizinkan: permitted.
     I,
@@ -164,6 +164,19 @@ impl ItbxClass {
         })
     }
 
+    /// The class that applies to an activity on a parcel whose parts have classes `self` and
+    /// `other`: prohibited anywhere is prohibited; limits and conditions add up (T with B is TB).
+    pub fn combine(self, other: Self) -> Self {
+        use ItbxClass::*;
+        match (self, other) {
+            (X, _) | (_, X) => X,
+            (TB, _) | (_, TB) | (T, B) | (B, T) => TB,
+            (B, _) | (_, B) => B,
+            (T, _) | (_, T) => T,
+            (I, I) => I,
+        }
+    }
+
     /// The Indonesian label of the class.
     pub fn label(self) -> &'static str {
         match self {
@@ -196,4 +209,21 @@ pub struct Condition {
     pub code: String,
     /// Text of the condition.
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ItbxClass::*;
+
+    #[test]
+    fn classes_of_parcel_parts_combine_to_the_stricter_rule() {
+        assert_eq!(I.combine(I), I);
+        assert_eq!(I.combine(T), T);
+        assert_eq!(T.combine(B), TB);
+        assert_eq!(B.combine(T), TB);
+        assert_eq!(B.combine(I), B);
+        assert_eq!(TB.combine(T), TB);
+        assert_eq!(I.combine(X), X);
+        assert_eq!(X.combine(TB), X);
+    }
 }

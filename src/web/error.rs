@@ -1,6 +1,8 @@
 //! Every capability's errors mapped to HTTP in one place, as RFC 9457 `application/problem+json`.
 
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -26,6 +28,14 @@ impl ApiError {
     pub fn not_found(detail: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
+            detail: detail.into(),
+        }
+    }
+
+    /// An error with any status.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
             detail: detail.into(),
         }
     }
@@ -76,4 +86,32 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// Middleware: gives every error answer a problem+json body, also those made outside the handlers
+/// (unknown routes, rejected path parameters, oversized bodies, timeouts), keeping their reason.
+pub async fn problem_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let reason = String::from_utf8_lossy(&body).trim().to_string();
+    let detail = match status {
+        _ if !reason.is_empty() => reason,
+        StatusCode::NOT_FOUND => format!("there is nothing at {path}"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take this method"),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the 4 MiB limit".into(),
+        StatusCode::SERVICE_UNAVAILABLE => "the request took longer than the 30 s limit".into(),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    ApiError::new(status, detail).into_response()
 }

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             get(assets::admin_boundaries),
         )
         .nest("/api/v1", zoning::routes())
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
         .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024))
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(error::problem_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -75,7 +75,7 @@ async fn point(
 async fn parcel(
     State(state): State<AppState>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
     // Accepts {"geometry": ..., "activity": ...}, a GeoJSON Feature, or a bare geometry.
@@ -98,10 +98,7 @@ async fn parcel(
         })?,
     };
     let snapshot = state.live.snapshot();
-    let answer = lookup_parcel(&state.pool, &snapshot, &request).await?;
-    Ok(Json(
-        serde_json::to_value(answer).map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+    to_json(&lookup_parcel(&state.pool, &snapshot, &request).await?)
 }
 
 async fn activities(
@@ -160,13 +157,14 @@ async fn plans(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 async fn plan_version(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("\"{id}\" is not a plan version id")))?;
     let mut versions = list_versions(&state.pool, Some(id)).await?;
     let version = versions
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
-    Ok(Json(
-        serde_json::to_value(version).map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+    to_json(&version)
 }

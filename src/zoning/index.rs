@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Intersects, MultiPolygon, Point};
+use geo::{Intersects, MultiPolygon, Point};
 use geozero::ToGeo;
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, RTree};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::{Result, ZoningError};
+use crate::geometry::{IndexedBox, box_tree};
 
 /// A published zoning polygon with what a lookup reports of it.
 #[derive(Debug)]
@@ -86,19 +87,6 @@ impl PublishedFeature {
     }
 }
 
-/// An R-tree entry: a feature's bounding box and its position in the feature list.
-struct Entry {
-    envelope: AABB<[f64; 2]>,
-    index: usize,
-}
-
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
-}
-
 /// What a lookup says about a plan version.
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionInfo {
@@ -118,35 +106,24 @@ pub struct VersionInfo {
 #[derive(Default)]
 pub struct ZoningIndex {
     features: Vec<PublishedFeature>,
-    tree: RTree<Entry>,
+    tree: RTree<IndexedBox>,
     versions: HashMap<i64, VersionInfo>,
 }
 
 impl ZoningIndex {
     /// Reads every feature of every published plan version and indexes them.
-    pub async fn load(pool: &PgPool) -> Result<Self> {
+    pub async fn load(conn: &mut PgConnection) -> Result<Self> {
         let rows: Vec<FeatureRow> = sqlx::query_as(include_str!("sql/published_features.sql"))
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
         let features = rows
             .into_iter()
             .map(PublishedFeature::from_row)
             .collect::<Result<Vec<_>>>()?;
-        let entries = features
-            .iter()
-            .enumerate()
-            .filter_map(|(index, f)| {
-                let rect = f.geometry.bounding_rect()?;
-                Some(Entry {
-                    envelope: AABB::from_corners(rect.min().into(), rect.max().into()),
-                    index,
-                })
-            })
-            .collect();
         Ok(ZoningIndex {
+            tree: box_tree(features.iter().map(|f| &f.geometry)),
             features,
-            tree: RTree::bulk_load(entries),
-            versions: load_versions(pool).await?,
+            versions: load_versions(&mut *conn).await?,
         })
     }
 
@@ -161,7 +138,7 @@ impl ZoningIndex {
     }
 
     /// Every feature whose polygon intersects the point (boundary included, as `ST_Intersects`),
-    /// ordered by id.
+    /// the most recently published plan version first, then by id.
     pub fn at(&self, lon: f64, lat: f64) -> Vec<&PublishedFeature> {
         let point = Point::new(lon, lat);
         let mut hits: Vec<&PublishedFeature> = self
@@ -170,7 +147,7 @@ impl ZoningIndex {
             .map(|e| &self.features[e.index])
             .filter(|f| f.geometry.intersects(&point))
             .collect();
-        hits.sort_by_key(|f| f.id);
+        hits.sort_by_key(|f| (std::cmp::Reverse(f.version_id), f.id));
         hits
     }
 
@@ -194,12 +171,12 @@ impl ZoningIndex {
 }
 
 /// Names and numbers of every plan version (published or not), by version id.
-pub(crate) async fn load_versions(pool: &PgPool) -> Result<HashMap<i64, VersionInfo>> {
+pub(crate) async fn load_versions(conn: &mut PgConnection) -> Result<HashMap<i64, VersionInfo>> {
     let rows: Vec<(i64, String, i64, i32, String)> = sqlx::query_as(
         "SELECT p.id, p.name, v.id, v.version, to_char(v.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
          FROM plan_version v JOIN plan p ON p.id = v.plan_id",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()

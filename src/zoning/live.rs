@@ -2,7 +2,6 @@
 //! replaces it when another process (or this one) publishes a plan or loads rules.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -27,18 +26,15 @@ pub struct Snapshot {
 pub struct Live {
     current: ArcSwap<Snapshot>,
     pool: PgPool,
-    loaded_change: AtomicI64,
 }
 
 impl Live {
     /// Loads the first snapshot.
     pub async fn load(pool: PgPool) -> Result<Self> {
         let snapshot = load_snapshot(&pool).await?;
-        let change = snapshot.change_id;
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot),
             pool,
-            loaded_change: AtomicI64::new(change),
         })
     }
 
@@ -50,7 +46,7 @@ impl Live {
     /// Reloads the snapshot if the database has changed since it was loaded; returns whether it did.
     pub async fn refresh(&self) -> Result<bool> {
         let latest = latest_change(&self.pool).await?;
-        if latest == self.loaded_change.load(Ordering::Acquire) {
+        if latest == self.current.load().change_id {
             return Ok(false);
         }
         let snapshot = load_snapshot(&self.pool).await?;
@@ -59,19 +55,22 @@ impl Live {
             change = snapshot.change_id,
             "zoning snapshot reloaded"
         );
-        self.loaded_change
-            .store(snapshot.change_id, Ordering::Release);
         self.current.store(Arc::new(snapshot));
         Ok(true)
     }
 }
 
+/// Reads the features, the rules and the newest change id in one read-only, repeatable-read
+/// transaction, so that the three agree even while another process publishes.
 async fn load_snapshot(pool: &PgPool) -> Result<Snapshot> {
-    // Read the change id first: a change that lands while loading is picked up by the next refresh.
-    let change_id = latest_change(pool).await?;
-    let (index, rules) = tokio::try_join!(ZoningIndex::load(pool), async {
-        Ok(RuleBook::load(pool).await?)
-    })?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let change_id = latest_change(&mut *tx).await?;
+    let index = ZoningIndex::load(&mut tx).await?;
+    let rules = RuleBook::load(&mut tx).await?;
+    tx.commit().await?;
     Ok(Snapshot {
         index,
         rules,

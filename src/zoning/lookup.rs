@@ -192,7 +192,7 @@ pub async fn lookup_point_in_version(
     kbli: Option<&str>,
 ) -> Result<Vec<u8>> {
     check_coordinates(lon, lat)?;
-    let versions = load_versions(pool).await?;
+    let versions = load_versions(&mut *pool.acquire().await?).await?;
     if !versions.contains_key(&version_id) {
         return Err(ZoningError::NotFound(format!(
             "there is no plan version {version_id}"
@@ -232,7 +232,7 @@ pub struct ParcelRequest {
 }
 
 /// Building limits in square metres (and height) for an area under one intensity tier.
-#[derive(Debug, Serialize, Default, Clone, Copy)]
+#[derive(Debug, Serialize, Clone, Copy)]
 pub struct Limits {
     /// KDB × area.
     pub max_footprint_m2: f64,
@@ -263,6 +263,21 @@ impl Limits {
             max_height_m: tier.max_height_m,
             max_floors: tier.max_floors,
             gsb_m: tier.gsb_m,
+        }
+    }
+
+    /// The limits of two parts of one parcel: areas add up; height, floors and setback take the
+    /// stricter value.
+    fn merge(self, other: Self) -> Self {
+        Limits {
+            max_footprint_m2: self.max_footprint_m2 + other.max_footprint_m2,
+            max_floor_area_m2: self.max_floor_area_m2 + other.max_floor_area_m2,
+            min_floor_area_m2: self.min_floor_area_m2 + other.min_floor_area_m2,
+            min_green_m2: self.min_green_m2 + other.min_green_m2,
+            max_basement_m2: self.max_basement_m2 + other.max_basement_m2,
+            max_height_m: self.max_height_m.min(other.max_height_m),
+            max_floors: self.max_floors.min(other.max_floors),
+            gsb_m: self.gsb_m.max(other.gsb_m),
         }
     }
 }
@@ -310,9 +325,11 @@ pub struct ParcelAnswer {
     pub area_m2: f64,
     /// The parcel's parts, one per zone it falls in, largest first.
     pub parts: Vec<ParcelPart>,
-    /// The limits summed over the parts; height, floors and setback are the most restrictive part's.
-    pub totals: Limits,
-    /// The most restrictive class of the activity asked about over all parts.
+    /// The limits summed over the parts; height, floors and setback are the most restrictive
+    /// part's. Absent when no part is in a zone with intensity rules.
+    pub totals: Option<Limits>,
+    /// The class of the activity asked about on the whole parcel: the parts' classes combined
+    /// (prohibited anywhere is prohibited; T and B make TB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_class: Option<ItbxClass>,
     /// The part outside every published plan.
@@ -341,10 +358,20 @@ pub async fn lookup_parcel(
         )));
     }
     let geojson = request.geometry.to_string();
-    let check: (Option<bool>, Option<String>, f64, f64, f64, f64, f64) = sqlx::query_as(
+    type Check = (
+        bool,
+        Option<bool>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        f64,
+    );
+    let check: Check = sqlx::query_as(
         "WITH p AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g)
-         SELECT ST_IsValid(g), ST_IsValidReason(g), ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
-                CASE WHEN ST_IsValid(g) THEN ST_Area(g::geography) ELSE 0 END FROM p",
+         SELECT ST_IsEmpty(g), ST_IsValid(g), ST_IsValidReason(g), ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
+                CASE WHEN ST_IsValid(g) AND NOT ST_IsEmpty(g) THEN ST_Area(g::geography) ELSE 0 END FROM p",
     )
     .bind(&geojson)
     .fetch_one(pool)
@@ -355,9 +382,15 @@ pub async fn lookup_parcel(
         }
         None => e.into(),
     })?;
-    let (valid, reason, xmin, ymin, xmax, ymax, area) = check;
-    check_coordinates(xmin, ymin)?;
-    check_coordinates(xmax, ymax)?;
+    let (empty, valid, reason, xmin, ymin, xmax, ymax, area) = check;
+    if empty {
+        return Err(ZoningError::BadRequest(
+            "the parcel has no coordinates".into(),
+        ));
+    }
+    let nan = f64::NAN;
+    check_coordinates(xmin.unwrap_or(nan), ymin.unwrap_or(nan))?;
+    check_coordinates(xmax.unwrap_or(nan), ymax.unwrap_or(nan))?;
     if valid != Some(true) {
         return Err(ZoningError::BadRequest(format!(
             "the parcel geometry is invalid: {}",
@@ -374,12 +407,6 @@ pub async fn lookup_parcel(
     let rules = &snapshot.rules;
     let mut parts = Vec::new();
     let mut outside = 0.0;
-    let mut totals = Limits {
-        max_height_m: f64::INFINITY,
-        max_floors: i32::MAX,
-        gsb_m: 0.0,
-        ..Limits::default()
-    };
     let mut activity_class: Option<ItbxClass> = None;
     for (id, part_area) in rows {
         let Some(id) = id else {
@@ -401,28 +428,22 @@ pub async fn lookup_parcel(
                 .bind(id)
                 .fetch_one(pool)
                 .await?;
-                (s, b, load_versions(pool).await?.remove(&v))
+                (
+                    s,
+                    b,
+                    load_versions(&mut *pool.acquire().await?).await?.remove(&v),
+                )
             }
         };
         let tier = rules.tier_for(&subzone, area).cloned();
         let limits = tier.as_ref().map(|t| Limits::of(t, part_area));
-        if let Some(l) = limits {
-            totals.max_footprint_m2 += l.max_footprint_m2;
-            totals.max_floor_area_m2 += l.max_floor_area_m2;
-            totals.min_floor_area_m2 += l.min_floor_area_m2;
-            totals.min_green_m2 += l.min_green_m2;
-            totals.max_basement_m2 += l.max_basement_m2;
-            totals.max_height_m = totals.max_height_m.min(l.max_height_m);
-            totals.max_floors = totals.max_floors.min(l.max_floors);
-            totals.gsb_m = totals.gsb_m.max(l.gsb_m);
-        }
         let activity = request
             .activity
             .as_deref()
             .map(|k| activity_answer(rules, k, &subzone))
             .transpose()?;
         if let Some(a) = &activity {
-            activity_class = Some(activity_class.map_or(a.class, |c| c.max(a.class)));
+            activity_class = Some(activity_class.map_or(a.class, |c| c.combine(a.class)));
         }
         parts.push(ParcelPart {
             feature_id: id,
@@ -437,10 +458,7 @@ pub async fn lookup_parcel(
             activity,
         });
     }
-    if parts.is_empty() {
-        totals.max_height_m = 0.0;
-        totals.max_floors = 0;
-    }
+    let totals = parts.iter().filter_map(|p| p.limits).reduce(Limits::merge);
     parts.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
     Ok(ParcelAnswer {
         area_m2: area,

@@ -133,6 +133,34 @@ async fn the_api_answers_lookups_and_explains_bad_requests() {
     assert_eq!(status, 200);
     assert_eq!(body["report"]["features_read"], 6);
     assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    for (path, status, words) in [
+        (
+            "/api/v1/nothing-here",
+            404,
+            "there is nothing at /api/v1/nothing-here",
+        ),
+        (
+            "/api/v1/plans/versions/abc",
+            400,
+            "\"abc\" is not a plan version id",
+        ),
+        (
+            "/api/v1/plans/versions/999",
+            404,
+            "there is no plan version 999",
+        ),
+    ] {
+        let (got, content_type, body) = get(&format!("{base}{path}")).await;
+        assert_eq!(
+            (got, content_type.as_str()),
+            (status, "application/problem+json"),
+            "{path}: {body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains(words),
+            "{path}: {body}"
+        );
+    }
     let (status, _, ready) = get(&format!("{base}/readyz")).await;
     assert_eq!((status, ready["features"].clone()), (200, json!(6)));
 

@@ -488,14 +488,16 @@ async fn a_new_version_replaces_the_published_one_and_the_old_stays_readable() {
 }
 
 #[tokio::test]
-async fn field_names_are_read_in_any_case() {
+async fn field_names_are_read_in_any_case_and_attributes_kept_as_they_came() {
     let db = fresh_db().await;
     let file = scratch_dir().join("lowercase.geojson");
+    let square = |x: f64| json!({"type": "Polygon", "coordinates": [[[x, -1.26], [x + 0.002, -1.26], [x + 0.002, -1.258], [x, -1.258], [x, -1.26]]]});
+    let awkward = "Jl. \"Sudirman\"\tNo. 1\nC:\\arsip\\ ✓";
     let collection = json!({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"kodszn": "32103400", "wadmkd": "Damai", "kodblk": "B-1", "krb_03": "Rawan Banjir"},
-         "geometry": {"type": "Polygon", "coordinates": [[[116.84, -1.26], [116.842, -1.26], [116.842, -1.258], [116.84, -1.258], [116.84, -1.26]]]}},
-        {"type": "Feature", "properties": {"KodSzn": "rth-5", "NamObj": "Taman RW"},
-         "geometry": {"type": "Polygon", "coordinates": [[[116.842, -1.26], [116.844, -1.26], [116.844, -1.258], [116.842, -1.258], [116.842, -1.26]]]}}
+        {"type": "Feature", "geometry": square(116.840),
+         "properties": {"kodszn": "32103400", "wadmkd": "Damai", "kodblk": "B-1", "krb_03": "Rawan Banjir", "REMARK": awkward, "LUASHA": 4.93}},
+        {"type": "Feature", "geometry": square(116.842), "properties": {"KodSzn": "rth-5"}},
+        {"type": "Feature", "geometry": square(116.844), "properties": {"NamObj": "pemakaman", "KRB_03": "Tidak Ada"}}
     ]});
     std::fs::write(&file, collection.to_string()).unwrap();
     ingest::import(&db.pool, &options(&file, "Huruf"))
@@ -513,12 +515,26 @@ async fn field_names_are_read_in_any_case() {
             .as_deref(),
         Some("RTH-5")
     );
-    let (kelurahan, block, overlays): (String, String, serde_json::Value) = sqlx::query_as(
-        "SELECT kelurahan, block, overlays FROM zoning_feature WHERE subzone_code = 'R-4'",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    assert_eq!(
+        subzone_at(&db.pool, "Huruf", (116.845, -1.259))
+            .await
+            .as_deref(),
+        Some("RTH-7")
+    );
+    let (kelurahan, block, overlays, attributes): (String, String, serde_json::Value, serde_json::Value) =
+        sqlx::query_as("SELECT kelurahan, block, overlays, attributes FROM zoning_feature WHERE subzone_code = 'R-4'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!((kelurahan.as_str(), block.as_str()), ("Damai", "B-1"));
     assert_eq!(overlays, json!({"KRB_03": "Rawan Banjir"}));
+    assert_eq!(attributes["REMARK"], awkward, "{attributes}");
+    assert_eq!(attributes["LUASHA"], 4.93);
+    assert_eq!(attributes["kodszn"], "32103400");
+    let none: serde_json::Value =
+        sqlx::query_scalar("SELECT overlays FROM zoning_feature WHERE subzone_code = 'RTH-7'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(none, json!({}), "\"Tidak Ada\" means no overlay");
 }

@@ -267,6 +267,26 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
     assert_eq!(kota, vec![(2, true), (1, false)]);
 }
 
+/// The class an ITBX cell of itbx.csv means (I, X, or condition codes joined by +).
+fn class_of_cell(cell: &str) -> &'static str {
+    match cell {
+        "I" => "I",
+        "X" => "X",
+        "T" => "T",
+        "B" => "B",
+        "TB" => "TB",
+        codes => {
+            let t = codes.split('+').any(|c| c.starts_with('T'));
+            let b = codes.split('+').any(|c| c.starts_with('B'));
+            match (t, b) {
+                (true, true) => "TB",
+                (true, false) => "T",
+                _ => "B",
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_parcel_is_measured_in_square_metres_per_zone() {
     let db = fresh_db().await;
@@ -274,9 +294,10 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
     import(&db.pool, &file, "Pusat").await;
     let live = Live::load(db.pool.clone()).await.unwrap();
     let snapshot = live.snapshot();
-    // Half in cell (0,0), half in cell (1,0) (K-1), and a strip south of the plan.
+    // 40% in cell (0,0), 40% in cell (1,0) (K-1), 20% in a strip south of the plan. The
+    // parcel (about 920 m²) and its parts (about 370 m²) fall in different intensity tiers.
     let (x_mid, y0) = (fixtures::ORIGIN.0 + fixtures::SIZE, fixtures::ORIGIN.1);
-    let (w, h) = (0.0004, 0.0004);
+    let (w, h) = (0.00015, 0.0002);
     let ring = json!([[
         [x_mid - w, y0 - h / 4.0],
         [x_mid + w, y0 - h / 4.0],
@@ -307,7 +328,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         answer.area_m2
     );
     assert!(
-        (answer.area_m2 - 89.0 * 55.3).abs() / answer.area_m2 < 0.01,
+        (answer.area_m2 - 33.39 * 27.64).abs() / answer.area_m2 < 0.01,
         "{} m²",
         answer.area_m2
     );
@@ -325,7 +346,8 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         "outside share {}",
         answer.outside_plan.share
     );
-    let mut totals = 0.0;
+    let mut footprint = 0.0;
+    let mut classes = Vec::new();
     for part in &answer.parts {
         assert!(
             (part.share - 0.4).abs() < 0.001,
@@ -333,32 +355,69 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
             part.subzone_code,
             part.share
         );
-        // The tier for the whole parcel's area, from intensity.csv.
-        let row = intensity_rows(&part.subzone_code)
-            .into_iter()
-            .find(|r| {
-                let min: f64 = r["min_parcel_m2"].parse().unwrap();
-                let max: f64 = r["max_parcel_m2"].parse().unwrap_or(f64::INFINITY);
-                answer.area_m2 >= min && answer.area_m2 < max
-            })
-            .unwrap();
-        let limits = part.limits.unwrap();
-        let kdb: f64 = row["kdb_max"].parse().unwrap();
-        let klb: f64 = row["klb_max"].parse().unwrap();
-        let kdh: f64 = row["kdh_min"].parse().unwrap();
-        let ktb: f64 = row["ktb_max"].parse().unwrap();
-        assert!((limits.max_footprint_m2 - kdb / 100.0 * part.area_m2).abs() < 1e-6);
-        assert!((limits.max_floor_area_m2 - klb * part.area_m2).abs() < 1e-6);
-        assert!((limits.min_green_m2 - kdh / 100.0 * part.area_m2).abs() < 1e-6);
-        assert!((limits.max_basement_m2 - ktb / 100.0 * part.area_m2).abs() < 1e-6);
-        assert_eq!(
-            limits.max_height_m,
-            row["max_height_m"].parse::<f64>().unwrap()
+        // The tier for the whole parcel's area, from intensity.csv; not the part's own.
+        let rows = intensity_rows(&part.subzone_code);
+        let in_tier = |area: f64| {
+            rows.iter()
+                .position(|r| {
+                    let min: f64 = r["min_parcel_m2"].parse().unwrap();
+                    let max: f64 = r["max_parcel_m2"].parse().unwrap_or(f64::INFINITY);
+                    area >= min && area < max
+                })
+                .unwrap()
+        };
+        assert_ne!(
+            in_tier(answer.area_m2),
+            in_tier(part.area_m2),
+            "the test needs distinct tiers"
         );
-        totals += limits.max_footprint_m2;
-        assert!(part.activity.is_some());
+        let row = &rows[in_tier(answer.area_m2)];
+        let limits = part.limits.unwrap();
+        let value = |name: &str| row[name].parse::<f64>().unwrap();
+        assert!((limits.max_footprint_m2 - value("kdb_max") / 100.0 * part.area_m2).abs() < 1e-6);
+        assert!((limits.max_floor_area_m2 - value("klb_max") * part.area_m2).abs() < 1e-6);
+        assert!((limits.min_floor_area_m2 - value("klb_min") * part.area_m2).abs() < 1e-6);
+        assert!((limits.min_green_m2 - value("kdh_min") / 100.0 * part.area_m2).abs() < 1e-6);
+        assert!((limits.max_basement_m2 - value("ktb_max") / 100.0 * part.area_m2).abs() < 1e-6);
+        assert_eq!(limits.max_height_m, value("max_height_m"));
+        assert_eq!(f64::from(limits.max_floors), value("max_floors"));
+        footprint += limits.max_footprint_m2;
+        let expected = class_of_cell(&itbx_cell("014", &part.subzone_code));
+        let json = serde_json::to_value(part.activity.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            json["class"], expected,
+            "restaurant in {}",
+            part.subzone_code
+        );
+        classes.push(expected);
     }
-    assert!((answer.totals.max_footprint_m2 - totals).abs() < 1e-6);
+    let totals = answer.totals.unwrap();
+    assert!((totals.max_footprint_m2 - footprint).abs() < 1e-6);
+    let heights: Vec<f64> = answer
+        .parts
+        .iter()
+        .map(|p| p.limits.unwrap().max_height_m)
+        .collect();
+    assert_eq!(
+        totals.max_height_m,
+        heights.iter().cloned().fold(f64::INFINITY, f64::min)
+    );
+    // The whole parcel: X anywhere is X; T and B together are TB; otherwise the stricter class.
+    let combined = if classes.contains(&"X") {
+        "X"
+    } else if classes.contains(&"TB") || (classes.contains(&"T") && classes.contains(&"B")) {
+        "TB"
+    } else if classes.contains(&"B") {
+        "B"
+    } else if classes.contains(&"T") {
+        "T"
+    } else {
+        "I"
+    };
+    assert_eq!(
+        serde_json::to_value(answer.activity_class).unwrap(),
+        combined
+    );
     let mut codes: Vec<&str> = answer
         .parts
         .iter()
@@ -366,28 +425,86 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         .collect();
     codes.sort();
     assert_eq!(codes, ["K-1", "R-3"]);
+}
 
-    let point = ParcelRequest {
-        geometry: json!({"type": "Point", "coordinates": [116.84, -1.26]}),
+#[tokio::test]
+async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
+    import(&db.pool, &file, "Pusat").await;
+    let live = Live::load(db.pool.clone()).await.unwrap();
+    let snapshot = live.snapshot();
+    let square =
+        |x: f64, y: f64, s: f64| json!([[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]);
+
+    // Wholly outside: no parts, no limits, all of it outside the plan.
+    let outside = ParcelRequest {
+        geometry: json!({"type": "Polygon", "coordinates": square(116.9, -1.2, 0.001)}),
         activity: None,
     };
-    let error = zoning::lookup_parcel(&db.pool, &snapshot, &point)
+    let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
         .await
-        .unwrap_err();
-    assert!(
-        error.to_string().contains("Polygon or MultiPolygon"),
-        "{error}"
-    );
-    let bowtie = json!({"type": "Polygon", "coordinates": [[[116.84, -1.26], [116.841, -1.259], [116.841, -1.26], [116.84, -1.259], [116.84, -1.26]]]});
-    let error = zoning::lookup_parcel(
+        .unwrap();
+    assert!(answer.parts.is_empty() && answer.totals.is_none());
+    assert!((answer.outside_plan.share - 1.0).abs() < 1e-9 && answer.area_m2 > 12_000.0);
+
+    // Two squares in two zones, as a MultiPolygon.
+    let (a, b) = (cell_centre(0, 1), cell_centre(2, 1));
+    let multi = json!({"type": "MultiPolygon", "coordinates": [square(a.0, a.1, 0.0002), square(b.0, b.1, 0.0002)]});
+    let answer = zoning::lookup_parcel(
         &db.pool,
         &snapshot,
         &ParcelRequest {
-            geometry: bowtie,
+            geometry: multi,
             activity: None,
         },
     )
     .await
-    .unwrap_err();
-    assert!(error.to_string().contains("invalid"), "{error}");
+    .unwrap();
+    let mut codes: Vec<&str> = answer
+        .parts
+        .iter()
+        .map(|p| p.subzone_code.as_str())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, ["RTH-2", "SPU-3"]);
+    assert!(answer.parts.iter().all(|p| (p.share - 0.5).abs() < 0.001));
+
+    for (geometry, words) in [
+        (
+            json!({"type": "Point", "coordinates": [116.84, -1.26]}),
+            "Polygon or MultiPolygon",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": []}),
+            "no coordinates",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": [[[116.84, -1.26], [116.841, -1.259], [116.841, -1.26], [116.84, -1.259], [116.84, -1.26]]]}),
+            "invalid",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": square(216.0, -1.2, 0.001)}),
+            "not WGS 84 degrees",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": "nope"}),
+            "not valid GeoJSON",
+        ),
+    ] {
+        let error = zoning::lookup_parcel(
+            &db.pool,
+            &snapshot,
+            &ParcelRequest {
+                geometry,
+                activity: None,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&error, ZoningError::BadRequest(m) if m.contains(words)),
+            "{words}: {error}"
+        );
+    }
 }

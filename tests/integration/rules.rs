@@ -85,6 +85,52 @@ fn broken_rule_tables_name_each_problem() {
 }
 
 #[test]
+fn intensity_tiers_must_follow_each_other() {
+    let dir = edited_rules("intensity.csv", |text| {
+        text.lines()
+            .filter(|l| !(l.starts_with("R-3,200,")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let found = errors(&dir);
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("the tiers of R-3 do not follow each other")),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sub_zone_in_use_by_a_plan_cannot_be_dropped() {
+    let db = fresh_db().await;
+    let plan = super::fixtures::standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
+    let options = satupeta::ingest::ImportOptions {
+        plan: Some("Dipakai".into()),
+        ..satupeta::ingest::ImportOptions::new(&plan)
+    };
+    satupeta::ingest::import(&db.pool, &options).await.unwrap();
+    let mut rules = rules::load_dir(&root().join("data/rules")).unwrap();
+    rules.subzones.retain(|s| s.code != "RTH-7");
+    rules.intensity.retain(|t| t.subzone != "RTH-7");
+    rules.itbx.retain(|c| c.subzone != "RTH-7");
+    match rules::store(&db.pool, &rules).await {
+        Err(RulesError::Invalid(errors)) => {
+            assert_eq!(
+                errors,
+                vec!["sub-zone RTH-7 is used by plan \"Dipakai\"".to_string()]
+            );
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM subzone WHERE code = 'RTH-7'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "the refused load changed nothing");
+}
+
+#[test]
 fn the_cli_refuses_broken_rules_with_a_message_and_a_non_zero_exit() {
     let dir = edited_rules("subzones.csv", |text| text.replace("#FFF005", "kuning"));
     let output = Command::new(env!("CARGO_BIN_EXE_satupeta"))
@@ -104,7 +150,9 @@ fn the_cli_refuses_broken_rules_with_a_message_and_a_non_zero_exit() {
 #[tokio::test]
 async fn stored_rules_resolve_kbli_codes_and_sub_zone_codes() {
     let db = fresh_db().await;
-    let book = RuleBook::load(&db.pool).await.unwrap();
+    let book = RuleBook::load(&mut db.pool.acquire().await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         book.subzones().len(),
         csv::Reader::from_path(root().join("data/rules/subzones.csv"))

@@ -12,5 +12,5 @@ SELECT parts.id, ST_Area(parts.g::geography) AS area
 FROM parts
 WHERE NOT ST_IsEmpty(parts.g)
 UNION ALL
-SELECT NULL, ST_Area(ST_Difference(parcel.g, COALESCE((SELECT ST_Union(g) FROM parts), 'GEOMETRYCOLLECTION EMPTY'::geometry))::geography)
+SELECT NULL, ST_Area(ST_Difference(parcel.g, COALESCE((SELECT ST_Union(g) FROM parts), 'SRID=4326;GEOMETRYCOLLECTION EMPTY'::geometry))::geography)
 FROM parcel
