@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -19,7 +18,6 @@ use crate::demo::{self, DemoOptions};
 use crate::ingest::{self, ImportOptions};
 use crate::rules;
 use crate::web::{self, AppState};
-use crate::zoning::Live;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -115,11 +113,11 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     }
 
     // Point lookups: this server over HTTP against PostGIS over SQL.
-    let live = Arc::new(Live::load(pool.clone()).await?);
-    let app = web::router(AppState {
-        pool: pool.clone(),
-        live,
-    });
+    let app = web::router(
+        AppState::load(pool.clone())
+            .await
+            .map_err(anyhow::Error::msg)?,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });

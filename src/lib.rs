@@ -10,6 +10,8 @@ pub mod db;
 pub mod demo;
 pub mod geometry;
 pub mod ingest;
+pub mod reference;
 pub mod rules;
+pub mod tiles;
 pub mod web;
 pub mod zoning;

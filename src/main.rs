@@ -3,14 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use satupeta::config::Settings;
-use satupeta::db::Database;
+use satupeta::db::{self, Database};
 use satupeta::ingest::{ImportOptions, IngestError};
-use satupeta::{demo, ingest, rules, web, zoning};
+use satupeta::{demo, ingest, rules, web};
 
 /// satupeta: Balikpapan's "One Map One Data" spatial-planning server.
 #[derive(Parser)]
@@ -232,23 +231,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { bind } => {
             let db = open(&settings).await?;
-            let live = Arc::new(zoning::Live::load(db.pool.clone()).await?);
-            let snapshot = live.snapshot();
+            satupeta::reference::ensure_admin_areas(&db.pool).await?;
+            let state = web::AppState::load(db.pool.clone())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let snapshot = state.live.snapshot();
             tracing::info!(
                 features = snapshot.index.len(),
                 subzones = snapshot.rules.subzones().len(),
                 "zoning snapshot loaded"
             );
             drop(snapshot);
-            let watcher = tokio::spawn(zoning::watch_changes(
-                live.clone(),
+            let watched = state.clone();
+            let watcher = tokio::spawn(db::watch_changes(
                 db.pool.clone(),
                 Duration::from_secs(2),
+                move || {
+                    let state = watched.clone();
+                    async move { state.refresh().await }
+                },
             ));
-            let app = web::router(web::AppState {
-                pool: db.pool.clone(),
-                live,
-            });
+            let app = web::router(state);
             let listener = tokio::net::TcpListener::bind(bind).await?;
             println!("serving on http://{}", listener.local_addr()?);
             axum::serve(listener, app)

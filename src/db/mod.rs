@@ -160,3 +160,44 @@ pub async fn latest_change<'e>(
         .fetch_one(executor)
         .await
 }
+
+/// Calls `on_change` whenever another transaction announces a change (LISTEN/NOTIFY), and every
+/// `poll` in case a notification was missed (a dropped listener connection). `on_change` decides
+/// itself whether anything changed (see [`latest_change`]). Runs until the task is aborted.
+pub async fn watch_changes<F, Fut>(pool: PgPool, poll: Duration, mut on_change: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut listener: Option<sqlx::postgres::PgListener> = None;
+    loop {
+        if listener.is_none() {
+            match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen(CHANGE_CHANNEL).await {
+                    Ok(()) => listener = Some(l),
+                    Err(e) => tracing::warn!("cannot LISTEN for changes: {e}"),
+                },
+                Err(e) => tracing::warn!("cannot open a LISTEN connection: {e}"),
+            }
+        }
+        let notified = match listener.as_mut() {
+            Some(l) => match tokio::time::timeout(poll, l.try_recv()).await {
+                Ok(Ok(Some(_))) => true,
+                Ok(Ok(None)) | Ok(Err(_)) => {
+                    listener = None;
+                    false
+                }
+                Err(_) => false,
+            },
+            None => {
+                tokio::time::sleep(poll).await;
+                false
+            }
+        };
+        if notified {
+            // Several notifications often arrive together; one reload serves them all.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        on_change().await;
+    }
+}

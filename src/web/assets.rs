@@ -67,7 +67,7 @@ pub async fn admin_boundaries() -> Response {
             (header::CONTENT_TYPE, "application/geo+json"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../data/balikpapan_admin.geojson"),
+        crate::reference::ADMIN_GEOJSON,
     )
         .into_response()
 }

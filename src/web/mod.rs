@@ -2,6 +2,7 @@
 
 mod assets;
 mod error;
+mod tiles;
 mod zoning;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::tiles::TileService;
 use crate::zoning::Live;
 
 /// State shared by every handler.
@@ -30,6 +32,36 @@ pub struct AppState {
     pub pool: PgPool,
     /// The live snapshot of published plans and rules.
     pub live: Arc<Live>,
+    /// Vector tiles of every layer.
+    pub tiles: Arc<TileService>,
+}
+
+/// Bytes of encoded tiles the memory cache holds at most.
+pub const TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+impl AppState {
+    /// Loads the zoning snapshot and the tile layers.
+    pub async fn load(pool: PgPool) -> Result<Self, String> {
+        let live = Live::load(pool.clone()).await.map_err(|e| e.to_string())?;
+        let tiles = TileService::load(pool.clone(), TILE_CACHE_BYTES)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(AppState {
+            pool,
+            live: Arc::new(live),
+            tiles: Arc::new(tiles),
+        })
+    }
+
+    /// Brings the snapshot and the tiles up to date with the database (see `db::watch_changes`).
+    pub async fn refresh(&self) {
+        if let Err(e) = self.live.refresh().await {
+            tracing::warn!("reloading the zoning snapshot failed: {e}");
+        }
+        if let Err(e) = self.tiles.refresh().await {
+            tracing::warn!("reloading the tile layers failed: {e}");
+        }
+    }
 }
 
 /// The whole HTTP application.
@@ -44,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             get(assets::admin_boundaries),
         )
         .nest("/api/v1", zoning::routes())
+        .merge(tiles::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

@@ -2,14 +2,12 @@
 //! replaces it when another process (or this one) publishes a plan or loads rules.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 
 use super::{Result, ZoningIndex};
-use crate::db::{CHANGE_CHANNEL, latest_change};
+use crate::db::latest_change;
 use crate::rules::RuleBook;
 
 /// Everything a lookup reads, consistent with one state of the database.
@@ -76,42 +74,4 @@ async fn load_snapshot(pool: &PgPool) -> Result<Snapshot> {
         rules,
         change_id,
     })
-}
-
-/// Keeps `live` current: reloads on every NOTIFY of a change, and polls every `poll` in case a
-/// notification was missed (a dropped listener connection). Runs until the task is aborted.
-pub async fn watch_changes(live: Arc<Live>, pool: PgPool, poll: Duration) {
-    let mut listener: Option<PgListener> = None;
-    loop {
-        if listener.is_none() {
-            match PgListener::connect_with(&pool).await {
-                Ok(mut l) => match l.listen(CHANGE_CHANNEL).await {
-                    Ok(()) => listener = Some(l),
-                    Err(e) => tracing::warn!("cannot LISTEN for plan changes: {e}"),
-                },
-                Err(e) => tracing::warn!("cannot open a LISTEN connection: {e}"),
-            }
-        }
-        let notified = match listener.as_mut() {
-            Some(l) => match tokio::time::timeout(poll, l.try_recv()).await {
-                Ok(Ok(Some(_))) => true,
-                Ok(Ok(None)) | Ok(Err(_)) => {
-                    listener = None;
-                    false
-                }
-                Err(_) => false,
-            },
-            None => {
-                tokio::time::sleep(poll).await;
-                false
-            }
-        };
-        if notified {
-            // Several notifications often arrive together; one reload serves them all.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if let Err(e) = live.refresh().await {
-            tracing::warn!("reloading the zoning snapshot failed: {e}");
-        }
-    }
 }

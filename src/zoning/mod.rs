@@ -7,7 +7,7 @@ mod lookup;
 mod plans;
 
 pub use index::{PublishedFeature, ZoningIndex};
-pub use live::{Live, Snapshot, watch_changes};
+pub use live::{Live, Snapshot};
 pub use lookup::{
     ParcelAnswer, ParcelRequest, PointAnswer, features_at, lookup_parcel, lookup_point,
     lookup_point_in_version,

@@ -1,28 +1,29 @@
 //! The HTTP API as a client sees it, including a plan published by another process.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use satupeta::db::watch_changes;
 use satupeta::ingest::{self, ImportOptions};
 use satupeta::web::{AppState, router};
-use satupeta::zoning::{Live, watch_changes};
 use serde_json::{Value, json};
 
 use super::fixtures::{cell_centre, standard_plan_as};
 use super::harness::{TestDb, fresh_db, scratch_dir};
 
-/// Serves the API on a free port of the test's database; returns its base URL.
-async fn serve(db: &TestDb) -> String {
-    let live = Arc::new(Live::load(db.pool.clone()).await.unwrap());
+/// Serves the API on a free port of the test's database; returns its base URL. The fallback poll
+/// is a minute long, so that changes reach the server within a test only by LISTEN/NOTIFY.
+pub async fn serve(db: &TestDb) -> String {
+    let state = AppState::load(db.pool.clone()).await.unwrap();
+    let watched = state.clone();
     tokio::spawn(watch_changes(
-        live.clone(),
         db.pool.clone(),
-        Duration::from_millis(500),
+        Duration::from_secs(60),
+        move || {
+            let state = watched.clone();
+            async move { state.refresh().await }
+        },
     ));
-    let app = router(AppState {
-        pool: db.pool.clone(),
-        live,
-    });
+    let app = router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -1,0 +1,243 @@
+//! An in-memory vector layer in Web Mercator and its rendering into one MVT tile.
+
+use geo::{BooleanOps, Coord, LineString, MultiPolygon, Polygon, Rect};
+use geozero::ToMvt;
+use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
+use rstar::{AABB, RTree};
+
+use super::{BUFFER, EXTENT, Result, TileCoord, TilesError, tile_bounds};
+use crate::geometry::{IndexedBox, box_tree};
+
+/// A feature of a layer: a stable integer id, its shape in EPSG:3857 and its properties.
+#[derive(Debug, Clone)]
+pub struct TileFeature {
+    /// Feature id (MVT ids are unsigned integers).
+    pub id: u64,
+    /// Shape in EPSG:3857.
+    pub shape: MultiPolygon<f64>,
+    /// Properties, in the order the layer's fields list them.
+    pub properties: Vec<(&'static str, TileValue)>,
+}
+
+/// A layer held in memory with an R-tree over its features' bounding boxes.
+#[derive(Debug)]
+pub struct VectorLayer {
+    name: String,
+    features: Vec<TileFeature>,
+    tree: RTree<IndexedBox>,
+}
+
+impl VectorLayer {
+    /// Indexes `features` under the MVT layer name `name`.
+    pub fn new(name: &str, features: Vec<TileFeature>) -> Self {
+        let tree = box_tree(features.iter().map(|f| &f.shape));
+        VectorLayer {
+            name: name.to_string(),
+            features,
+            tree,
+        }
+    }
+
+    /// The MVT layer name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The features, in id order.
+    pub fn features(&self) -> &[TileFeature] {
+        &self.features
+    }
+
+    /// Bounding box of every feature, `[west, south, east, north]` in EPSG:3857.
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        let envelope = self.tree.root().envelope();
+        (self.tree.size() > 0).then(|| {
+            [
+                envelope.lower()[0],
+                envelope.lower()[1],
+                envelope.upper()[0],
+                envelope.upper()[1],
+            ]
+        })
+    }
+
+    /// Renders one tile: the features that touch it (plus the buffer), clipped, quantised to the
+    /// 4096 grid; features whose bounding box is smaller than a pixel (1/256 of the tile) on both
+    /// sides are left out. `None` when nothing is left.
+    pub fn render(&self, coord: TileCoord) -> Result<Option<Vec<u8>>> {
+        let [west, south, east, north] = tile_bounds(coord);
+        let size = east - west;
+        let margin = size * f64::from(BUFFER) / f64::from(EXTENT);
+        let search = AABB::from_corners(
+            [west - margin, south - margin],
+            [east + margin, north + margin],
+        );
+        let clip = Rect::new(
+            Coord {
+                x: west - margin,
+                y: south - margin,
+            },
+            Coord {
+                x: east + margin,
+                y: north + margin,
+            },
+        )
+        .to_polygon();
+        let pixel = size / 256.0;
+        let scale = f64::from(EXTENT) / size;
+
+        let mut hits: Vec<&IndexedBox> =
+            self.tree.locate_in_envelope_intersecting(&search).collect();
+        hits.sort_unstable_by_key(|e| e.index);
+        let mut tags = TagsBuilder::new();
+        let mut features = Vec::new();
+        for hit in hits {
+            let (lower, upper) = (hit.envelope.lower(), hit.envelope.upper());
+            if upper[0] - lower[0] < pixel && upper[1] - lower[1] < pixel {
+                continue;
+            }
+            let feature = &self.features[hit.index];
+            let inside = lower[0] >= west - margin
+                && upper[0] <= east + margin
+                && lower[1] >= south - margin
+                && upper[1] <= north + margin;
+            let clipped;
+            let shape = if inside {
+                &feature.shape
+            } else {
+                clipped = feature.shape.intersection(&clip);
+                &clipped
+            };
+            let Some(quantised) = quantise(shape, west, north, scale) else {
+                continue;
+            };
+            let mut encoded = geo::Geometry::MultiPolygon(quantised)
+                .to_mvt_unscaled()
+                .map_err(|e| TilesError::Encode(e.to_string()))?;
+            encoded.id = Some(feature.id);
+            for (key, value) in &feature.properties {
+                let (k, v) = tags.insert_ref(key, value.clone());
+                encoded.tags.extend([k, v]);
+            }
+            features.push(encoded);
+        }
+        if features.is_empty() {
+            return Ok(None);
+        }
+        let (keys, values) = tags.into_tags();
+        let layer = tile::Layer {
+            version: 2,
+            name: self.name.clone(),
+            features,
+            keys,
+            values: values.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        };
+        Ok(Some(
+            Tile {
+                layers: vec![layer],
+            }
+            .encode_to_vec(),
+        ))
+    }
+}
+
+/// Moves a shape into tile coordinates (origin at the tile's north-west corner, y down), rounds to
+/// whole units, drops repeated points and rings with no area left, and orients rings as MVT 2.1
+/// wants them (exterior rings of positive area in tile coordinates, holes negative).
+/// Rounding is the same for every feature, so edges that neighbours share stay shared.
+fn quantise(
+    shape: &MultiPolygon<f64>,
+    west: f64,
+    north: f64,
+    scale: f64,
+) -> Option<MultiPolygon<f64>> {
+    let ring = |line: &LineString<f64>, exterior: bool| -> Option<LineString<f64>> {
+        let mut points: Vec<Coord<f64>> = Vec::with_capacity(line.0.len());
+        for c in &line.0 {
+            let p = Coord {
+                x: ((c.x - west) * scale).round(),
+                y: ((north - c.y) * scale).round(),
+            };
+            if points.last() != Some(&p) {
+                points.push(p);
+            }
+        }
+        if points.len() > 1 && points.first() == points.last() {
+            points.pop();
+        }
+        if points.len() < 3 {
+            return None;
+        }
+        let area: f64 = points
+            .iter()
+            .zip(points.iter().cycle().skip(1))
+            .map(|(a, b)| a.x * b.y - b.x * a.y)
+            .sum();
+        if area == 0.0 {
+            return None;
+        }
+        if (area > 0.0) != exterior {
+            points.reverse();
+        }
+        points.push(points[0]);
+        Some(LineString(points))
+    };
+    let polygons: Vec<Polygon<f64>> = shape
+        .iter()
+        .filter_map(|p| {
+            let exterior = ring(p.exterior(), true)?;
+            let holes = p
+                .interiors()
+                .iter()
+                .filter_map(|h| ring(h, false))
+                .collect();
+            Some(Polygon::new(exterior, holes))
+        })
+        .collect();
+    (!polygons.is_empty()).then_some(MultiPolygon(polygons))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::mercator::project;
+    use geo::polygon;
+
+    fn square(lon: f64, lat: f64, side: f64) -> MultiPolygon<f64> {
+        let (x0, y0) = project(lon, lat);
+        let (x1, y1) = project(lon + side, lat + side);
+        MultiPolygon(vec![
+            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)],
+        ])
+    }
+
+    #[test]
+    fn a_tile_holds_the_features_that_touch_it_and_drops_subpixel_ones() {
+        let features = vec![
+            TileFeature {
+                id: 7,
+                shape: square(116.83, -1.27, 0.01),
+                properties: vec![("code", TileValue::Str("R-3".into()))],
+            },
+            TileFeature {
+                id: 8,
+                shape: square(116.85, -1.27, 0.000_01),
+                properties: vec![],
+            },
+        ];
+        let layer = VectorLayer::new("zoning", features);
+        let z14 = TileCoord::new(14, 13509, 8249).unwrap();
+        let tile = Tile::decode(layer.render(z14).unwrap().unwrap().as_slice()).unwrap();
+        assert_eq!(tile.layers[0].name, "zoning");
+        assert_eq!(tile.layers[0].features.len(), 1);
+        assert_eq!(tile.layers[0].features[0].id, Some(7));
+        assert_eq!(tile.layers[0].keys, vec!["code".to_string()]);
+        assert!(
+            layer
+                .render(TileCoord::new(14, 0, 0).unwrap())
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Vector tiles (Mapbox Vector Tile 2.1) of the zoning plan and every published layer.
+//!
+//! Each layer is held in memory in Web Mercator with an R-tree, rendered per tile in Rust (clipped
+//! to the tile plus a buffer, quantised to the 4096 grid, features smaller than a pixel dropped),
+//! and cached encoded and compressed (gzip and brotli) in a memory cache bounded in bytes. A change
+//! of the data (a plan published, rules loaded, by this or another process) reloads the layers and
+//! evicts exactly the cached tiles that touch what changed.
+
+mod cache;
+mod layer;
+mod mercator;
+mod service;
+
+pub use cache::{EncodedTile, TileCache};
+pub use layer::{TileFeature, VectorLayer};
+pub use mercator::{TileCoord, tile_bounds};
+pub use service::{LayerInfo, TileService};
+
+/// Errors of the tiles capability.
+#[derive(Debug, thiserror::Error)]
+pub enum TilesError {
+    /// The tile is outside the layer's zoom range or the tile matrix.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// There is no such layer.
+    #[error("there is no tile layer \"{0}\"")]
+    UnknownLayer(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A geometry could not be encoded.
+    #[error("encoding a tile: {0}")]
+    Encode(String),
+}
+
+/// Result alias of the tiles capability.
+pub type Result<T> = std::result::Result<T, TilesError>;
+
+/// Zoom levels served.
+pub const MIN_ZOOM: u8 = 0;
+/// Zoom levels served.
+pub const MAX_ZOOM: u8 = 18;
+/// Tile extent in tile coordinates.
+pub const EXTENT: u32 = 4096;
+/// Buffer around each tile, in tile coordinates, so that strokes do not end at tile edges.
+pub const BUFFER: u32 = 64;

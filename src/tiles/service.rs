@@ -1,0 +1,378 @@
+//! The tile layers, their TileJSON facts, and serving a tile from the cache or by rendering it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use arc_swap::ArcSwap;
+use geo::MultiPolygon;
+use geozero::ToGeo;
+use geozero::mvt::TileValue;
+use rstar::{AABB, RTree};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use super::cache::TileKey;
+use super::mercator::{tile_bounds, unproject};
+use super::{
+    BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
+    TilesError, VectorLayer,
+};
+use crate::db::latest_change;
+use crate::geometry::IndexedBox;
+
+/// How many past changes a layer remembers to decide whether an older cached tile is still good.
+const REMEMBERED_CHANGES: usize = 32;
+
+/// What TileJSON and the OGC tileset metadata say about a layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    /// Layer id (URL path segment and MVT layer name).
+    pub id: String,
+    /// What the layer holds.
+    pub description: &'static str,
+    /// Version of the content: part of tile URLs, so that those URLs can be cached for ever.
+    pub version: String,
+    /// `[west, south, east, north]` in WGS 84 degrees.
+    pub bounds: Option<[f64; 4]>,
+    /// Lowest zoom served.
+    pub minzoom: u8,
+    /// Highest zoom served.
+    pub maxzoom: u8,
+    /// Feature properties with their descriptions.
+    pub fields: &'static [(&'static str, &'static str)],
+}
+
+/// Properties of the zoning layer.
+const ZONING_FIELDS: &[(&str, &str)] = &[
+    ("code", "sub-zone letter code, e.g. R-3"),
+    ("catalog_code", "Permen 14/2021 numeric sub-zone code"),
+    ("name", "sub-zone name (NAMOBJ)"),
+    ("color", "Permen 14 legend colour, #RRGGBB"),
+    ("block", "block code (KODBLK)"),
+    ("plan_version", "id of the plan version the zone belongs to"),
+];
+
+/// Properties of the administrative boundaries layer.
+const ADMIN_FIELDS: &[(&str, &str)] = &[
+    ("kode", "Kemendagri code, e.g. 64.71.01.1001"),
+    ("nama", "name"),
+    ("tingkat", "level: kota, kecamatan or kelurahan"),
+    ("kecamatan", "the kecamatan of a kelurahan"),
+];
+
+/// A layer as currently served, with the changes it went through.
+struct LayerState {
+    layer: Arc<VectorLayer>,
+    info: LayerInfo,
+    generation: u64,
+    /// (generation that made the change, areas it touched in EPSG:3857)
+    changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
+}
+
+impl LayerState {
+    /// Whether a tile rendered from generation `generation` may still be served.
+    fn still_good(&self, generation: u64, coord: TileCoord) -> bool {
+        if generation == self.generation {
+            return true;
+        }
+        let remembered = self
+            .changes
+            .first()
+            .is_some_and(|(g, _)| *g <= generation + 1);
+        remembered
+            && self
+                .changes
+                .iter()
+                .filter(|(g, _)| *g > generation)
+                .all(|(_, areas)| !touches(areas, coord))
+    }
+}
+
+/// Whether any area in `areas` touches the tile (with its buffer).
+fn touches(areas: &RTree<IndexedBox>, coord: TileCoord) -> bool {
+    let [west, south, east, north] = tile_bounds(coord);
+    let margin = (east - west) * f64::from(BUFFER) / f64::from(EXTENT);
+    let envelope = AABB::from_corners(
+        [west - margin, south - margin],
+        [east + margin, north + margin],
+    );
+    areas
+        .locate_in_envelope_intersecting(&envelope)
+        .next()
+        .is_some()
+}
+
+/// Every tile layer, the tile cache, and the change the layers reflect.
+pub struct TileService {
+    pool: PgPool,
+    layers: ArcSwap<HashMap<String, Arc<LayerState>>>,
+    cache: TileCache,
+    change_id: AtomicI64,
+}
+
+impl TileService {
+    /// Loads every layer; the cache holds at most `cache_bytes` of encoded tiles.
+    pub async fn load(pool: PgPool, cache_bytes: u64) -> Result<Self> {
+        let mut conn = pool.acquire().await?;
+        let change_id = latest_change(&mut *conn).await?;
+        let mut layers = HashMap::new();
+        for (id, layer) in load_layers(&mut conn).await? {
+            let info = layer_info(&id, &layer, change_id);
+            layers.insert(
+                id,
+                Arc::new(LayerState {
+                    layer: Arc::new(layer),
+                    info,
+                    generation: 1,
+                    changes: Vec::new(),
+                }),
+            );
+        }
+        drop(conn);
+        Ok(TileService {
+            pool,
+            layers: ArcSwap::from_pointee(layers),
+            cache: TileCache::new(cache_bytes),
+            change_id: AtomicI64::new(change_id),
+        })
+    }
+
+    /// Reloads the layers if the database changed; evicts the cached tiles of what changed.
+    /// Returns whether anything was reloaded.
+    pub async fn refresh(&self) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        let change_id = latest_change(&mut *conn).await?;
+        if change_id == self.change_id.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let fresh = load_layers(&mut conn).await?;
+        drop(conn);
+        let current = self.layers.load_full();
+        let mut next = HashMap::new();
+        for (id, layer) in fresh {
+            let state = match current.get(&id) {
+                Some(old) => {
+                    let changed = changed_areas(&old.layer, &layer);
+                    if changed.size() == 0 {
+                        old.clone()
+                    } else {
+                        let generation = old.generation + 1;
+                        let changed = Arc::new(changed);
+                        let areas = changed.clone();
+                        self.cache.evict(&id, move |coord| touches(&areas, coord));
+                        let mut changes = old.changes.clone();
+                        changes.push((generation, changed));
+                        if changes.len() > REMEMBERED_CHANGES {
+                            changes.remove(0);
+                        }
+                        let info = layer_info(&id, &layer, change_id);
+                        Arc::new(LayerState {
+                            layer: Arc::new(layer),
+                            info,
+                            generation,
+                            changes,
+                        })
+                    }
+                }
+                None => {
+                    let info = layer_info(&id, &layer, change_id);
+                    Arc::new(LayerState {
+                        layer: Arc::new(layer),
+                        info,
+                        generation: 1,
+                        changes: Vec::new(),
+                    })
+                }
+            };
+            next.insert(id, state);
+        }
+        self.layers.store(Arc::new(next));
+        self.change_id.store(change_id, Ordering::Release);
+        Ok(true)
+    }
+
+    /// The layers served, by id.
+    pub fn layers(&self) -> Vec<LayerInfo> {
+        let mut infos: Vec<LayerInfo> = self
+            .layers
+            .load()
+            .values()
+            .map(|s| s.info.clone())
+            .collect();
+        infos.sort_by(|a, b| a.id.cmp(&b.id));
+        infos
+    }
+
+    /// One layer's facts.
+    pub fn layer(&self, id: &str) -> Result<LayerInfo> {
+        self.layers
+            .load()
+            .get(id)
+            .map(|s| s.info.clone())
+            .ok_or_else(|| TilesError::UnknownLayer(id.to_string()))
+    }
+
+    /// A tile of a layer: from the cache when it is still good, rendered otherwise. A tile with no
+    /// features has an empty `raw`.
+    pub async fn tile(&self, id: &str, coord: TileCoord) -> Result<Arc<EncodedTile>> {
+        let state = self
+            .layers
+            .load()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| TilesError::UnknownLayer(id.to_string()))?;
+        if coord.z < state.info.minzoom || coord.z > state.info.maxzoom {
+            return Err(TilesError::OutOfRange(format!(
+                "layer {id} has zooms {}..{}, not {}",
+                state.info.minzoom, state.info.maxzoom, coord.z
+            )));
+        }
+        let key: TileKey = (Arc::from(id), coord);
+        if let Some(tile) = self.cache.get(&key)
+            && state.still_good(tile.generation, coord)
+        {
+            return Ok(tile);
+        }
+        let generation = state.generation;
+        let layer = state.layer.clone();
+        let tile = tokio::task::spawn_blocking(move || -> Result<EncodedTile> {
+            let raw = layer.render(coord)?.unwrap_or_default();
+            Ok(EncodedTile::new(raw, generation))
+        })
+        .await
+        .map_err(|e| TilesError::Encode(e.to_string()))??;
+        let tile = Arc::new(tile);
+        self.cache.insert(key, tile.clone());
+        Ok(tile)
+    }
+
+    /// Bytes of encoded tiles the cache holds.
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.weighted_size()
+    }
+}
+
+fn layer_info(id: &str, layer: &VectorLayer, change_id: i64) -> LayerInfo {
+    let (description, fields, version) = match id {
+        "zoning" => (
+            "Zoning plan (RDTR pola ruang): sub-zones of every published plan",
+            ZONING_FIELDS,
+            format!("c{change_id}"),
+        ),
+        _ => (
+            "Administrative boundaries of Kota Balikpapan (city, kecamatan, kelurahan)",
+            ADMIN_FIELDS,
+            "1".to_string(),
+        ),
+    };
+    let bounds = layer.extent().map(|[w, s, e, n]| {
+        let (west, south) = unproject(w, s);
+        let (east, north) = unproject(e, n);
+        [west, south, east, north]
+    });
+    LayerInfo {
+        id: id.to_string(),
+        description,
+        version,
+        bounds,
+        minzoom: MIN_ZOOM,
+        maxzoom: MAX_ZOOM,
+        fields,
+    }
+}
+
+/// Bounding boxes of the features that differ between two versions of a layer (added, removed,
+/// or with other properties or shape).
+fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
+    fn by_id(layer: &VectorLayer) -> HashMap<u64, &TileFeature> {
+        layer.features().iter().map(|f| (f.id, f)).collect()
+    }
+    let (before, after) = (by_id(old), by_id(new));
+    let differs = |a: &TileFeature, b: Option<&&TileFeature>| {
+        b.is_none_or(|b| a.properties != b.properties || a.shape != b.shape)
+    };
+    let boxes = before
+        .values()
+        .filter(|f| differs(f, after.get(&f.id)))
+        .chain(after.values().filter(|f| differs(f, before.get(&f.id))))
+        .filter_map(|f| {
+            use geo::BoundingRect;
+            let rect = f.shape.bounding_rect()?;
+            Some(IndexedBox {
+                index: 0,
+                envelope: AABB::from_corners(rect.min().into(), rect.max().into()),
+            })
+        })
+        .collect();
+    RTree::bulk_load(boxes)
+}
+
+fn decode(id: i64, wkb: Vec<u8>) -> Result<MultiPolygon<f64>> {
+    match geozero::wkb::Wkb(wkb).to_geo() {
+        Ok(geo::Geometry::MultiPolygon(m)) => Ok(m),
+        Ok(geo::Geometry::Polygon(p)) => Ok(MultiPolygon(vec![p])),
+        _ => Err(TilesError::Encode(format!(
+            "stored geometry of feature {id} is not a polygon"
+        ))),
+    }
+}
+
+fn text(value: Option<String>) -> Option<TileValue> {
+    value.map(TileValue::Str)
+}
+
+/// Reads every layer from PostGIS.
+async fn load_layers(conn: &mut PgConnection) -> Result<Vec<(String, VectorLayer)>> {
+    type ZoningRow = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Vec<u8>,
+    );
+    let rows: Vec<ZoningRow> = sqlx::query_as(include_str!("sql/zoning_layer.sql"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut zoning = Vec::with_capacity(rows.len());
+    for (id, code, catalog_code, name, color, block, version, wkb) in rows {
+        let mut properties = vec![
+            ("code", TileValue::Str(code)),
+            ("catalog_code", TileValue::Str(catalog_code)),
+            ("name", TileValue::Str(name)),
+            ("color", TileValue::Str(color)),
+        ];
+        properties.extend(text(block).map(|b| ("block", b)));
+        properties.push(("plan_version", TileValue::Uint(version as u64)));
+        zoning.push(TileFeature {
+            id: id as u64,
+            shape: decode(id, wkb)?,
+            properties,
+        });
+    }
+    type AdminRow = (i32, String, String, String, Option<String>, Vec<u8>);
+    let rows: Vec<AdminRow> = sqlx::query_as(include_str!("sql/admin_layer.sql"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut admin = Vec::with_capacity(rows.len());
+    for (id, kode, nama, tingkat, kecamatan, wkb) in rows {
+        let mut properties = vec![
+            ("kode", TileValue::Str(kode)),
+            ("nama", TileValue::Str(nama)),
+            ("tingkat", TileValue::Str(tingkat)),
+        ];
+        properties.extend(text(kecamatan).map(|k| ("kecamatan", k)));
+        admin.push(TileFeature {
+            id: id as u64,
+            shape: decode(i64::from(id), wkb)?,
+            properties,
+        });
+    }
+    Ok(vec![
+        ("zoning".into(), VectorLayer::new("zoning", zoning)),
+        ("admin".into(), VectorLayer::new("admin", admin)),
+    ])
+}
