@@ -7,3 +7,4 @@ mod harness;
 mod import;
 mod lookups;
 mod rules;
+mod tiles;

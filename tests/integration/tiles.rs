@@ -1,0 +1,391 @@
+//! Vector tiles as a map client sees them: decoded geometry and attributes, TileJSON and the OGC
+//! paths, HTTP caching, and invalidation when a plan is published.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use geo::{HausdorffDistance, MultiPolygon};
+use geozero::ToGeo;
+use geozero::mvt::{Message, Tile, tile};
+use satupeta::ingest::{self, ImportOptions};
+use satupeta::tiles::{TileCoord, tile_bounds};
+use serde_json::{Value, json};
+
+use super::api::serve;
+use super::fixtures::{self, cell_centre, standard_plan_as};
+use super::harness::{fresh_db, scratch_dir};
+
+async fn import(pool: &sqlx::PgPool, file: &std::path::Path, plan: &str) {
+    ingest::import(
+        pool,
+        &ImportOptions {
+            plan: Some(plan.into()),
+            ..ImportOptions::new(file)
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// GET with optional request headers; returns status, headers and body bytes.
+async fn fetch(url: &str, headers: &[(&str, &str)]) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let mut request = client.get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let mut map = HashMap::new();
+    for (k, v) in response.headers() {
+        map.entry(k.as_str().to_string())
+            .and_modify(|e: &mut String| e.push_str(&format!(", {}", v.to_str().unwrap())))
+            .or_insert_with(|| v.to_str().unwrap().to_string());
+    }
+    (status, map, response.bytes().await.unwrap().to_vec())
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// A decoded feature's shape back in EPSG:3857.
+fn shape_in_3857(feature: &tile::Feature, coord: TileCoord) -> MultiPolygon<f64> {
+    let [west, _, east, north] = tile_bounds(coord);
+    let unit = (east - west) / 4096.0;
+    let geometry = feature.to_geo().unwrap();
+    let shape = match geometry {
+        geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(m) => m,
+        other => panic!("not a polygon: {other:?}"),
+    };
+    use geo::MapCoords;
+    shape.map_coords(|c| geo::Coord {
+        x: west + c.x * unit,
+        y: north - c.y * unit,
+    })
+}
+
+fn property<'a>(
+    layer: &'a tile::Layer,
+    feature: &tile::Feature,
+    key: &str,
+) -> Option<&'a tile::Value> {
+    feature
+        .tags
+        .chunks(2)
+        .find(|kv| layer.keys[kv[0] as usize] == key)
+        .map(|kv| &layer.values[kv[1] as usize])
+}
+
+#[tokio::test]
+async fn zoning_tiles_carry_the_plan_within_a_tile_unit_with_its_attributes() {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 32750);
+    import(&db.pool, &file, "Ubin").await;
+    let base = serve(&db).await;
+
+    let (lon, lat) = cell_centre(1, 0);
+    for z in [12u8, 15, 18] {
+        let coord = TileCoord::containing(lon, lat, z).unwrap();
+        let url = format!(
+            "{base}/tiles/zoning/{}/{}/{}.mvt",
+            coord.z, coord.x, coord.y
+        );
+        let (status, headers, body) = fetch(&url, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(
+            headers["content-type"],
+            "application/vnd.mapbox-vector-tile"
+        );
+        assert_eq!(headers["content-encoding"], "gzip");
+        let tile = Tile::decode(gunzip(&body).as_slice()).unwrap();
+        let layer = &tile.layers[0];
+        assert_eq!((layer.name.as_str(), layer.extent), ("zoning", Some(4096)));
+        // Each cell of the fixture is found, with its attributes, where it is.
+        let stored: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, subzone_code, ST_AsBinary(geom_3857) FROM zoning_feature ORDER BY id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        let unit = coord.size() / 4096.0;
+        let mut seen = 0;
+        for feature in &layer.features {
+            let (_, code, wkb) = stored
+                .iter()
+                .find(|(id, _, _)| Some(*id as u64) == feature.id)
+                .expect("a stored id");
+            let value = property(layer, feature, "code").unwrap();
+            assert_eq!(value.string_value.as_deref(), Some(code.as_str()));
+            assert_eq!(
+                property(layer, feature, "color")
+                    .unwrap()
+                    .string_value
+                    .as_ref()
+                    .map(|c| c.len()),
+                Some(7)
+            );
+            let source = match geozero::wkb::Wkb(wkb.clone()).to_geo().unwrap() {
+                geo::Geometry::MultiPolygon(m) => m,
+                other => panic!("{other:?}"),
+            };
+            // Compare inside the tile: at z18 a cell is larger than the tile and clipped.
+            let decoded = shape_in_3857(feature, coord);
+            let [w, s, e, n] = tile_bounds(coord);
+            let window =
+                geo::Rect::new(geo::Coord { x: w, y: s }, geo::Coord { x: e, y: n }).to_polygon();
+            use geo::BooleanOps;
+            let (a, b) = (decoded.intersection(&window), source.intersection(&window));
+            if a.0.is_empty() && b.0.is_empty() {
+                continue;
+            }
+            let distance = a.hausdorff_distance(&b);
+            assert!(
+                distance <= unit,
+                "z{z}: feature {code} is {distance} m off, a tile unit is {unit} m"
+            );
+            seen += 1;
+        }
+        assert!(seen >= 1, "z{z}: no feature inside the tile");
+    }
+    // Out of range, and empty.
+    assert_eq!(
+        fetch(&format!("{base}/tiles/zoning/19/0/0.mvt"), &[])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        fetch(&format!("{base}/tiles/zoning/3/9/0.mvt"), &[])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        fetch(&format!("{base}/tiles/zoning/5/0/0.mvt"), &[])
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        fetch(&format!("{base}/tiles/nothing/5/0/0.mvt"), &[])
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn tilejson_and_the_ogc_tileset_describe_every_layer() {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
+    import(&db.pool, &file, "Ubin").await;
+    let base = serve(&db).await;
+    for layer in ["zoning", "admin"] {
+        let (status, _, body) = fetch(&format!("{base}/tiles/{layer}.json"), &[]).await;
+        assert_eq!(status, 200);
+        let tilejson: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(tilejson["tilejson"], "3.0.0");
+        assert_eq!(tilejson["vector_layers"][0]["id"], layer);
+        let url = tilejson["tiles"][0].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v=")),
+            "{url}"
+        );
+        let bounds: Vec<f64> = serde_json::from_value(tilejson["bounds"].clone()).unwrap();
+        assert!(
+            bounds[0] > 116.7 && bounds[2] < 117.1 && bounds[1] > -1.3 && bounds[3] < -1.0,
+            "{bounds:?}"
+        );
+    }
+    let (_, _, body) = fetch(&format!("{base}/tiles/zoning.json"), &[]).await;
+    let fields =
+        serde_json::from_slice::<Value>(&body).unwrap()["vector_layers"][0]["fields"].clone();
+    for field in ["code", "catalog_code", "name", "color", "block"] {
+        assert!(fields.get(field).is_some(), "{field} missing from {fields}");
+    }
+
+    let (status, _, body) = fetch(
+        &format!("{base}/ogc/collections/zoning/tiles/WebMercatorQuad"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let tileset: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        tileset["tileMatrixSetURI"],
+        "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+    );
+    let template = tileset["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "item")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap();
+    // The OGC path puts the row before the column.
+    let (lon, lat) = cell_centre(0, 0);
+    let coord = TileCoord::containing(lon, lat, 16).unwrap();
+    let ogc = template
+        .replace("{tileMatrix}", &coord.z.to_string())
+        .replace("{tileRow}", &coord.y.to_string())
+        .replace("{tileCol}", &coord.x.to_string());
+    let xyz = format!(
+        "{base}/tiles/zoning/{}/{}/{}.mvt",
+        coord.z, coord.x, coord.y
+    );
+    let (a, b) = (fetch(&ogc, &[]).await, fetch(&xyz, &[]).await);
+    assert_eq!((a.0, b.0), (200, 200));
+    assert_eq!(a.2, b.2, "the OGC and XYZ paths serve the same tile");
+    let (status, _, body) = fetch(&format!("{base}/ogc/collections/admin/tiles"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        serde_json::from_slice::<Value>(&body).unwrap()["tilesets"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    );
+
+    // The admin layer carries the kelurahan and kecamatan names.
+    let coord = TileCoord::containing(116.8277, -1.2768, 12).unwrap();
+    let (_, _, body) = fetch(
+        &format!("{base}/tiles/admin/{}/{}/{}.mvt", coord.z, coord.x, coord.y),
+        &[],
+    )
+    .await;
+    let tile = Tile::decode(body.as_slice()).unwrap();
+    let layer = &tile.layers[0];
+    let names: Vec<String> = layer
+        .features
+        .iter()
+        .filter_map(|f| property(layer, f, "nama").and_then(|v| v.string_value.clone()))
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "Klandasan Ulu") && names.iter().any(|n| n == "Balikpapan Kota"),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_plan_changes() {
+    let db = fresh_db().await;
+    let dir = scratch_dir();
+    let file = standard_plan_as(&dir, "GPKG", "plan.gpkg", 4326);
+    import(&db.pool, &file, "Ubin").await;
+    // A second plan far to the east, whose tiles the change below must not touch.
+    let far: Vec<(String, Value)> = vec![(
+        "POLYGON((116.98 -1.20,116.99 -1.20,116.99 -1.19,116.98 -1.19,116.98 -1.20))".into(),
+        json!({"KODSZN": "R-5"}),
+    )];
+    let far_file = dir.join("far.gpkg");
+    fixtures::write_gpkg(&far_file, 4326, &far);
+    import(&db.pool, &far_file, "Timur").await;
+    let base = serve(&db).await;
+
+    let (_, _, body) = fetch(&format!("{base}/tiles/zoning.json"), &[]).await;
+    let template = serde_json::from_slice::<Value>(&body).unwrap()["tiles"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url_of = |template: &str, c: TileCoord| {
+        template
+            .replace("{z}", &c.z.to_string())
+            .replace("{x}", &c.x.to_string())
+            .replace("{y}", &c.y.to_string())
+    };
+    let (lon, lat) = cell_centre(0, 0);
+    let here = TileCoord::containing(lon, lat, 15).unwrap();
+    let there = TileCoord::containing(116.985, -1.195, 15).unwrap();
+
+    let (status, headers, gz) =
+        fetch(&url_of(&template, here), &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-encoding"], "br", "brotli is preferred");
+    assert!(headers["vary"].to_lowercase().contains("accept-encoding"));
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let etag = headers["etag"].clone();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong ETag: {etag}"
+    );
+    let (_, plain_headers, plain) = fetch(&url_of(&template, here), &[]).await;
+    assert!(!plain_headers.contains_key("content-encoding"));
+    let decompressed = {
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut gz.as_slice(), &mut out).unwrap();
+        out
+    };
+    assert_eq!(decompressed, plain, "one tile in every encoding");
+    assert_eq!(plain_headers["etag"], etag);
+    let (status, _, body) = fetch(&url_of(&template, here), &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.len()), (304, 0));
+    let unversioned = format!("{base}/tiles/zoning/{}/{}/{}.mvt", here.z, here.x, here.y);
+    assert_eq!(
+        fetch(&unversioned, &[]).await.1["cache-control"],
+        "public, max-age=0, must-revalidate"
+    );
+    let (_, far_headers, _) = fetch(&url_of(&template, there), &[]).await;
+
+    // A new version of plan "Ubin" with another sub-zone in cell (0,0).
+    let mut features = fixtures::standard_features();
+    features[0].1["KODSZN"] = json!("KT");
+    features[0].1["NAMOBJ"] = json!("Perkantoran");
+    let changed = dir.join("changed.gpkg");
+    fixtures::write_gpkg(&changed, 4326, &features);
+    import(&db.pool, &changed, "Ubin").await;
+
+    let started = Instant::now();
+    let new_template = loop {
+        let (_, _, body) = fetch(&format!("{base}/tiles/zoning.json"), &[]).await;
+        let t = serde_json::from_slice::<Value>(&body).unwrap()["tiles"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if t != template {
+            break t;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the tile layer did not change"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The changed tile has new content; the old ETag no longer matches.
+    let (status, headers, body) =
+        fetch(&url_of(&new_template, here), &[("if-none-match", &etag)]).await;
+    assert_eq!(status, 200);
+    assert_ne!(headers["etag"], etag);
+    let tile = Tile::decode(body.as_slice()).unwrap();
+    let layer = &tile.layers[0];
+    let codes: Vec<String> = layer
+        .features
+        .iter()
+        .filter_map(|f| property(layer, f, "code").and_then(|v| v.string_value.clone()))
+        .collect();
+    assert!(
+        codes.contains(&"KT".to_string()) && !codes.contains(&"R-3".to_string()),
+        "{codes:?}"
+    );
+    // The tile of the other plan is untouched: same ETag, still valid.
+    let (status, _, _) = fetch(
+        &url_of(&new_template, there),
+        &[("if-none-match", &far_headers["etag"])],
+    )
+    .await;
+    assert_eq!(status, 304);
+}
