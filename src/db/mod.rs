@@ -90,6 +90,7 @@ pub async fn connect(url: &str) -> Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
     let options = options
         .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1))
         .application_name(&application_name());
     Ok(PgPoolOptions::new()
         .max_connections(16)

@@ -48,6 +48,13 @@ impl VectorLayer {
         &self.features
     }
 
+    /// The features whose bounding box contains the point (EPSG:3857).
+    pub fn features_at(&self, x: f64, y: f64) -> impl Iterator<Item = &TileFeature> {
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_point([x, y]))
+            .map(|e| &self.features[e.index])
+    }
+
     /// Bounding box of every feature, `[west, south, east, north]` in EPSG:3857.
     pub fn extent(&self) -> Option<[f64; 4]> {
         let envelope = self.tree.root().envelope();

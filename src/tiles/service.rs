@@ -13,6 +13,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::cache::TileKey;
+use super::generalised_levels;
 use super::mercator::{tile_bounds, unproject};
 use super::{
     BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
@@ -64,6 +65,8 @@ const ADMIN_FIELDS: &[(&str, &str)] = &[
 /// A layer as currently served, with the changes it went through.
 struct LayerState {
     layer: Arc<VectorLayer>,
+    /// Generalised versions for zooms 0..=GENERALISED_UP_TO (empty for layers drawn as they are).
+    levels: Arc<Vec<VectorLayer>>,
     info: LayerInfo,
     generation: u64,
     /// (generation that made the change, areas it touched in EPSG:3857)
@@ -71,6 +74,23 @@ struct LayerState {
 }
 
 impl LayerState {
+    fn new(
+        id: &str,
+        layer: VectorLayer,
+        info: LayerInfo,
+        generation: u64,
+        changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
+    ) -> Self {
+        let levels = Arc::new(levels_of(id, &layer));
+        LayerState {
+            layer: Arc::new(layer),
+            levels,
+            info,
+            generation,
+            changes,
+        }
+    }
+
     /// Whether a tile rendered from generation `generation` may still be served.
     fn still_good(&self, generation: u64, coord: TileCoord) -> bool {
         if generation == self.generation {
@@ -119,15 +139,8 @@ impl TileService {
         let mut layers = HashMap::new();
         for (id, layer) in load_layers(&mut conn).await? {
             let info = layer_info(&id, &layer, change_id);
-            layers.insert(
-                id,
-                Arc::new(LayerState {
-                    layer: Arc::new(layer),
-                    info,
-                    generation: 1,
-                    changes: Vec::new(),
-                }),
-            );
+            let state = LayerState::new(&id, layer, info, 1, Vec::new());
+            layers.insert(id, Arc::new(state));
         }
         drop(conn);
         Ok(TileService {
@@ -167,22 +180,12 @@ impl TileService {
                             changes.remove(0);
                         }
                         let info = layer_info(&id, &layer, change_id);
-                        Arc::new(LayerState {
-                            layer: Arc::new(layer),
-                            info,
-                            generation,
-                            changes,
-                        })
+                        Arc::new(LayerState::new(&id, layer, info, generation, changes))
                     }
                 }
                 None => {
                     let info = layer_info(&id, &layer, change_id);
-                    Arc::new(LayerState {
-                        layer: Arc::new(layer),
-                        info,
-                        generation: 1,
-                        changes: Vec::new(),
-                    })
+                    Arc::new(LayerState::new(&id, layer, info, 1, Vec::new()))
                 }
             };
             next.insert(id, state);
@@ -235,8 +238,11 @@ impl TileService {
             return Ok(tile);
         }
         let generation = state.generation;
-        let layer = state.layer.clone();
         let tile = tokio::task::spawn_blocking(move || -> Result<EncodedTile> {
+            let layer = state
+                .levels
+                .get(usize::from(coord.z))
+                .unwrap_or(&state.layer);
             let raw = layer.render(coord)?.unwrap_or_default();
             Ok(EncodedTile::new(raw, generation))
         })
@@ -250,6 +256,16 @@ impl TileService {
     /// Bytes of encoded tiles the cache holds.
     pub fn cached_bytes(&self) -> u64 {
         self.cache.weighted_size()
+    }
+}
+
+/// The generalised levels of a layer: the zoning plan is generalised as a coverage of sub-zones,
+/// with road bodies given to their neighbours; other layers are drawn as they are.
+fn levels_of(id: &str, layer: &VectorLayer) -> Vec<VectorLayer> {
+    if id == "zoning" {
+        generalised_levels(layer, "code", &["BJ"])
+    } else {
+        Vec::new()
     }
 }
 

@@ -95,7 +95,7 @@ async fn zoning_tiles_carry_the_plan_within_a_tile_unit_with_its_attributes() {
     let base = serve(&db).await;
 
     let (lon, lat) = cell_centre(1, 0);
-    for z in [12u8, 15, 18] {
+    for z in [13u8, 15, 18] {
         let coord = TileCoord::containing(lon, lat, z).unwrap();
         let url = format!(
             "{base}/tiles/zoning/{}/{}/{}.mvt",
@@ -388,4 +388,96 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
     )
     .await;
     assert_eq!(status, 304);
+}
+
+/// Every tile of zoom `z` that covers the plan, rendered by the service.
+async fn tiles_over_plan(service: &satupeta::tiles::TileService, z: u8) -> Vec<(TileCoord, Tile)> {
+    let [w, s, e, n] = service.layer("zoning").unwrap().bounds.unwrap();
+    let (a, b) = (
+        TileCoord::containing(w, n, z).unwrap(),
+        TileCoord::containing(e, s, z).unwrap(),
+    );
+    let mut out = Vec::new();
+    for x in a.x..=b.x {
+        for y in a.y..=b.y {
+            let coord = TileCoord::new(u32::from(z), x, y).unwrap();
+            let tile = service.tile("zoning", coord).await.unwrap();
+            assert!(
+                tile.raw.len() <= satupeta::tiles::MAX_TILE_BYTES,
+                "z{z} tile {x}/{y} has {} bytes",
+                tile.raw.len()
+            );
+            if !tile.raw.is_empty() {
+                out.push((coord, Tile::decode(tile.raw.as_slice()).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
+    use geo::{Area, BooleanOps, unary_union};
+    let db = fresh_db().await;
+    import(&db.pool, super::harness::demo_plan(), "Demo").await;
+    let service = satupeta::tiles::TileService::load(db.pool.clone(), 64 << 20)
+        .await
+        .unwrap();
+    for z in [8u8, 10, 12] {
+        let tiles = tiles_over_plan(&service, z).await;
+        assert!(!tiles.is_empty(), "z{z} shows nothing");
+        for (coord, tile) in &tiles {
+            let layer = &tile.layers[0];
+            let codes: Vec<String> = layer
+                .features
+                .iter()
+                .filter_map(|f| property(layer, f, "code").and_then(|v| v.string_value.clone()))
+                .collect();
+            let mut unique = codes.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                codes.len(),
+                "z{z} {coord:?}: one feature per sub-zone"
+            );
+            assert!(
+                !codes.contains(&"BJ".to_string()),
+                "road bodies are given to their neighbours at z{z}"
+            );
+            // Inside the tile proper, the zones neither overlap nor leave holes between them.
+            let [w, s, e, n] = tile_bounds(*coord);
+            let window =
+                geo::Rect::new(geo::Coord { x: w, y: s }, geo::Coord { x: e, y: n }).to_polygon();
+            let shapes: Vec<MultiPolygon<f64>> = layer
+                .features
+                .iter()
+                .map(|f| shape_in_3857(f, *coord).intersection(&window))
+                .collect();
+            let sum: f64 = shapes.iter().map(|s| s.unsigned_area()).sum();
+            let union: MultiPolygon<f64> = unary_union(shapes.iter());
+            let pixel = (e - w) / 256.0;
+            assert!(
+                (sum - union.unsigned_area()).abs() < pixel * pixel,
+                "z{z} {coord:?}: zones overlap"
+            );
+            let holes: f64 = union
+                .iter()
+                .flat_map(|p| p.interiors())
+                .map(|ring| geo::Polygon::new(ring.clone(), vec![]).unsigned_area())
+                .sum();
+            assert!(
+                holes < pixel * pixel,
+                "z{z} {coord:?}: {holes} m² of holes between zones"
+            );
+        }
+    }
+    // Above the generalised zooms every zone is its own feature, road bodies included.
+    let detailed = tiles_over_plan(&service, 14).await;
+    assert!(detailed.iter().any(|(_, t)| {
+        let layer = &t.layers[0];
+        layer.features.iter().any(|f| {
+            property(layer, f, "code").and_then(|v| v.string_value.as_deref()) == Some("BJ")
+        })
+    }));
 }
