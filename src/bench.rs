@@ -114,7 +114,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
 
     // Point lookups: this server over HTTP against PostGIS over SQL.
     let app = web::router(
-        AppState::load(pool.clone())
+        AppState::load(pool.clone(), None)
             .await
             .map_err(anyhow::Error::msg)?,
     );

@@ -10,6 +10,14 @@ pub struct Settings {
     /// Directory for local state: the embedded PostgreSQL cluster, generated files.
     #[arg(long, global = true, env = "SATUPETA_DATA_DIR", default_value = "var")]
     pub data_dir: PathBuf,
+    /// Directory of pre-seeded tile archives (`satupeta tiles seed` writes them there).
+    #[arg(
+        long,
+        global = true,
+        env = "SATUPETA_TILES_DIR",
+        default_value = "tiles"
+    )]
+    pub tiles_dir: PathBuf,
     /// PostgreSQL URL of an external PostGIS server; without it an embedded cluster is run.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

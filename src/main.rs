@@ -69,6 +69,11 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+    /// Vector tiles.
+    Tiles {
+        #[command(subcommand)]
+        command: TilesCommand,
+    },
     /// The synthetic demo plan.
     Demo {
         #[command(subcommand)]
@@ -83,6 +88,26 @@ enum RulesCommand {
         /// Directory holding zones.csv, subzones.csv, intensity.csv, kbli2020.csv, activities.csv,
         /// conditions.csv and itbx.csv.
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TilesCommand {
+    /// Write a PMTiles archive of a layer into the tiles directory; the server serves from it while
+    /// the layer is unchanged, and live tiles once the data changes.
+    Seed {
+        /// The layer: zoning or admin.
+        #[arg(long, default_value = "zoning")]
+        layer: String,
+        /// Lowest zoom to seed.
+        #[arg(long, default_value_t = 0)]
+        minzoom: u8,
+        /// Highest zoom to seed.
+        #[arg(long, default_value_t = 14)]
+        maxzoom: u8,
+        /// Area to seed, west,south,east,north in degrees (default: the layer's bounds).
+        #[arg(long, value_delimiter = ',', num_args = 4)]
+        bbox: Option<Vec<f64>>,
     },
 }
 
@@ -137,6 +162,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "wrote {} zoning polygons (grid cell {:.0} m) to {} in {:.1} s",
                 summary.polygons,
                 summary.cell_m,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Tiles {
+            command:
+                TilesCommand::Seed {
+                    layer,
+                    minzoom,
+                    maxzoom,
+                    bbox,
+                },
+        } => {
+            let db = open(&settings).await?;
+            satupeta::reference::ensure_admin_areas(&db.pool).await?;
+            let service = satupeta::tiles::TileService::load(db.pool.clone(), 0, None).await?;
+            let out = satupeta::tiles::archive_path(&settings.tiles_dir, &layer);
+            let bbox = bbox.map(|b| [b[0], b[1], b[2], b[3]]);
+            let started = Instant::now();
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let result =
+                satupeta::tiles::seed(&service, &layer, (minzoom, maxzoom), bbox, &out, progress)
+                    .await;
+            db.close().await;
+            let summary = result?;
+            println!(
+                "wrote {} of {} tiles ({:.1} MB) to {} in {:.1} s",
+                summary.written,
+                summary.tiles,
+                summary.bytes as f64 / 1e6,
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
@@ -232,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { bind } => {
             let db = open(&settings).await?;
             satupeta::reference::ensure_admin_areas(&db.pool).await?;
-            let state = web::AppState::load(db.pool.clone())
+            let state = web::AppState::load(db.pool.clone(), Some(settings.tiles_dir.clone()))
                 .await
                 .map_err(anyhow::Error::msg)?;
             let snapshot = state.live.snapshot();

@@ -13,6 +13,25 @@ use sha2::{Digest, Sha256};
 
 use super::TileCoord;
 
+/// Where a tile's content came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileOrigin {
+    /// Rendered from the layer in memory.
+    Live,
+    /// Read from a pre-seeded archive.
+    Archive,
+}
+
+impl TileOrigin {
+    /// The name shown in the `X-Tile-Source` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TileOrigin::Live => "live",
+            TileOrigin::Archive => "archive",
+        }
+    }
+}
+
 /// One tile, encoded, in every encoding served, with its strong ETag.
 #[derive(Debug)]
 pub struct EncodedTile {
@@ -26,11 +45,13 @@ pub struct EncodedTile {
     pub etag: String,
     /// Generation of the layer it was rendered from.
     pub generation: u64,
+    /// Where it came from.
+    pub origin: TileOrigin,
 }
 
 impl EncodedTile {
     /// Compresses `raw` and computes its ETag.
-    pub fn new(raw: Vec<u8>, generation: u64) -> Self {
+    pub fn new(raw: Vec<u8>, generation: u64, origin: TileOrigin) -> Self {
         let digest = Sha256::digest(&raw);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
         if raw.is_empty() {
@@ -40,6 +61,7 @@ impl EncodedTile {
                 brotli: Vec::new(),
                 etag,
                 generation,
+                origin,
             };
         }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
@@ -56,6 +78,7 @@ impl EncodedTile {
             brotli,
             etag,
             generation,
+            origin,
         }
     }
 

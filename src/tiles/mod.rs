@@ -6,13 +6,15 @@
 //! of the data (a plan published, rules loaded, by this or another process) reloads the layers and
 //! evicts exactly the cached tiles that touch what changed.
 
+mod archive;
 mod cache;
 mod generalise;
 mod layer;
 mod mercator;
 mod service;
 
-pub use cache::{EncodedTile, TileCache};
+pub use archive::{Archive, ArchiveInfo, SeedSummary, archive_path, seed};
+pub use cache::{EncodedTile, TileCache, TileOrigin};
 pub use generalise::{GENERALISED_UP_TO, generalised_levels};
 pub use layer::{TileFeature, VectorLayer};
 pub use mercator::{TileCoord, tile_bounds};
@@ -30,6 +32,9 @@ pub enum TilesError {
     /// The database failed.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
+    /// A tile archive could not be read or written.
+    #[error("tile archive: {0}")]
+    Archive(String),
     /// A geometry could not be encoded.
     #[error("encoding a tile: {0}")]
     Encode(String),

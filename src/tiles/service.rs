@@ -1,6 +1,7 @@
 //! The tile layers, their TileJSON facts, and serving a tile from the cache or by rendering it.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -13,8 +14,8 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::cache::TileKey;
-use super::generalised_levels;
 use super::mercator::{tile_bounds, unproject};
+use super::{Archive, TileOrigin, archive_path, generalised_levels};
 use super::{
     BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
     TilesError, VectorLayer,
@@ -129,11 +130,15 @@ pub struct TileService {
     layers: ArcSwap<HashMap<String, Arc<LayerState>>>,
     cache: TileCache,
     change_id: AtomicI64,
+    /// Where pre-seeded archives are looked for.
+    tiles_dir: Option<PathBuf>,
+    archives: ArcSwap<HashMap<String, Arc<Archive>>>,
 }
 
 impl TileService {
-    /// Loads every layer; the cache holds at most `cache_bytes` of encoded tiles.
-    pub async fn load(pool: PgPool, cache_bytes: u64) -> Result<Self> {
+    /// Loads every layer; the cache holds at most `cache_bytes` of encoded tiles; pre-seeded
+    /// archives are read from `tiles_dir` while they are fresh.
+    pub async fn load(pool: PgPool, cache_bytes: u64, tiles_dir: Option<PathBuf>) -> Result<Self> {
         let mut conn = pool.acquire().await?;
         let change_id = latest_change(&mut *conn).await?;
         let mut layers = HashMap::new();
@@ -143,12 +148,68 @@ impl TileService {
             layers.insert(id, Arc::new(state));
         }
         drop(conn);
-        Ok(TileService {
+        let service = TileService {
             pool,
             layers: ArcSwap::from_pointee(layers),
             cache: TileCache::new(cache_bytes),
             change_id: AtomicI64::new(change_id),
-        })
+            tiles_dir,
+            archives: ArcSwap::from_pointee(HashMap::new()),
+        };
+        service.open_archives().await;
+        Ok(service)
+    }
+
+    /// Opens the archives in the tiles directory that match their layer's current version; an
+    /// archive seeded from older data is left unused (tiles are then rendered live).
+    async fn open_archives(&self) {
+        let Some(dir) = &self.tiles_dir else { return };
+        let mut archives = HashMap::new();
+        for info in self.layers() {
+            let path = archive_path(dir, &info.id);
+            match Archive::open(&path).await {
+                Ok(Some(archive))
+                    if archive.info.version == info.version && archive.info.layer == info.id =>
+                {
+                    tracing::info!(layer = info.id, path = %path.display(), "serving from the pre-seeded archive");
+                    archives.insert(info.id.clone(), Arc::new(archive));
+                }
+                Ok(Some(archive)) => tracing::info!(
+                    layer = info.id,
+                    "the archive {} was seeded from version {}, the layer is at {}: serving live tiles",
+                    path.display(),
+                    archive.info.version,
+                    info.version
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+        self.archives.store(Arc::new(archives));
+    }
+
+    /// Renders a tile from the layer as it is now, bypassing cache and archive (for seeding).
+    pub async fn render(&self, id: &str, coord: TileCoord) -> Result<Vec<u8>> {
+        let state = self.state(id, coord)?;
+        tokio::task::spawn_blocking(move || render_state(&state, coord))
+            .await
+            .map_err(|e| TilesError::Encode(e.to_string()))?
+    }
+
+    fn state(&self, id: &str, coord: TileCoord) -> Result<Arc<LayerState>> {
+        let state = self
+            .layers
+            .load()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| TilesError::UnknownLayer(id.to_string()))?;
+        if coord.z < state.info.minzoom || coord.z > state.info.maxzoom {
+            return Err(TilesError::OutOfRange(format!(
+                "layer {id} has zooms {}..{}, not {}",
+                state.info.minzoom, state.info.maxzoom, coord.z
+            )));
+        }
+        Ok(state)
     }
 
     /// Reloads the layers if the database changed; evicts the cached tiles of what changed.
@@ -192,6 +253,7 @@ impl TileService {
         }
         self.layers.store(Arc::new(next));
         self.change_id.store(change_id, Ordering::Release);
+        self.open_archives().await;
         Ok(true)
     }
 
@@ -219,18 +281,7 @@ impl TileService {
     /// A tile of a layer: from the cache when it is still good, rendered otherwise. A tile with no
     /// features has an empty `raw`.
     pub async fn tile(&self, id: &str, coord: TileCoord) -> Result<Arc<EncodedTile>> {
-        let state = self
-            .layers
-            .load()
-            .get(id)
-            .cloned()
-            .ok_or_else(|| TilesError::UnknownLayer(id.to_string()))?;
-        if coord.z < state.info.minzoom || coord.z > state.info.maxzoom {
-            return Err(TilesError::OutOfRange(format!(
-                "layer {id} has zooms {}..{}, not {}",
-                state.info.minzoom, state.info.maxzoom, coord.z
-            )));
-        }
+        let state = self.state(id, coord)?;
         let key: TileKey = (Arc::from(id), coord);
         if let Some(tile) = self.cache.get(&key)
             && state.still_good(tile.generation, coord)
@@ -238,16 +289,26 @@ impl TileService {
             return Ok(tile);
         }
         let generation = state.generation;
-        let tile = tokio::task::spawn_blocking(move || -> Result<EncodedTile> {
-            let layer = state
-                .levels
-                .get(usize::from(coord.z))
-                .unwrap_or(&state.layer);
-            let raw = layer.render(coord)?.unwrap_or_default();
-            Ok(EncodedTile::new(raw, generation))
-        })
-        .await
-        .map_err(|e| TilesError::Encode(e.to_string()))??;
+        let archive = self
+            .archives
+            .load()
+            .get(id)
+            .filter(|a| a.covers(coord))
+            .cloned();
+        let tile = match archive {
+            Some(archive) => {
+                EncodedTile::new(archive.tile(coord).await?, generation, TileOrigin::Archive)
+            }
+            None => tokio::task::spawn_blocking(move || -> Result<EncodedTile> {
+                Ok(EncodedTile::new(
+                    render_state(&state, coord)?,
+                    generation,
+                    TileOrigin::Live,
+                ))
+            })
+            .await
+            .map_err(|e| TilesError::Encode(e.to_string()))??,
+        };
         let tile = Arc::new(tile);
         self.cache.insert(key, tile.clone());
         Ok(tile)
@@ -257,6 +318,15 @@ impl TileService {
     pub fn cached_bytes(&self) -> u64 {
         self.cache.weighted_size()
     }
+}
+
+/// Renders a tile from the generalised level of its zoom, or from the full layer.
+fn render_state(state: &LayerState, coord: TileCoord) -> Result<Vec<u8>> {
+    let layer = state
+        .levels
+        .get(usize::from(coord.z))
+        .unwrap_or(&state.layer);
+    Ok(layer.render(coord)?.unwrap_or_default())
 }
 
 /// The generalised levels of a layer: the zoning plan is generalised as a coverage of sub-zones,

@@ -40,10 +40,10 @@ pub struct AppState {
 pub const TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 impl AppState {
-    /// Loads the zoning snapshot and the tile layers.
-    pub async fn load(pool: PgPool) -> Result<Self, String> {
+    /// Loads the zoning snapshot and the tile layers (with the archives pre-seeded in `tiles_dir`).
+    pub async fn load(pool: PgPool, tiles_dir: Option<std::path::PathBuf>) -> Result<Self, String> {
         let live = Live::load(pool.clone()).await.map_err(|e| e.to_string())?;
-        let tiles = TileService::load(pool.clone(), TILE_CACHE_BYTES)
+        let tiles = TileService::load(pool.clone(), TILE_CACHE_BYTES, tiles_dir)
             .await
             .map_err(|e| e.to_string())?;
         Ok(AppState {

@@ -182,6 +182,10 @@ async fn tile_response(
         HeaderValue::from_static(cache_control),
     );
     response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response_headers.insert(
+        "x-tile-source",
+        HeaderValue::from_static(tile.origin.as_str()),
+    );
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

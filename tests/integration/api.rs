@@ -13,7 +13,7 @@ use super::harness::{TestDb, fresh_db, scratch_dir};
 /// Serves the API on a free port of the test's database; returns its base URL. The fallback poll
 /// is a minute long, so that changes reach the server within a test only by LISTEN/NOTIFY.
 pub async fn serve(db: &TestDb) -> String {
-    let state = AppState::load(db.pool.clone()).await.unwrap();
+    let state = AppState::load(db.pool.clone(), None).await.unwrap();
     let watched = state.clone();
     tokio::spawn(watch_changes(
         db.pool.clone(),

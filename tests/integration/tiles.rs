@@ -420,7 +420,7 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
     use geo::{Area, BooleanOps, unary_union};
     let db = fresh_db().await;
     import(&db.pool, super::harness::demo_plan(), "Demo").await;
-    let service = satupeta::tiles::TileService::load(db.pool.clone(), 64 << 20)
+    let service = satupeta::tiles::TileService::load(db.pool.clone(), 64 << 20, None)
         .await
         .unwrap();
     for z in [8u8, 10, 12] {
@@ -480,4 +480,72 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
             property(layer, f, "code").and_then(|v| v.string_value.as_deref()) == Some("BJ")
         })
     }));
+}
+
+#[tokio::test]
+async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() {
+    use satupeta::tiles::{TileOrigin, TileService, archive_path, seed};
+    let db = fresh_db().await;
+    let dir = scratch_dir();
+    let file = standard_plan_as(&dir, "GPKG", "plan.gpkg", 4326);
+    import(&db.pool, &file, "Arsip").await;
+    let tiles_dir = dir.join("tiles");
+    let seeder = TileService::load(db.pool.clone(), 0, None).await.unwrap();
+    let out = archive_path(&tiles_dir, "zoning");
+    let summary = seed(&seeder, "zoning", (10, 16), None, &out, false)
+        .await
+        .unwrap();
+    assert!(
+        summary.written >= 7 && summary.written <= summary.tiles,
+        "{summary:?}"
+    );
+    assert!(out.exists() && summary.bytes > 0);
+
+    let service = TileService::load(db.pool.clone(), 64 << 20, Some(tiles_dir.clone()))
+        .await
+        .unwrap();
+    let (lon, lat) = cell_centre(0, 0);
+    let coord = TileCoord::containing(lon, lat, 15).unwrap();
+    let tile = service.tile("zoning", coord).await.unwrap();
+    assert_eq!(tile.origin, TileOrigin::Archive);
+    assert_eq!(
+        tile.raw,
+        service.render("zoning", coord).await.unwrap(),
+        "the archive holds what live rendering gives"
+    );
+    // Outside the seeded zooms, tiles are rendered live.
+    let deeper = TileCoord::containing(lon, lat, 17).unwrap();
+    assert_eq!(
+        service.tile("zoning", deeper).await.unwrap().origin,
+        TileOrigin::Live
+    );
+
+    // A new version makes the archive stale: live tiles, with the new content.
+    let mut features = fixtures::standard_features();
+    features[0].1["KODSZN"] = json!("KT");
+    features[0].1["NAMOBJ"] = json!("Perkantoran");
+    let changed = dir.join("changed.gpkg");
+    fixtures::write_gpkg(&changed, 4326, &features);
+    import(&db.pool, &changed, "Arsip").await;
+    assert!(service.refresh().await.unwrap());
+    let tile = service.tile("zoning", coord).await.unwrap();
+    assert_eq!(tile.origin, TileOrigin::Live);
+    let decoded = Tile::decode(tile.raw.as_slice()).unwrap();
+    let layer = &decoded.layers[0];
+    assert!(
+        layer.features.iter().any(|f| property(layer, f, "code")
+            .and_then(|v| v.string_value.as_deref())
+            == Some("KT"))
+    );
+    // Seeding again makes it fresh again.
+    seed(&service, "zoning", (10, 16), None, &out, false)
+        .await
+        .unwrap();
+    let reopened = TileService::load(db.pool.clone(), 64 << 20, Some(tiles_dir))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.tile("zoning", coord).await.unwrap().origin,
+        TileOrigin::Archive
+    );
 }
