@@ -2,7 +2,7 @@
 # `make test` (every test, against a throwaway PostGIS cluster).
 
 APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
-BENCH_PACKAGES := wrk
+BENCH_PACKAGES := wrk curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= var
 BIND ?= 127.0.0.1:8080
@@ -12,7 +12,7 @@ PLAN := RDTR Kota Balikpapan (demo)
 BIN := target/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test deps build lint bench clean
+.PHONY: run test deps build lint bench bench-tiles seed clean
 
 # Installs the Debian packages of $(1) that are not installed.
 define install_missing
@@ -54,6 +54,19 @@ lint:
 bench: build
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(BIN) bench
+
+MARTIN := $(DATA_DIR)/tools/bin/martin
+$(MARTIN):
+	cargo install martin@1.14.0 --locked --no-default-features --features postgres --root $(DATA_DIR)/tools
+
+## Benchmarks the vector tiles against Martin 1.14 on the same tables (installs Martin from crates.io).
+bench-tiles: build $(MARTIN)
+	$(call install_missing,$(BENCH_PACKAGES))
+	$(BIN) bench --martin $(MARTIN)
+
+## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
+seed: build
+	$(BIN) tiles seed --layer zoning --maxzoom 14
 
 clean:
 	rm -rf $(DATA_DIR) target

@@ -57,7 +57,8 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Measure point lookups against PostGIS and the import against ogr2ogr (prints the ratios).
+    /// Measure point lookups against PostGIS and the import against ogr2ogr, or with --martin the
+    /// vector tiles against Martin (prints the ratios).
     Bench {
         /// Zoning polygons in the generated plan.
         #[arg(long, default_value_t = 100_000)]
@@ -68,6 +69,9 @@ enum Command {
         /// Seconds per load run.
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+        /// Measure vector tiles against this Martin binary instead of lookups and the import.
+        #[arg(long)]
+        martin: Option<PathBuf>,
     },
     /// Vector tiles.
     Tiles {
@@ -270,6 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             blocks,
             connections,
             seconds,
+            martin,
         } => {
             let db = open(&settings).await?;
             let options = satupeta::bench::BenchOptions {
@@ -281,7 +286,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 admin_boundaries: PathBuf::from("data/balikpapan_admin.geojson"),
                 rules_dir: PathBuf::from("data/rules"),
             };
-            let result = satupeta::bench::run(&options).await;
+            let result = match &martin {
+                Some(martin) => satupeta::bench::run_tiles(&options, martin).await,
+                None => satupeta::bench::run(&options).await,
+            };
             db.close().await;
             result
         }

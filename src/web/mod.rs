@@ -42,8 +42,17 @@ pub const TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 impl AppState {
     /// Loads the zoning snapshot and the tile layers (with the archives pre-seeded in `tiles_dir`).
     pub async fn load(pool: PgPool, tiles_dir: Option<std::path::PathBuf>) -> Result<Self, String> {
+        Self::load_with_cache(pool, tiles_dir, TILE_CACHE_BYTES).await
+    }
+
+    /// Like [`AppState::load`], with a tile cache of `cache_bytes` (0: no cache).
+    pub async fn load_with_cache(
+        pool: PgPool,
+        tiles_dir: Option<std::path::PathBuf>,
+        cache_bytes: u64,
+    ) -> Result<Self, String> {
         let live = Live::load(pool.clone()).await.map_err(|e| e.to_string())?;
-        let tiles = TileService::load(pool.clone(), TILE_CACHE_BYTES, tiles_dir)
+        let tiles = TileService::load(pool.clone(), cache_bytes, tiles_dir)
             .await
             .map_err(|e| e.to_string())?;
         Ok(AppState {

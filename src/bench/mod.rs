@@ -6,6 +6,11 @@
 //!   index), on the large demo plan.
 //! - The import of that plan (validated and published) against `ogr2ogr` copying the same file into
 //!   PostGIS.
+//! - Vector tiles of that plan against Martin on the same tables (see [`tiles`]).
+
+mod tiles;
+
+pub use tiles::run_tiles;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -42,13 +47,19 @@ pub struct BenchOptions {
 const CITY_BBOX: [f64; 4] = [116.729, -1.282, 117.023, -1.013];
 const BENCH_DB: &str = "satupeta_bench";
 
-/// Runs every benchmark and prints the table.
-pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
-    for tool in ["wrk", "ogr2ogr"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            bail!("`{tool}` is not installed (apt-get install wrk gdal-bin)");
-        }
-    }
+/// The benchmark database with the large plan imported, and what the import measured.
+pub(crate) struct Prepared {
+    pool: sqlx::PgPool,
+    url: String,
+    admin_url: String,
+    plan: PathBuf,
+    features: usize,
+    size_mb: f64,
+    import_seconds: f64,
+}
+
+/// Generates the plan (once), creates a fresh benchmark database and imports the plan into it.
+pub(crate) async fn prepare(options: &BenchOptions) -> anyhow::Result<Prepared> {
     std::fs::create_dir_all(&options.work_dir)?;
     let plan = options
         .work_dir
@@ -67,8 +78,6 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
         println!("  {} polygons", summary.polygons);
     }
     let size_mb = std::fs::metadata(&plan)?.len() as f64 / 1e6;
-
-    // A fresh database for the run, on the same server.
     let admin_url = replace_database(&options.database_url, "postgres");
     let url = replace_database(&options.database_url, BENCH_DB);
     drop_database(&admin_url, BENCH_DB).await?;
@@ -76,8 +85,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     let pool = db::connect(&url).await?;
     db::migrate(&pool).await?;
     rules::store(&pool, &rules::load_dir(&options.rules_dir)?).await?;
-
-    // Import: ours (read, reproject, validate, publish) against ogr2ogr (read, reproject, copy).
+    crate::reference::ensure_admin_areas(&pool).await?;
     let started = Instant::now();
     let outcome = ingest::import(
         &pool,
@@ -87,8 +95,49 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let ours = started.elapsed().as_secs_f64();
-    let features = outcome.report.features_published;
+    let import_seconds = started.elapsed().as_secs_f64();
+    Ok(Prepared {
+        pool,
+        url,
+        admin_url,
+        plan,
+        features: outcome.report.features_published,
+        size_mb,
+        import_seconds,
+    })
+}
+
+impl Prepared {
+    /// Drops the benchmark database.
+    async fn finish(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        drop_database(&self.admin_url, BENCH_DB).await
+    }
+}
+
+/// Serves the app on a free loopback port in this process; returns the address and the task.
+async fn serve_app(
+    app: axum::Router,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?.to_string();
+    Ok((
+        address,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    ))
+}
+
+/// Runs the lookup and import benchmarks and prints the table.
+pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    for tool in ["wrk", "ogr2ogr"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("`{tool}` is not installed (apt-get install wrk gdal-bin)");
+        }
+    }
+    let prepared = prepare(options).await?;
+    let (features, size_mb, ours) = (prepared.features, prepared.size_mb, prepared.import_seconds);
+    let (url, plan) = (prepared.url.clone(), prepared.plan.clone());
+    let pool = prepared.pool.clone();
     let started = Instant::now();
     let status = Command::new("ogr2ogr")
         .args([
@@ -118,14 +167,14 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::msg)?,
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = wrk(options, &address.to_string())?;
+    let (address, server) = serve_app(app).await?;
+    let script = options.work_dir.join("lookup.lua");
+    write_lookup_script(&script)?;
+    let http = wrk(options, &script, &format!("http://{address}"))?;
     server.abort();
     let sql = pgbench(options, &url)?;
-    pool.close().await;
-    drop_database(&admin_url, BENCH_DB).await?;
+    drop(pool);
+    prepared.finish().await?;
 
     println!();
     println!("plan: {features} zoning polygons, {size_mb:.1} MB GeoPackage (EPSG:32750)");
@@ -156,17 +205,17 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
 }
 
 /// Results of a wrk run.
-struct WrkResult {
+pub(crate) struct WrkResult {
     rate: f64,
     p50: String,
     p99: String,
 }
 
-fn wrk(options: &BenchOptions, address: &str) -> anyhow::Result<WrkResult> {
-    let script = options.work_dir.join("lookup.lua");
+/// The wrk script of the lookup benchmark: random points over the city's bounding box.
+fn write_lookup_script(script: &std::path::Path) -> anyhow::Result<()> {
     let [x0, y0, x1, y1] = CITY_BBOX;
     std::fs::write(
-        &script,
+        script,
         format!(
             "math.randomseed(6471)\n\
              request = function()\n\
@@ -178,6 +227,15 @@ fn wrk(options: &BenchOptions, address: &str) -> anyhow::Result<WrkResult> {
             y1 - y0
         ),
     )?;
+    Ok(())
+}
+
+/// Runs wrk with `script` against `base_url` (keep-alive, `options.connections` connections).
+fn wrk(
+    options: &BenchOptions,
+    script: &std::path::Path,
+    base_url: &str,
+) -> anyhow::Result<WrkResult> {
     let output = Command::new("wrk")
         .args([
             "-t",
@@ -191,7 +249,7 @@ fn wrk(options: &BenchOptions, address: &str) -> anyhow::Result<WrkResult> {
             "--latency",
             "-s",
             script.to_str().context("path")?,
-            &format!("http://{address}"),
+            base_url,
         ])
         .output()?;
     let text = String::from_utf8_lossy(&output.stdout).to_string();
@@ -208,7 +266,9 @@ fn wrk(options: &BenchOptions, address: &str) -> anyhow::Result<WrkResult> {
             .map(str::to_string)
     };
     if text.contains("Non-2xx") {
-        tracing::debug!("wrk counted non-2xx answers (404 for points outside the plan): {text}");
+        tracing::debug!(
+            "wrk counted non-2xx answers (404 outside the plan, 204 empty tiles): {text}"
+        );
     }
     Ok(WrkResult {
         rate: field("Requests/sec:")
