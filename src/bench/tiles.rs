@@ -39,7 +39,7 @@ fn tile_list() -> anyhow::Result<(Vec<TileCoord>, Vec<TileCoord>)> {
         .collect::<anyhow::Result<Vec<_>>>()?
         .concat();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6471);
-    let mut mix: Vec<TileCoord> = (12..=14)
+    let mut mix: Vec<TileCoord> = (11..=14)
         .map(over_city)
         .collect::<anyhow::Result<Vec<_>>>()?
         .concat();
@@ -67,6 +67,36 @@ fn write_script(script: &Path, list: &Path) -> anyhow::Result<()> {
         ),
     )?;
     Ok(())
+}
+
+/// The largest tile of each zoom 0–16: (uncompressed bytes, path).
+type ZoomSizes = Vec<(u64, String)>;
+
+/// The largest tile of each zoom (uncompressed bytes, and the path), fetching every tile of the
+/// list once with curl; this also fills the server's cache.
+fn survey(
+    base: &str,
+    tiles: &[TileCoord],
+    path: &dyn Fn(&TileCoord) -> String,
+) -> anyhow::Result<Vec<(u64, String)>> {
+    let mut largest = vec![(0u64, String::new()); 17];
+    for coord in tiles {
+        let url = path(coord);
+        let output = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{size_download}"])
+            .arg(format!("{base}{url}"))
+            .output()
+            .context("running curl")?;
+        let size: u64 = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        let slot = &mut largest[usize::from(coord.z)];
+        if size > slot.0 {
+            *slot = (size, url);
+        }
+    }
+    Ok(largest)
 }
 
 /// The largest gzipped tile of `paths` and how long it took, fetched one by one with curl.
@@ -181,6 +211,7 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
     let martin_script = write_list("tiles-martin.txt", &martin_path)?;
 
     let mut results = Vec::new();
+    let mut sizes: Option<(ZoomSizes, ZoomSizes)> = None;
     for (label, cache_bytes, martin_cache_mb) in [
         ("cold (no cache)", 0u64, 0u32),
         ("warm", web::TILE_CACHE_BYTES, 512),
@@ -194,13 +225,11 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
         let martin_server = start_martin(martin, &prepared.url, port, martin_cache_mb)?;
         let martin_base = format!("http://127.0.0.1:{port}");
         if cache_bytes > 0 {
-            // Warm both caches with every tile of the list.
-            let warm = BenchOptions {
-                duration: Duration::from_secs(5),
-                ..options.clone()
-            };
-            wrk(&warm, &ours_script, &ours_base)?;
-            wrk(&warm, &martin_script, &martin_base)?;
+            // Warm both caches: every tile of the list once, measuring the largest of each zoom.
+            sizes = Some((
+                survey(&ours_base, &all, &ours_path)?,
+                survey(&martin_base, &all, &martin_path)?,
+            ));
         }
         let ours = wrk(options, &ours_script, &ours_base)?;
         let theirs = wrk(options, &martin_script, &martin_base)?;
@@ -240,6 +269,36 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
             *m_size as f64 / 1024.0,
             m_seconds
         );
+    }
+    if let Some((ours, theirs)) = sizes {
+        println!();
+        println!(
+            "| zoom | largest satupeta tile (uncompressed) | largest Martin tile (uncompressed) |"
+        );
+        println!("|---|---|---|");
+        for z in 0..=16 {
+            let (a, b) = (&ours[z], &theirs[z]);
+            println!(
+                "| {z} | {:.1} KB | {:.1} KB |",
+                a.0 as f64 / 1024.0,
+                b.0 as f64 / 1024.0
+            );
+        }
+        let over: Vec<&(u64, String)> = ours
+            .iter()
+            .filter(|(size, _)| *size as usize > crate::tiles::MAX_TILE_BYTES)
+            .collect();
+        println!();
+        match over.as_slice() {
+            [] => println!(
+                "no satupeta tile is over the {} KB bound",
+                crate::tiles::MAX_TILE_BYTES / 1024
+            ),
+            tiles => println!(
+                "tiles over the {} KB bound: {tiles:?}",
+                crate::tiles::MAX_TILE_BYTES / 1024
+            ),
+        }
     }
     Ok(())
 }
