@@ -1,6 +1,6 @@
 //! Geometry helpers shared by the capabilities.
 
-use geo::{BoundingRect, MultiPolygon};
+use geo::{BoundingRect, Rect};
 use rstar::{AABB, RTree, RTreeObject};
 
 /// An R-tree entry: the bounding box of the item at `index` of a list the tree was built over.
@@ -20,7 +20,10 @@ impl RTreeObject for IndexedBox {
 }
 
 /// An R-tree over the bounding boxes of `shapes` (empty shapes are left out).
-pub fn box_tree<'a>(shapes: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTree<IndexedBox> {
+pub fn box_tree<'a, G>(shapes: impl Iterator<Item = &'a G>) -> RTree<IndexedBox>
+where
+    G: BoundingRect<f64, Output = Option<Rect<f64>>> + 'a,
+{
     let entries = shapes
         .enumerate()
         .filter_map(|(index, shape)| {

@@ -40,7 +40,7 @@ fn class_of<'a>(feature: &'a TileFeature, key: &str) -> Option<&'a str> {
     feature
         .properties
         .iter()
-        .find(|(k, _)| *k == key)
+        .find(|(k, _)| &**k == key)
         .and_then(|(_, v)| match v {
             TileValue::Str(s) => Some(s.as_str()),
             _ => None,
@@ -126,7 +126,7 @@ fn generalise(detail: &VectorLayer, class_key: &str, gap_classes: &[&str], z: u8
             let exemplar = exemplar[classes[i]];
             TileFeature {
                 id: i as u64 + 1,
-                shape,
+                shape: geo::Geometry::MultiPolygon(shape),
                 properties: class_properties(exemplar),
             }
         })
@@ -136,11 +136,11 @@ fn generalise(detail: &VectorLayer, class_key: &str, gap_classes: &[&str], z: u8
 
 /// The properties a merged class keeps: those all its features share (the legend's), not the
 /// per-feature ones (block, plan version).
-fn class_properties(exemplar: &TileFeature) -> Vec<(&'static str, TileValue)> {
+fn class_properties(exemplar: &TileFeature) -> Vec<(super::layer::Key, TileValue)> {
     exemplar
         .properties
         .iter()
-        .filter(|(k, _)| matches!(*k, "code" | "catalog_code" | "name" | "color"))
+        .filter(|(k, _)| matches!(&**k, "code" | "catalog_code" | "name" | "color"))
         .cloned()
         .collect()
 }

@@ -1,6 +1,9 @@
 //! An in-memory vector layer in Web Mercator and its rendering into one MVT tile.
 
-use geo::{BooleanOps, Coord, LineString, MultiPolygon, Polygon, Rect};
+use geo::{
+    BooleanOps, Contains, Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    Point, Polygon, Rect,
+};
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::{AABB, RTree};
@@ -8,15 +11,18 @@ use rstar::{AABB, RTree};
 use super::{BUFFER, EXTENT, Result, TileCoord, TilesError, tile_bounds};
 use crate::geometry::{IndexedBox, box_tree};
 
+/// A property name shared by every feature of a layer.
+pub type Key = std::sync::Arc<str>;
+
 /// A feature of a layer: a stable integer id, its shape in EPSG:3857 and its properties.
 #[derive(Debug, Clone)]
 pub struct TileFeature {
     /// Feature id (MVT ids are unsigned integers).
     pub id: u64,
     /// Shape in EPSG:3857.
-    pub shape: MultiPolygon<f64>,
+    pub shape: Geometry<f64>,
     /// Properties, in the order the layer's fields list them.
-    pub properties: Vec<(&'static str, TileValue)>,
+    pub properties: Vec<(Key, TileValue)>,
 }
 
 /// A layer held in memory with an R-tree over its features' bounding boxes.
@@ -69,8 +75,8 @@ impl VectorLayer {
     }
 
     /// Renders one tile: the features that touch it (plus the buffer), clipped, quantised to the
-    /// 4096 grid; features whose bounding box is smaller than a pixel (1/256 of the tile) on both
-    /// sides are left out. `None` when nothing is left.
+    /// 4096 grid; lines and polygons whose bounding box is smaller than a pixel (1/256 of the tile)
+    /// on both sides are left out. `None` when nothing is left.
     pub fn render(&self, coord: TileCoord) -> Result<Option<Vec<u8>>> {
         let [west, south, east, north] = tile_bounds(coord);
         let size = east - west;
@@ -100,25 +106,21 @@ impl VectorLayer {
         let mut features = Vec::new();
         for hit in hits {
             let (lower, upper) = (hit.envelope.lower(), hit.envelope.upper());
-            if upper[0] - lower[0] < pixel && upper[1] - lower[1] < pixel {
+            let feature = &self.features[hit.index];
+            let is_point = matches!(feature.shape, Geometry::Point(_) | Geometry::MultiPoint(_));
+            if !is_point && upper[0] - lower[0] < pixel && upper[1] - lower[1] < pixel {
                 continue;
             }
-            let feature = &self.features[hit.index];
             let inside = lower[0] >= west - margin
                 && upper[0] <= east + margin
                 && lower[1] >= south - margin
                 && upper[1] <= north + margin;
-            let clipped;
-            let shape = if inside {
-                &feature.shape
-            } else {
-                clipped = feature.shape.intersection(&clip);
-                &clipped
-            };
-            let Some(quantised) = quantise(shape, west, north, scale) else {
+            let Some(quantised) =
+                clip_and_quantise(&feature.shape, inside, &clip, west, north, scale)
+            else {
                 continue;
             };
-            let mut encoded = geo::Geometry::MultiPolygon(quantised)
+            let mut encoded = quantised
                 .to_mvt_unscaled()
                 .map_err(|e| TilesError::Encode(e.to_string()))?;
             encoded.id = Some(feature.id);
@@ -147,6 +149,84 @@ impl VectorLayer {
             .encode_to_vec(),
         ))
     }
+}
+
+/// Clips a shape to the buffered tile (unless it lies `inside` it) and quantises it; `None` when
+/// nothing is left. Polygons, lines and points are served.
+fn clip_and_quantise(
+    shape: &Geometry<f64>,
+    inside: bool,
+    clip: &Polygon<f64>,
+    west: f64,
+    north: f64,
+    scale: f64,
+) -> Option<Geometry<f64>> {
+    let to_tile = |c: &Coord<f64>| Coord {
+        x: ((c.x - west) * scale).round(),
+        y: ((north - c.y) * scale).round(),
+    };
+    let lines = |lines: MultiLineString<f64>| -> Option<Geometry<f64>> {
+        let kept: Vec<LineString<f64>> = lines
+            .into_iter()
+            .filter_map(|line| {
+                let mut points: Vec<Coord<f64>> = Vec::with_capacity(line.0.len());
+                for p in line.0.iter().map(to_tile) {
+                    if points.last() != Some(&p) {
+                        points.push(p);
+                    }
+                }
+                (points.len() >= 2).then_some(LineString(points))
+            })
+            .collect();
+        (!kept.is_empty()).then(|| Geometry::MultiLineString(MultiLineString(kept)))
+    };
+    match shape {
+        Geometry::Polygon(p) => polygons(
+            shape_or_clip(&MultiPolygon(vec![p.clone()]), inside, clip),
+            west,
+            north,
+            scale,
+        ),
+        Geometry::MultiPolygon(m) => polygons(shape_or_clip(m, inside, clip), west, north, scale),
+        Geometry::LineString(l) => lines(if inside {
+            MultiLineString(vec![l.clone()])
+        } else {
+            clip.clip(&MultiLineString(vec![l.clone()]), false)
+        }),
+        Geometry::MultiLineString(m) => lines(if inside {
+            m.clone()
+        } else {
+            clip.clip(m, false)
+        }),
+        Geometry::Point(p) => clip
+            .contains(p)
+            .then(|| Geometry::Point(Point(to_tile(&p.0)))),
+        Geometry::MultiPoint(m) => {
+            let points: Vec<Point<f64>> = m
+                .iter()
+                .filter(|p| clip.contains(*p))
+                .map(|p| Point(to_tile(&p.0)))
+                .collect();
+            (!points.is_empty()).then(|| Geometry::MultiPoint(MultiPoint(points)))
+        }
+        _ => None,
+    }
+}
+
+fn shape_or_clip(
+    shape: &MultiPolygon<f64>,
+    inside: bool,
+    clip: &Polygon<f64>,
+) -> MultiPolygon<f64> {
+    if inside {
+        shape.clone()
+    } else {
+        shape.intersection(clip)
+    }
+}
+
+fn polygons(shape: MultiPolygon<f64>, west: f64, north: f64, scale: f64) -> Option<Geometry<f64>> {
+    quantise(&shape, west, north, scale).map(Geometry::MultiPolygon)
 }
 
 /// Moves a shape into tile coordinates (origin at the tile's north-west corner, y down), rounds to
@@ -211,12 +291,12 @@ mod tests {
     use crate::tiles::mercator::project;
     use geo::polygon;
 
-    fn square(lon: f64, lat: f64, side: f64) -> MultiPolygon<f64> {
+    fn square(lon: f64, lat: f64, side: f64) -> Geometry<f64> {
         let (x0, y0) = project(lon, lat);
         let (x1, y1) = project(lon + side, lat + side);
-        MultiPolygon(vec![
+        Geometry::MultiPolygon(MultiPolygon(vec![
             polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)],
-        ])
+        ]))
     }
 
     #[test]
@@ -225,7 +305,7 @@ mod tests {
             TileFeature {
                 id: 7,
                 shape: square(116.83, -1.27, 0.01),
-                properties: vec![("code", TileValue::Str("R-3".into()))],
+                properties: vec![("code".into(), TileValue::Str("R-3".into()))],
             },
             TileFeature {
                 id: 8,

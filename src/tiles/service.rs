@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwap;
-use geo::MultiPolygon;
+use geo::Geometry;
 use geozero::ToGeo;
 use geozero::mvt::TileValue;
 use rstar::{AABB, RTree};
@@ -14,6 +14,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::cache::TileKey;
+use super::layer::Key;
 use super::mercator::{tile_bounds, unproject};
 use super::{Archive, TileOrigin, archive_path, generalised_levels};
 use super::{
@@ -32,7 +33,7 @@ pub struct LayerInfo {
     /// Layer id (URL path segment and MVT layer name).
     pub id: String,
     /// What the layer holds.
-    pub description: &'static str,
+    pub description: String,
     /// Version of the content: part of tile URLs, so that those URLs can be cached for ever.
     pub version: String,
     /// `[west, south, east, north]` in WGS 84 degrees.
@@ -42,7 +43,7 @@ pub struct LayerInfo {
     /// Highest zoom served.
     pub maxzoom: u8,
     /// Feature properties with their descriptions.
-    pub fields: &'static [(&'static str, &'static str)],
+    pub fields: Vec<(String, String)>,
 }
 
 /// Properties of the zoning layer.
@@ -53,14 +54,6 @@ const ZONING_FIELDS: &[(&str, &str)] = &[
     ("color", "Permen 14 legend colour, #RRGGBB"),
     ("block", "block code (KODBLK)"),
     ("plan_version", "id of the plan version the zone belongs to"),
-];
-
-/// Properties of the administrative boundaries layer.
-const ADMIN_FIELDS: &[(&str, &str)] = &[
-    ("kode", "Kemendagri code, e.g. 64.71.01.1001"),
-    ("nama", "name"),
-    ("tingkat", "level: kota, kecamatan or kelurahan"),
-    ("kecamatan", "the kecamatan of a kelurahan"),
 ];
 
 /// A layer as currently served, with the changes it went through.
@@ -142,10 +135,13 @@ impl TileService {
         let mut conn = pool.acquire().await?;
         let change_id = latest_change(&mut *conn).await?;
         let mut layers = HashMap::new();
-        for (id, layer) in load_layers(&mut conn).await? {
-            let info = layer_info(&id, &layer, change_id);
-            let state = LayerState::new(&id, layer, info, 1, Vec::new());
-            layers.insert(id, Arc::new(state));
+        for loaded in load_layers(&mut conn).await? {
+            let info = layer_info(&loaded, change_id);
+            let id = loaded.id.clone();
+            layers.insert(
+                id.clone(),
+                Arc::new(LayerState::new(&id, loaded.layer, info, 1, Vec::new())),
+            );
         }
         drop(conn);
         let service = TileService {
@@ -224,7 +220,10 @@ impl TileService {
         drop(conn);
         let current = self.layers.load_full();
         let mut next = HashMap::new();
-        for (id, layer) in fresh {
+        for loaded in fresh {
+            let id = loaded.id.clone();
+            let info = layer_info(&loaded, change_id);
+            let layer = loaded.layer;
             let state = match current.get(&id) {
                 Some(old) => {
                     let changed = changed_areas(&old.layer, &layer);
@@ -240,14 +239,10 @@ impl TileService {
                         if changes.len() > REMEMBERED_CHANGES {
                             changes.remove(0);
                         }
-                        let info = layer_info(&id, &layer, change_id);
                         Arc::new(LayerState::new(&id, layer, info, generation, changes))
                     }
                 }
-                None => {
-                    let info = layer_info(&id, &layer, change_id);
-                    Arc::new(LayerState::new(&id, layer, info, 1, Vec::new()))
-                }
+                None => Arc::new(LayerState::new(&id, layer, info, 1, Vec::new())),
             };
             next.insert(id, state);
         }
@@ -339,32 +334,20 @@ fn levels_of(id: &str, layer: &VectorLayer) -> Vec<VectorLayer> {
     }
 }
 
-fn layer_info(id: &str, layer: &VectorLayer, change_id: i64) -> LayerInfo {
-    let (description, fields, version) = match id {
-        "zoning" => (
-            "Zoning plan (RDTR pola ruang): sub-zones of every published plan",
-            ZONING_FIELDS,
-            format!("c{change_id}"),
-        ),
-        _ => (
-            "Administrative boundaries of Kota Balikpapan (city, kecamatan, kelurahan)",
-            ADMIN_FIELDS,
-            "1".to_string(),
-        ),
-    };
-    let bounds = layer.extent().map(|[w, s, e, n]| {
+fn layer_info(loaded: &LoadedLayer, change_id: i64) -> LayerInfo {
+    let bounds = loaded.layer.extent().map(|[w, s, e, n]| {
         let (west, south) = unproject(w, s);
         let (east, north) = unproject(e, n);
         [west, south, east, north]
     });
     LayerInfo {
-        id: id.to_string(),
-        description,
-        version,
+        id: loaded.id.clone(),
+        description: loaded.description.clone(),
+        version: format!("c{change_id}"),
         bounds,
         minzoom: MIN_ZOOM,
         maxzoom: MAX_ZOOM,
-        fields,
+        fields: loaded.fields.clone(),
     }
 }
 
@@ -394,22 +377,32 @@ fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
     RTree::bulk_load(boxes)
 }
 
-fn decode(id: i64, wkb: Vec<u8>) -> Result<MultiPolygon<f64>> {
-    match geozero::wkb::Wkb(wkb).to_geo() {
-        Ok(geo::Geometry::MultiPolygon(m)) => Ok(m),
-        Ok(geo::Geometry::Polygon(p)) => Ok(MultiPolygon(vec![p])),
-        _ => Err(TilesError::Encode(format!(
-            "stored geometry of feature {id} is not a polygon"
-        ))),
-    }
+fn decode(id: i64, wkb: Vec<u8>) -> Result<Geometry<f64>> {
+    geozero::wkb::Wkb(wkb)
+        .to_geo()
+        .map_err(|e| TilesError::Encode(format!("stored geometry of feature {id}: {e}")))
 }
 
-fn text(value: Option<String>) -> Option<TileValue> {
-    value.map(TileValue::Str)
+/// A layer read from PostGIS, with what TileJSON says of it.
+struct LoadedLayer {
+    id: String,
+    description: String,
+    fields: Vec<(String, String)>,
+    layer: VectorLayer,
 }
 
-/// Reads every layer from PostGIS.
-async fn load_layers(conn: &mut PgConnection) -> Result<Vec<(String, VectorLayer)>> {
+/// Quotes a (possibly schema-qualified) SQL identifier.
+fn quote(identifier: &str) -> String {
+    identifier
+        .split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Reads every layer from PostGIS: the zoning plan, and every table in the `tile_layer` registry.
+async fn load_layers(conn: &mut PgConnection) -> Result<Vec<LoadedLayer>> {
+    use sqlx::Row;
     type ZoningRow = (
         i64,
         String,
@@ -423,42 +416,91 @@ async fn load_layers(conn: &mut PgConnection) -> Result<Vec<(String, VectorLayer
     let rows: Vec<ZoningRow> = sqlx::query_as(include_str!("sql/zoning_layer.sql"))
         .fetch_all(&mut *conn)
         .await?;
+    let keys: Vec<Key> = [
+        "code",
+        "catalog_code",
+        "name",
+        "color",
+        "block",
+        "plan_version",
+    ]
+    .map(Key::from)
+    .into();
     let mut zoning = Vec::with_capacity(rows.len());
     for (id, code, catalog_code, name, color, block, version, wkb) in rows {
         let mut properties = vec![
-            ("code", TileValue::Str(code)),
-            ("catalog_code", TileValue::Str(catalog_code)),
-            ("name", TileValue::Str(name)),
-            ("color", TileValue::Str(color)),
+            (keys[0].clone(), TileValue::Str(code)),
+            (keys[1].clone(), TileValue::Str(catalog_code)),
+            (keys[2].clone(), TileValue::Str(name)),
+            (keys[3].clone(), TileValue::Str(color)),
         ];
-        properties.extend(text(block).map(|b| ("block", b)));
-        properties.push(("plan_version", TileValue::Uint(version as u64)));
+        properties.extend(block.map(|b| (keys[4].clone(), TileValue::Str(b))));
+        properties.push((keys[5].clone(), TileValue::Uint(version as u64)));
         zoning.push(TileFeature {
             id: id as u64,
             shape: decode(id, wkb)?,
             properties,
         });
     }
-    type AdminRow = (i32, String, String, String, Option<String>, Vec<u8>);
-    let rows: Vec<AdminRow> = sqlx::query_as(include_str!("sql/admin_layer.sql"))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut admin = Vec::with_capacity(rows.len());
-    for (id, kode, nama, tingkat, kecamatan, wkb) in rows {
-        let mut properties = vec![
-            ("kode", TileValue::Str(kode)),
-            ("nama", TileValue::Str(nama)),
-            ("tingkat", TileValue::Str(tingkat)),
-        ];
-        properties.extend(text(kecamatan).map(|k| ("kecamatan", k)));
-        admin.push(TileFeature {
-            id: id as u64,
-            shape: decode(i64::from(id), wkb)?,
-            properties,
+    let mut layers = vec![LoadedLayer {
+        id: "zoning".into(),
+        description: "Zoning plan (RDTR pola ruang): sub-zones of every published plan".into(),
+        fields: ZONING_FIELDS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        layer: VectorLayer::new("zoning", zoning),
+    }];
+
+    type Registered = (String, String, String, String, String, Vec<String>);
+    let registered: Vec<Registered> = sqlx::query_as(
+        "SELECT id, description, table_name, id_column, geometry_column, properties FROM tile_layer ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, description, table, id_column, geometry_column, properties) in registered {
+        let columns: String = properties
+            .iter()
+            .map(|p| format!(", {}::text", quote(p)))
+            .collect();
+        let sql = format!(
+            "SELECT {id_col}::bigint, ST_AsBinary({geom}){columns} FROM {table} WHERE {geom} IS NOT NULL ORDER BY 1",
+            id_col = quote(&id_column),
+            geom = quote(&geometry_column),
+            table = quote(&table),
+        );
+        let rows = sqlx::query(&sql)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| TilesError::Encode(format!("tile layer {id} ({table}): {e}")))?;
+        let keys: Vec<Key> = properties.iter().map(|p| Key::from(p.as_str())).collect();
+        let mut features = Vec::with_capacity(rows.len());
+        for row in rows {
+            let feature_id: i64 = row.try_get(0)?;
+            let shape = decode(feature_id, row.try_get(1)?)?;
+            let values = keys
+                .iter()
+                .enumerate()
+                .filter_map(|(i, key)| {
+                    let value: Option<String> = row.try_get(i + 2).ok()?;
+                    value.map(|v| (key.clone(), TileValue::Str(v)))
+                })
+                .collect();
+            features.push(TileFeature {
+                id: feature_id as u64,
+                shape,
+                properties: values,
+            });
+        }
+        layers.push(LoadedLayer {
+            fields: properties
+                .iter()
+                .map(|p| (p.clone(), String::new()))
+                .collect(),
+            layer: VectorLayer::new(&id, features),
+            id,
+            description,
         });
     }
-    Ok(vec![
-        ("zoning".into(), VectorLayer::new("zoning", zoning)),
-        ("admin".into(), VectorLayer::new("admin", admin)),
-    ])
+    Ok(layers)
 }

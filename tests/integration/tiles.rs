@@ -549,3 +549,80 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
         TileOrigin::Archive
     );
 }
+
+#[tokio::test]
+async fn a_table_registered_as_a_tile_layer_is_served_without_new_code() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    assert_eq!(
+        fetch(&format!("{base}/tiles/sekolah.json"), &[]).await.0,
+        404
+    );
+    // An agency's dataset of points and one of lines, registered in tile_layer.
+    for sql in [
+        "CREATE TABLE sekolah (gid serial PRIMARY KEY, nama text, jenjang text, geom_3857 geometry(Point, 3857))",
+        "INSERT INTO sekolah (nama, jenjang, geom_3857) VALUES
+            ('SDN 001 Balikpapan Kota', 'SD', ST_Transform(ST_SetSRID(ST_MakePoint(116.8277, -1.2768), 4326), 3857)),
+            ('SMPN 1 Balikpapan', NULL, ST_Transform(ST_SetSRID(ST_MakePoint(116.8280, -1.2765), 4326), 3857))",
+        "CREATE TABLE sungai (id bigserial PRIMARY KEY, nama text, geom geometry(LineString, 3857))",
+        "INSERT INTO sungai (nama, geom) VALUES ('Sungai Klandasan',
+            ST_Transform(ST_SetSRID(ST_MakeLine(ST_MakePoint(116.826, -1.280), ST_MakePoint(116.829, -1.270)), 4326), 3857))",
+        "INSERT INTO tile_layer VALUES ('sekolah', 'Sekolah (Dinas Pendidikan)', 'sekolah', 'gid', 'geom_3857', ARRAY['nama', 'jenjang']),
+                                       ('sungai', 'Sungai (Dinas PU)', 'public.sungai', 'id', 'geom', ARRAY['nama'])",
+        "INSERT INTO change_log (what) VALUES ('tile layers registered')",
+        "SELECT pg_notify('satupeta_changes', 'tile layers')",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap();
+    }
+    let started = Instant::now();
+    while fetch(&format!("{base}/tiles/sekolah.json"), &[]).await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the new layer was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, _, body) = fetch(&format!("{base}/tiles/sekolah.json"), &[]).await;
+    let tilejson: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(tilejson["description"], "Sekolah (Dinas Pendidikan)");
+    assert!(
+        tilejson["vector_layers"][0]["fields"]
+            .get("jenjang")
+            .is_some()
+    );
+
+    let coord = TileCoord::containing(116.8277, -1.2768, 15).unwrap();
+    for (layer, expected) in [
+        (
+            "sekolah",
+            vec!["SDN 001 Balikpapan Kota", "SMPN 1 Balikpapan"],
+        ),
+        ("sungai", vec!["Sungai Klandasan"]),
+    ] {
+        let (status, _, body) = fetch(
+            &format!(
+                "{base}/tiles/{layer}/{}/{}/{}.mvt",
+                coord.z, coord.x, coord.y
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 200, "{layer}");
+        let tile = Tile::decode(body.as_slice()).unwrap();
+        let l = &tile.layers[0];
+        assert_eq!(l.name, layer);
+        let mut names: Vec<String> = l
+            .features
+            .iter()
+            .filter_map(|f| property(l, f, "nama").and_then(|v| v.string_value.clone()))
+            .collect();
+        names.sort();
+        assert_eq!(names, expected, "{layer}");
+        let kind = if layer == "sekolah" {
+            tile::GeomType::Point
+        } else {
+            tile::GeomType::Linestring
+        };
+        assert!(l.features.iter().all(|f| f.r#type() == kind), "{layer}");
+    }
+}
