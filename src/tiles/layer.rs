@@ -178,7 +178,7 @@ fn clip_and_quantise(
                 (points.len() >= 2).then_some(LineString(points))
             })
             .collect();
-        (!kept.is_empty()).then(|| Geometry::MultiLineString(MultiLineString(kept)))
+        (!kept.is_empty()).then_some(Geometry::MultiLineString(MultiLineString(kept)))
     };
     match shape {
         Geometry::Polygon(p) => polygons(
@@ -207,7 +207,7 @@ fn clip_and_quantise(
                 .filter(|p| clip.contains(*p))
                 .map(|p| Point(to_tile(&p.0)))
                 .collect();
-            (!points.is_empty()).then(|| Geometry::MultiPoint(MultiPoint(points)))
+            (!points.is_empty()).then_some(Geometry::MultiPoint(MultiPoint(points)))
         }
         _ => None,
     }
