@@ -69,9 +69,9 @@ impl PublishedFeature {
         let geometry = match geozero::wkb::Wkb(wkb).to_geo() {
             Ok(geo::Geometry::MultiPolygon(m)) => m,
             Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
-            _ => return Err(ZoningError::Geometry(id)),
+            _ => return Err(ZoningError::StoredFeature(id)),
         };
-        let raw = |s: String| RawValue::from_string(s).map_err(|_| ZoningError::Geometry(id));
+        let raw = |s: String| RawValue::from_string(s).map_err(|_| ZoningError::StoredFeature(id));
         Ok(PublishedFeature {
             id,
             version_id,

@@ -29,9 +29,9 @@ pub enum ZoningError {
     /// The rules could not be read.
     #[error(transparent)]
     Rules(#[from] crate::rules::RulesError),
-    /// A stored geometry could not be decoded.
-    #[error("stored geometry of feature {0} cannot be decoded")]
-    Geometry(i64),
+    /// A stored feature (its geometry or its JSON) could not be decoded.
+    #[error("stored zoning feature {0} cannot be decoded")]
+    StoredFeature(i64),
 }
 
 /// Result alias of zoning lookups.
