@@ -67,6 +67,16 @@ async fn the_index_answers_exactly_as_postgis_st_intersects() {
     );
 }
 
+/// A fresh database with the standard plan (written in CRS `epsg`) published as "Pusat", and the
+/// live snapshot of it.
+async fn standard_plan_live(epsg: u32) -> (super::harness::TestDb, Live) {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", epsg);
+    import(&db.pool, &file, "Pusat").await;
+    let live = Live::load(db.pool.clone()).await.unwrap();
+    (db, live)
+}
+
 /// The ITBX cell of an activity in a sub-zone, read straight from data/rules/itbx.csv.
 fn itbx_cell(activity: &str, subzone: &str) -> String {
     let mut reader = csv::Reader::from_path(root().join("data/rules/itbx.csv")).unwrap();
@@ -100,10 +110,7 @@ fn intensity_rows(subzone: &str) -> Vec<HashMap<String, String>> {
 
 #[tokio::test]
 async fn a_point_answer_carries_subzone_rules_activities_and_attributes() {
-    let db = fresh_db().await;
-    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 32750);
-    import(&db.pool, &file, "Pusat").await;
-    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (_db, live) = standard_plan_live(32750).await;
     let snapshot = live.snapshot();
     let (lon, lat) = cell_centre(0, 0);
     let answer = zoning::lookup_point(&snapshot, lon, lat, Some("56101")).unwrap();
@@ -139,19 +146,8 @@ async fn a_point_answer_carries_subzone_rules_activities_and_attributes() {
     }
     // The restaurant (KBLI 56101 -> activity 014 in activities.csv) as the matrix says.
     let cell = itbx_cell("014", "R-3");
-    let expected_class = match cell.as_str() {
-        "I" | "X" | "T" | "B" | "TB" => cell.clone(),
-        codes => {
-            let t = codes.split('+').any(|c| c.starts_with('T'));
-            let b = codes.split('+').any(|c| c.starts_with('B'));
-            match (t, b) {
-                (true, true) => "TB".into(),
-                (true, false) => "T".into(),
-                _ => "B".into(),
-            }
-        }
-    };
-    assert_eq!(json["activity"]["class"], expected_class.as_str());
+    let expected_class = class_of_cell(&cell);
+    assert_eq!(json["activity"]["class"], expected_class);
     assert_eq!(json["activity"]["kbli_title"], "Restoran");
     assert_eq!(json["activity"]["id"], "014");
     // Every activity is listed once, under its class, with its condition texts.
@@ -165,7 +161,7 @@ async fn a_point_answer_carries_subzone_rules_activities_and_attributes() {
         .records()
         .count();
     assert_eq!(listed, activities);
-    let restaurant = groups[expected_class.as_str()]["activities"]
+    let restaurant = groups[expected_class]["activities"]
         .as_array()
         .unwrap()
         .iter()
@@ -184,10 +180,7 @@ async fn a_point_answer_carries_subzone_rules_activities_and_attributes() {
 
 #[tokio::test]
 async fn lookups_refuse_bad_input_and_say_when_no_plan_covers_a_point() {
-    let db = fresh_db().await;
-    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
-    import(&db.pool, &file, "Pusat").await;
-    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (_db, live) = standard_plan_live(4326).await;
     let snapshot = live.snapshot();
     let outside = zoning::lookup_point(&snapshot, 116.5, -1.5, None).unwrap_err();
     assert!(
@@ -289,10 +282,7 @@ fn class_of_cell(cell: &str) -> &'static str {
 
 #[tokio::test]
 async fn a_parcel_is_measured_in_square_metres_per_zone() {
-    let db = fresh_db().await;
-    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
-    import(&db.pool, &file, "Pusat").await;
-    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (db, live) = standard_plan_live(4326).await;
     let snapshot = live.snapshot();
     // 40% in cell (0,0), 40% in cell (1,0) (K-1), 20% in a strip south of the plan. The
     // parcel (about 920 m²) and its parts (about 370 m²) fall in different intensity tiers.
@@ -429,10 +419,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
 
 #[tokio::test]
 async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
-    let db = fresh_db().await;
-    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
-    import(&db.pool, &file, "Pusat").await;
-    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (db, live) = standard_plan_live(4326).await;
     let snapshot = live.snapshot();
     let square =
         |x: f64, y: f64, s: f64| json!([[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]);

@@ -159,30 +159,18 @@ async fn zoning_tiles_carry_the_plan_within_a_tile_unit_with_its_attributes() {
         assert!(seen >= 1, "z{z}: no feature inside the tile");
     }
     // Out of range, and empty.
-    assert_eq!(
-        fetch(&format!("{base}/tiles/zoning/19/0/0.mvt"), &[])
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        fetch(&format!("{base}/tiles/zoning/3/9/0.mvt"), &[])
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        fetch(&format!("{base}/tiles/zoning/5/0/0.mvt"), &[])
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        fetch(&format!("{base}/tiles/nothing/5/0/0.mvt"), &[])
-            .await
-            .0,
-        404
-    );
+    for (path, status) in [
+        ("zoning/19/0/0", 404),
+        ("zoning/3/9/0", 404),
+        ("zoning/5/0/0", 204),
+        ("nothing/5/0/0", 404),
+    ] {
+        assert_eq!(
+            fetch(&format!("{base}/tiles/{path}.mvt"), &[]).await.0,
+            status,
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
