@@ -190,3 +190,70 @@ async fn a_snapshot_refresh_picks_up_a_publication_it_was_not_told_of() {
     assert_eq!(live.snapshot().index.len(), 6);
     assert!(!live.refresh().await.unwrap());
 }
+
+#[tokio::test]
+async fn the_demo_generator_and_the_tile_seeder_run_from_the_command_line() {
+    let db = fresh_db().await;
+    let dir = scratch_dir();
+    let plan = dir.join("demo.gpkg");
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let generated = satupeta(
+        &[
+            "demo",
+            "generate",
+            "--blocks",
+            "300",
+            plan.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(generated.status.success(), "{}", text(&generated));
+    assert!(
+        text(&generated).contains("zoning polygons"),
+        "{}",
+        text(&generated)
+    );
+    let imported = satupeta(&["import", plan.to_str().unwrap(), "--plan", "Demo"], &env);
+    assert!(imported.status.success(), "{}", text(&imported));
+    let published: i64 = sqlx::query_scalar("SELECT count(*) FROM zoning_feature")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        (200..=600).contains(&published),
+        "{published} polygons for --blocks 300"
+    );
+
+    let tiles_dir = dir.join("tiles");
+    let seeded = satupeta(
+        &[
+            "tiles",
+            "seed",
+            "--layer",
+            "zoning",
+            "--maxzoom",
+            "11",
+            "--tiles-dir",
+            tiles_dir.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded));
+    assert!(tiles_dir.join("zoning.pmtiles").exists());
+    let bad = satupeta(
+        &[
+            "tiles",
+            "seed",
+            "--layer",
+            "jalan",
+            "--tiles-dir",
+            tiles_dir.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(
+        !bad.status.success() && text(&bad).contains("there is no tile layer \"jalan\""),
+        "{}",
+        text(&bad)
+    );
+}
