@@ -12,10 +12,15 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use sha2::Digest;
+
 use super::{DbError, Result};
 
 /// The user that owns and runs the cluster when this process is root.
 const SERVICE_USER: &str = "postgres";
+
+/// Where clusters go whose data directory the service user cannot reach.
+const FALLBACK_ROOT: &str = "/var/lib/satupeta";
 
 /// A running embedded cluster; stopped on drop if this process started it.
 #[derive(Debug)]
@@ -29,17 +34,32 @@ pub struct EmbeddedCluster {
 impl EmbeddedCluster {
     /// Creates (if needed) and starts the cluster in `dir`, or attaches to it if it already runs.
     /// A lock file beside `dir` keeps two processes from creating or starting it at once.
+    ///
+    /// When this process is root and the `postgres` user cannot reach `dir` (a checkout under
+    /// `/root`, say), the cluster lives under `/var/lib/satupeta/` instead, in a directory named
+    /// after `dir`, rather than changing the permissions of the user's directories.
     pub fn start(dir: &Path) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
         fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        let dir = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+        let mut dir = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+        if is_root()
+            && let Err(unreachable) = check_reachable(&dir)
+        {
+            let name =
+                hex::encode(&sha2::Sha256::digest(dir.display().to_string().as_bytes())[..8]);
+            let fallback = Path::new(FALLBACK_ROOT).join(name);
+            tracing::info!(
+                "{unreachable}; using {} for the embedded database",
+                fallback.display()
+            );
+            fs::create_dir_all(&fallback).map_err(|e| io_error(&fallback, e))?;
+            check_reachable(&fallback)?;
+            dir = fallback;
+        }
         let _lock = ClusterLock::acquire(&dir.with_extension("lock"))?;
         let fresh = !dir.join("PG_VERSION").exists();
-        if is_root() {
-            check_reachable(&dir)?;
-            if fresh {
-                chown_to_service_user(&dir)?;
-            }
+        if is_root() && fresh {
+            chown_to_service_user(&dir)?;
         }
         let mut cluster = EmbeddedCluster {
             dir,
