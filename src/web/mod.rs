@@ -109,6 +109,8 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         "features": snapshot.index.len(),
         "subzones": snapshot.rules.subzones().len(),
         "change": snapshot.change_id,
+        "tile_layers": state.tiles.layers().len(),
+        "tile_cache_bytes": state.tiles.cached_bytes(),
     });
     let status = if db.is_ok() {
         StatusCode::OK

@@ -164,6 +164,8 @@ async fn the_api_answers_lookups_and_explains_bad_requests() {
     }
     let (status, _, ready) = get(&format!("{base}/readyz")).await;
     assert_eq!((status, ready["features"].clone()), (200, json!(6)));
+    assert_eq!(ready["tile_layers"], 2, "zoning and admin: {ready}");
+    assert!(ready["tile_cache_bytes"].is_u64());
 
     let client = reqwest::Client::new();
     let parcel = json!({"type": "Feature", "properties": {"activity": "56101"}, "geometry": {"type": "Polygon",
