@@ -68,6 +68,21 @@ struct LayerState {
 }
 
 impl LayerState {
+    /// Builds the state on a blocking thread: generalising a large plan takes seconds of CPU,
+    /// which must not hold up the request-serving tasks.
+    async fn build(
+        id: &str,
+        layer: VectorLayer,
+        info: LayerInfo,
+        generation: u64,
+        changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
+    ) -> Result<Self> {
+        let id = id.to_string();
+        tokio::task::spawn_blocking(move || LayerState::new(&id, layer, info, generation, changes))
+            .await
+            .map_err(|e| TilesError::Encode(e.to_string()))
+    }
+
     fn new(
         id: &str,
         layer: VectorLayer,
@@ -140,7 +155,7 @@ impl TileService {
             let id = loaded.id.clone();
             layers.insert(
                 id.clone(),
-                Arc::new(LayerState::new(&id, loaded.layer, info, 1, Vec::new())),
+                Arc::new(LayerState::build(&id, loaded.layer, info, 1, Vec::new()).await?),
             );
         }
         drop(conn);
@@ -239,10 +254,10 @@ impl TileService {
                         if changes.len() > REMEMBERED_CHANGES {
                             changes.remove(0);
                         }
-                        Arc::new(LayerState::new(&id, layer, info, generation, changes))
+                        Arc::new(LayerState::build(&id, layer, info, generation, changes).await?)
                     }
                 }
-                None => Arc::new(LayerState::new(&id, layer, info, 1, Vec::new())),
+                None => Arc::new(LayerState::build(&id, layer, info, 1, Vec::new()).await?),
             };
             next.insert(id, state);
         }
