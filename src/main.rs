@@ -181,7 +181,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let db = open(&settings).await?;
-            satupeta::reference::ensure_admin_areas(&db.pool).await?;
             let service = satupeta::tiles::TileService::load(db.pool.clone(), 0, None).await?;
             let out = satupeta::tiles::archive_path(&settings.tiles_dir, &layer);
             let bbox = bbox.map(|b| [b[0], b[1], b[2], b[3]]);
@@ -295,7 +294,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { bind } => {
             let db = open(&settings).await?;
-            satupeta::reference::ensure_admin_areas(&db.pool).await?;
             let state = web::AppState::load(db.pool.clone(), Some(settings.tiles_dir.clone()))
                 .await
                 .map_err(anyhow::Error::msg)?;

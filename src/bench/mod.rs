@@ -85,7 +85,6 @@ pub(crate) async fn prepare(options: &BenchOptions) -> anyhow::Result<Prepared> 
     let pool = db::connect(&url).await?;
     db::migrate(&pool).await?;
     rules::store(&pool, &rules::load_dir(&options.rules_dir)?).await?;
-    crate::reference::ensure_admin_areas(&pool).await?;
     let started = Instant::now();
     let outcome = ingest::import(
         &pool,

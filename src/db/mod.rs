@@ -104,9 +104,11 @@ fn application_name() -> String {
     format!("satupeta-{}", std::process::id())
 }
 
-/// Applies the migrations in `migrations/` (PostGIS first).
+/// Applies the migrations in `migrations/` (PostGIS first) and loads the reference layers the
+/// project ships (the administrative boundaries), so every database is ready for every command.
 pub async fn migrate(pool: &PgPool) -> Result<()> {
     sqlx::migrate!("./migrations").run(pool).await?;
+    crate::reference::ensure_admin_areas(pool).await?;
     Ok(())
 }
 

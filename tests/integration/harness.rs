@@ -54,9 +54,6 @@ fn cluster() -> &'static Cluster {
                 satupeta::rules::store(&pool, &rules)
                     .await
                     .expect("store rules");
-                satupeta::reference::ensure_admin_areas(&pool)
-                    .await
-                    .expect("admin areas");
                 pool.close().await;
             });
             Cluster {
