@@ -151,14 +151,6 @@ impl ZoningIndex {
         hits
     }
 
-    /// A feature by id.
-    pub fn feature(&self, id: i64) -> Option<&PublishedFeature> {
-        self.features
-            .binary_search_by_key(&id, |f| f.id)
-            .ok()
-            .map(|i| &self.features[i])
-    }
-
     /// The plan version a feature belongs to.
     pub fn version(&self, version_id: i64) -> Option<&VersionInfo> {
         self.versions.get(&version_id)

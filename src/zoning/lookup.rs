@@ -400,41 +400,36 @@ pub async fn lookup_parcel(
     if area <= 0.0 {
         return Err(ZoningError::BadRequest("the parcel has no area".into()));
     }
-    let rows: Vec<(Option<i64>, f64)> = sqlx::query_as(include_str!("sql/parcel_parts.sql"))
+    type PartRow = (
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        f64,
+    );
+    let rows: Vec<PartRow> = sqlx::query_as(include_str!("sql/parcel_parts.sql"))
         .bind(&geojson)
         .fetch_all(pool)
         .await?;
+    // A version published after the snapshot was taken is read once from the database.
+    let all_known = rows
+        .iter()
+        .all(|r| r.3.is_none_or(|v| snapshot.index.version(v).is_some()));
+    let fresh_versions = match all_known {
+        true => None,
+        false => Some(load_versions(&mut *pool.acquire().await?).await?),
+    };
+    let versions = fresh_versions.as_ref().unwrap_or(snapshot.index.versions());
     let rules = &snapshot.rules;
     let mut parts = Vec::new();
     let mut outside = 0.0;
     let mut activity_class: Option<ItbxClass> = None;
-    for (id, part_area) in rows {
-        let Some(id) = id else {
+    for (id, subzone, block, version_id, part_area) in rows {
+        let (Some(id), Some(subzone)) = (id, subzone) else {
             outside = part_area;
             continue;
         };
-        let feature = snapshot.index.feature(id);
-        let (subzone, block, version) = match feature {
-            Some(f) => (
-                f.subzone.clone(),
-                f.block.clone(),
-                snapshot.index.version(f.version_id).cloned(),
-            ),
-            None => {
-                // Published after this snapshot was taken: read it directly.
-                let (s, b, v): (String, Option<String>, i64) = sqlx::query_as(
-                    "SELECT subzone_code, block, version_id FROM zoning_feature WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
-                (
-                    s,
-                    b,
-                    load_versions(&mut *pool.acquire().await?).await?.remove(&v),
-                )
-            }
-        };
+        let version = version_id.and_then(|v| versions.get(&v)).cloned();
         let tier = rules.tier_for(&subzone, area).cloned();
         let limits = tier.as_ref().map(|t| Limits::of(t, part_area));
         let activity = request

@@ -435,6 +435,25 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
     assert!(answer.parts.is_empty() && answer.totals.is_none());
     assert!((answer.outside_plan.share - 1.0).abs() < 1e-9 && answer.area_m2 > 12_000.0);
 
+    // A plan published there after the snapshot was taken is measured, with its plan version.
+    let later = scratch_dir().join("later.gpkg");
+    let zone = (
+        "POLYGON((116.89 -1.21,116.91 -1.21,116.91 -1.19,116.89 -1.19,116.89 -1.21))".to_string(),
+        json!({"KODSZN": "R-4"}),
+    );
+    fixtures::write_gpkg(&later, 4326, &[zone]);
+    import(&db.pool, &later, "Baru").await;
+    let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
+        .await
+        .unwrap();
+    assert_eq!(answer.parts.len(), 1);
+    assert_eq!(answer.parts[0].subzone_code, "R-4");
+    assert_eq!(
+        answer.parts[0].plan.as_ref().map(|p| p.plan.as_str()),
+        Some("Baru")
+    );
+    assert!(answer.outside_plan.area_m2 < 1e-6);
+
     // Two squares in two zones, as a MultiPolygon.
     let (a, b) = (cell_centre(0, 1), cell_centre(2, 1));
     let multi = json!({"type": "MultiPolygon", "coordinates": [square(a.0, a.1, 0.0002), square(b.0, b.1, 0.0002)]});
