@@ -28,6 +28,9 @@ pub enum IngestError {
     /// The file or the options are unusable; the message says why.
     #[error("{0}")]
     Input(String),
+    /// The database stopped taking rows while the file was read (its own error says why).
+    #[error("the database stopped taking rows")]
+    Interrupted,
     /// The file was read, but the validation found errors; nothing was published.
     #[error("the plan was not published: {}", .0.error_summary())]
     Rejected(Box<ValidationReport>),
@@ -92,6 +95,8 @@ pub struct ImportOutcome {
 
 /// What the reader found besides the rows it streamed.
 struct ReadSummary {
+    layer: String,
+    crs: String,
     shapes: Vec<(i64, geo::MultiPolygon<f64>)>,
     rejected: Vec<Finding>,
     unknown: Vec<Finding>,
@@ -125,17 +130,11 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     let file = options.file.clone();
     let (layer_opt, crs_opt) = (options.layer.clone(), options.source_crs.clone());
     let (tx_rows, rx_rows) = mpsc::channel::<Vec<u8>>(16);
-    let (tx_meta, rx_meta) = tokio::sync::oneshot::channel();
     let show_progress = options.progress;
 
     // GDAL objects stay on one blocking thread; rows travel to the COPY as text chunks.
     let reader = tokio::task::spawn_blocking(move || -> Result<ReadSummary> {
         let source = read::open(&file, layer_opt.as_deref(), crs_opt.as_deref())?;
-        let _ = tx_meta.send((
-            source.name.clone(),
-            source.crs.clone(),
-            source.feature_count,
-        ));
         let bar = progress_bar(show_progress, source.feature_count);
         let mut chunk = Vec::with_capacity(COPY_CHUNK + 4096);
         let (mut unknown, mut conflicts) = (Vec::new(), Vec::new());
@@ -174,18 +173,20 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
                 tx_rows
                     .blocking_send(full)
-                    .map_err(|_| IngestError::Input("the database stopped taking rows".into()))?;
+                    .map_err(|_| IngestError::Interrupted)?;
             }
             Ok(())
         })?;
         if !chunk.is_empty() {
             tx_rows
                 .blocking_send(chunk)
-                .map_err(|_| IngestError::Input("the database stopped taking rows".into()))?;
+                .map_err(|_| IngestError::Interrupted)?;
         }
         bar.finish_and_clear();
         let features_read = read_count + rejected.len();
         Ok(ReadSummary {
+            layer: source.name.clone(),
+            crs: source.crs.clone(),
             shapes,
             rejected,
             unknown,
@@ -216,19 +217,23 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
     let read_result = reader
         .await
         .map_err(|e| IngestError::Input(format!("the reader failed: {e}")))?;
+    let summary = match (read_result, copy_result) {
+        (Ok(summary), Ok(_)) => summary,
+        // A refused COPY is the cause; the reader only saw its channel close.
+        (Ok(_) | Err(IngestError::Interrupted), Err(e)) => return Err(e.into()),
+        (Err(e), _) => return Err(e),
+    };
     let ReadSummary {
+        layer: layer_name,
+        crs,
         shapes,
         rejected,
         unknown,
         conflicts,
         features_read,
-    } = read_result?;
-    copy_result?;
+    } = summary;
     let tolerance_m2 = options.tolerance_m2;
     let topology = tokio::task::spawn_blocking(move || coverage::check(&shapes, tolerance_m2));
-    let (layer_name, crs, _) = rx_meta
-        .await
-        .map_err(|_| IngestError::Input("the reader stopped early".into()))?;
 
     tracing::debug!(elapsed = ?started.elapsed(), "read and staged");
     let mut report = ValidationReport {
