@@ -142,7 +142,7 @@ async fn ogc_tile(
     .await
 }
 
-/// The encoding to answer with: brotli, then gzip, when the client accepts them.
+/// Whether `Accept-Encoding` accepts `encoding` (by name or `*`, and not with `q=0`).
 fn accepted(headers: &HeaderMap, encoding: &str) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
@@ -152,8 +152,11 @@ fn accepted(headers: &HeaderMap, encoding: &str) -> bool {
         .any(|item| {
             let mut parts = item.trim().split(';');
             let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name == encoding || name == "*") && !refused
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .unwrap_or(1.0);
+            (name.eq_ignore_ascii_case(encoding) || name == "*") && quality > 0.0
         })
 }
 
@@ -276,4 +279,29 @@ async fn tilesets(
         }],
         "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/ogc/collections/{id}/tiles")}],
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        map
+    }
+
+    #[test]
+    fn accept_encoding_is_read_with_its_weights() {
+        assert!(accepted(&headers("gzip, deflate, br"), "br"));
+        assert!(accepted(&headers("GZIP"), "gzip"));
+        assert!(!accepted(&headers("gzip, br;q=0"), "br"));
+        assert!(!accepted(&headers("br;q=0.0, gzip;q=0.5"), "br"));
+        assert!(accepted(&headers("br;q=0.5"), "br"));
+        assert!(accepted(&headers("*"), "gzip"));
+        assert!(!accepted(&HeaderMap::new(), "gzip"));
+    }
 }
