@@ -127,31 +127,25 @@ async fn a_refused_import_exits_non_zero_with_the_report_and_if_changed_skips_a_
     assert!(printed.contains("the plan was not published"), "{printed}");
 
     let good = standard_plan_as(&dir, "GPKG", "plan.gpkg", 4326);
-    let first = satupeta(
-        &[
-            "import",
-            good.to_str().unwrap(),
-            "--plan",
-            "Uji",
-            "--if-changed",
-        ],
-        &env,
-    );
+    let import_if_changed = || {
+        satupeta(
+            &[
+                "import",
+                good.to_str().unwrap(),
+                "--plan",
+                "Uji",
+                "--if-changed",
+            ],
+            &env,
+        )
+    };
+    let first = import_if_changed();
     assert!(
         text(&first).contains("published version 1"),
         "{}",
         text(&first)
     );
-    let again = satupeta(
-        &[
-            "import",
-            good.to_str().unwrap(),
-            "--plan",
-            "Uji",
-            "--if-changed",
-        ],
-        &env,
-    );
+    let again = import_if_changed();
     assert!(
         again.status.success() && text(&again).contains("already published"),
         "{}",

@@ -77,6 +77,17 @@ async fn standard_plan_live(epsg: u32) -> (super::harness::TestDb, Live) {
     (db, live)
 }
 
+/// The sub-zone codes of a parcel's parts, sorted.
+fn sorted_codes(answer: &zoning::ParcelAnswer) -> Vec<&str> {
+    let mut codes: Vec<&str> = answer
+        .parts
+        .iter()
+        .map(|p| p.subzone_code.as_str())
+        .collect();
+    codes.sort();
+    codes
+}
+
 /// The ITBX cell of an activity in a sub-zone, read straight from data/rules/itbx.csv.
 fn itbx_cell(activity: &str, subzone: &str) -> String {
     let mut reader = csv::Reader::from_path(root().join("data/rules/itbx.csv")).unwrap();
@@ -408,12 +419,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         serde_json::to_value(answer.activity_class).unwrap(),
         combined
     );
-    let mut codes: Vec<&str> = answer
-        .parts
-        .iter()
-        .map(|p| p.subzone_code.as_str())
-        .collect();
-    codes.sort();
+    let codes = sorted_codes(&answer);
     assert_eq!(codes, ["K-1", "R-3"]);
 }
 
@@ -467,12 +473,7 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
     )
     .await
     .unwrap();
-    let mut codes: Vec<&str> = answer
-        .parts
-        .iter()
-        .map(|p| p.subzone_code.as_str())
-        .collect();
-    codes.sort();
+    let codes = sorted_codes(&answer);
     assert_eq!(codes, ["RTH-2", "SPU-3"]);
     assert!(answer.parts.iter().all(|p| (p.share - 0.5).abs() < 0.001));
 

@@ -75,6 +75,15 @@ fn shape_in_3857(feature: &tile::Feature, coord: TileCoord) -> MultiPolygon<f64>
     })
 }
 
+/// The text values of property `key` over the layer's features.
+fn strings(layer: &tile::Layer, key: &str) -> Vec<String> {
+    layer
+        .features
+        .iter()
+        .filter_map(|f| property(layer, f, key).and_then(|v| v.string_value.clone()))
+        .collect()
+}
+
 fn property<'a>(
     layer: &'a tile::Layer,
     feature: &tile::Feature,
@@ -255,11 +264,7 @@ async fn tilejson_and_the_ogc_tileset_describe_every_layer() {
     .await;
     let tile = Tile::decode(body.as_slice()).unwrap();
     let layer = &tile.layers[0];
-    let names: Vec<String> = layer
-        .features
-        .iter()
-        .filter_map(|f| property(layer, f, "nama").and_then(|v| v.string_value.clone()))
-        .collect();
+    let names: Vec<String> = strings(layer, "nama");
     assert!(
         names.iter().any(|n| n == "Klandasan Ulu") && names.iter().any(|n| n == "Balikpapan Kota"),
         "{names:?}"
@@ -360,11 +365,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
     assert_ne!(headers["etag"], etag);
     let tile = Tile::decode(body.as_slice()).unwrap();
     let layer = &tile.layers[0];
-    let codes: Vec<String> = layer
-        .features
-        .iter()
-        .filter_map(|f| property(layer, f, "code").and_then(|v| v.string_value.clone()))
-        .collect();
+    let codes: Vec<String> = strings(layer, "code");
     assert!(
         codes.contains(&"KT".to_string()) && !codes.contains(&"R-3".to_string()),
         "{codes:?}"
@@ -416,11 +417,7 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
         assert!(!tiles.is_empty(), "z{z} shows nothing");
         for (coord, tile) in &tiles {
             let layer = &tile.layers[0];
-            let codes: Vec<String> = layer
-                .features
-                .iter()
-                .filter_map(|f| property(layer, f, "code").and_then(|v| v.string_value.clone()))
-                .collect();
+            let codes: Vec<String> = strings(layer, "code");
             let mut unique = codes.clone();
             unique.sort();
             unique.dedup();
@@ -462,12 +459,11 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
     }
     // Above the generalised zooms every zone is its own feature, road bodies included.
     let detailed = tiles_over_plan(&service, 14).await;
-    assert!(detailed.iter().any(|(_, t)| {
-        let layer = &t.layers[0];
-        layer.features.iter().any(|f| {
-            property(layer, f, "code").and_then(|v| v.string_value.as_deref()) == Some("BJ")
-        })
-    }));
+    assert!(
+        detailed
+            .iter()
+            .any(|(_, t)| strings(&t.layers[0], "code").contains(&"BJ".to_string()))
+    );
 }
 
 #[tokio::test]
@@ -519,12 +515,7 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
     let tile = service.tile("zoning", coord).await.unwrap();
     assert_eq!(tile.origin, TileOrigin::Live);
     let decoded = Tile::decode(tile.raw.as_slice()).unwrap();
-    let layer = &decoded.layers[0];
-    assert!(
-        layer.features.iter().any(|f| property(layer, f, "code")
-            .and_then(|v| v.string_value.as_deref())
-            == Some("KT"))
-    );
+    assert!(strings(&decoded.layers[0], "code").contains(&"KT".to_string()));
     // Seeding again makes it fresh again.
     seed(&service, "zoning", (10, 16), None, &out, false)
         .await
@@ -599,11 +590,7 @@ async fn a_table_registered_as_a_tile_layer_is_served_without_new_code() {
         let tile = Tile::decode(body.as_slice()).unwrap();
         let l = &tile.layers[0];
         assert_eq!(l.name, layer);
-        let mut names: Vec<String> = l
-            .features
-            .iter()
-            .filter_map(|f| property(l, f, "nama").and_then(|v| v.string_value.clone()))
-            .collect();
+        let mut names: Vec<String> = strings(l, "nama");
         names.sort();
         assert_eq!(names, expected, "{layer}");
         let kind = if layer == "sekolah" {
