@@ -138,7 +138,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     let (url, plan) = (prepared.url.clone(), prepared.plan.clone());
     let pool = prepared.pool.clone();
     let started = Instant::now();
-    let status = Command::new("ogr2ogr")
+    let status = with_password(Command::new("ogr2ogr"), &url)
         .args([
             "-f",
             "PostgreSQL",
@@ -293,7 +293,7 @@ fn pgbench(options: &BenchOptions, url: &str) -> anyhow::Result<f64> {
         ),
     )?;
     let program = db::find_bin_dir()?.join("pgbench");
-    let output = Command::new(program)
+    let output = with_password(Command::new(program), url)
         .args([
             "-n",
             "-M",
@@ -308,7 +308,7 @@ fn pgbench(options: &BenchOptions, url: &str) -> anyhow::Result<f64> {
             &options.duration.as_secs().to_string(),
             "-f",
             script.to_str().context("path")?,
-            url,
+            &db::url::split_password(url).url,
         ])
         .output()
         .context("running pgbench")?;
@@ -332,25 +332,29 @@ fn num_cpus() -> usize {
         .unwrap_or(1)
 }
 
-/// `postgres://user@host:port/db` as GDAL's `PG:` connection string.
+/// `postgres://user@host:port/db` as GDAL's `PG:` connection string, without the password (see
+/// [`with_password`]).
 fn ogr_connection(url: &str) -> String {
+    let url = db::url::split_password(url).url;
     let rest = url
         .trim_start_matches("postgres://")
         .trim_start_matches("postgresql://");
-    let (auth, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let (user, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
     let (host_port, db) = rest.split_once('/').unwrap_or((rest, "postgres"));
     let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
-    let (user, password) = auth
-        .split_once(':')
-        .map_or((auth, None), |(u, p)| (u, Some(p)));
-    let mut connection = format!(
+    format!(
         "PG:host={host} port={port} user={user} dbname={}",
         db.split('?').next().unwrap_or(db)
-    );
-    if let Some(password) = password {
-        connection.push_str(&format!(" password={password}"));
+    )
+}
+
+/// `command` with the password of `url`, if any, in `PGPASSWORD`: a command line is visible to
+/// every local user.
+fn with_password(mut command: Command, url: &str) -> Command {
+    if let Some(password) = db::url::split_password(url).password {
+        command.env("PGPASSWORD", password);
     }
-    connection
+    command
 }
 
 fn replace_database(url: &str, db: &str) -> String {

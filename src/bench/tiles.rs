@@ -138,14 +138,15 @@ impl Drop for Martin {
 
 /// Starts Martin on the benchmark database; `cache_mb` 0 disables its tile cache.
 fn start_martin(binary: &Path, url: &str, port: u16, cache_mb: u32) -> anyhow::Result<Martin> {
+    // The URL (with its password) goes in the environment, not on the command line.
     let child = Command::new(binary)
         .args([
             "--listen-addresses",
             &format!("127.0.0.1:{port}"),
             "--cache-size",
             &cache_mb.to_string(),
-            url,
         ])
+        .env("DATABASE_URL", url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -4,6 +4,11 @@
 //! `pg_ctl` starts it on a free loopback port. PostgreSQL refuses to run as root, so when this process
 //! is root the cluster is owned by, and run as, Debian's unprivileged `postgres` user.
 //!
+//! Connections need a password (`scram-sha-256`): it is generated when the cluster is created and
+//! kept in `<cluster dir>.secret`, readable by the user running satupeta only. The settings are
+//! durable (`fsync`, full-page writes, synchronous commit) unless [`ClusterOptions`] says
+//! otherwise, which only the tests do.
+//!
 //! A second process (an import while the server runs) finds the running cluster through its
 //! `postmaster.pid` and shares it; only the process that started a cluster stops it.
 
@@ -14,6 +19,7 @@ use std::process::{Command, Stdio};
 
 use sha2::Digest;
 
+use super::secret::Secret;
 use super::{DbError, Result};
 
 /// The user that owns and runs the cluster when this process is root.
@@ -22,6 +28,21 @@ const SERVICE_USER: &str = "postgres";
 /// Where clusters go whose data directory the service user cannot reach.
 const FALLBACK_ROOT: &str = "/var/lib/satupeta";
 
+/// How an embedded cluster is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// Whether a commit survives a crash of the machine: `fsync`, full-page writes and
+    /// synchronous commit on, and `initdb` syncing what it writes. Only a throwaway cluster (the
+    /// tests') turns this off, for speed.
+    pub durable: bool,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions { durable: true }
+    }
+}
+
 /// A running embedded cluster; stopped on drop if this process started it.
 #[derive(Debug)]
 pub struct EmbeddedCluster {
@@ -29,54 +50,62 @@ pub struct EmbeddedCluster {
     bin_dir: PathBuf,
     port: u16,
     started_here: bool,
+    secret: Secret,
+    options: ClusterOptions,
 }
 
 impl EmbeddedCluster {
+    /// Creates (if needed) and starts the cluster in `dir` with durable settings, or attaches to
+    /// it if it already runs. See [`EmbeddedCluster::start_with`].
+    pub fn start(dir: &Path) -> Result<Self> {
+        Self::start_with(dir, ClusterOptions::default())
+    }
+
     /// Creates (if needed) and starts the cluster in `dir`, or attaches to it if it already runs.
     /// A lock file beside `dir` keeps two processes from creating or starting it at once.
+    ///
+    /// Connections need the password kept in `<dir>.secret` (see [`EmbeddedCluster::url`]); a
+    /// cluster created by an older version, which trusted every local connection, is given a
+    /// password and made to require it.
     ///
     /// When this process is root and the `postgres` user cannot reach `dir` (a checkout under
     /// `/root`, say), the cluster lives under `/var/lib/satupeta/` instead, in a directory named
     /// after `dir`, rather than changing the permissions of the user's directories.
-    pub fn start(dir: &Path) -> Result<Self> {
+    pub fn start_with(dir: &Path, options: ClusterOptions) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
-        fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        let mut dir = dir.canonicalize().map_err(|e| io_error(dir, e))?;
-        if is_root()
-            && let Err(unreachable) = check_reachable(&dir)
-        {
-            let name =
-                hex::encode(&sha2::Sha256::digest(dir.display().to_string().as_bytes())[..8]);
-            let fallback = Path::new(FALLBACK_ROOT).join(name);
-            tracing::info!(
-                "{unreachable}; using {} for the embedded database",
-                fallback.display()
-            );
-            fs::create_dir_all(&fallback).map_err(|e| io_error(&fallback, e))?;
-            check_reachable(&fallback)?;
-            dir = fallback;
-        }
+        let dir = cluster_dir(dir)?;
         let _lock = ClusterLock::acquire(&dir.with_extension("lock"))?;
         let fresh = !dir.join("PG_VERSION").exists();
+        let trusting = !fresh && trusts_connections(&dir)?;
+        let secret = cluster_secret(&secret_path(&dir), fresh || trusting)?;
         if is_root() && fresh {
             chown_to_service_user(&dir)?;
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error(&dir, e))?;
         }
         let mut cluster = EmbeddedCluster {
             dir,
             bin_dir,
             port: 0,
             started_here: false,
+            secret,
+            options,
         };
         if fresh {
             cluster.initdb()?;
         }
-        if let Some(port) = cluster.running_port()? {
-            cluster.port = port;
-            return Ok(cluster);
+        match cluster.running_port()? {
+            Some(port) => cluster.port = port,
+            None => {
+                cluster.port = free_port()?;
+                cluster.pg_ctl_start()?;
+                cluster.started_here = true;
+            }
         }
-        cluster.port = free_port()?;
-        cluster.pg_ctl_start()?;
-        cluster.started_here = true;
+        if trusting {
+            cluster.require_password()?;
+        }
         Ok(cluster)
     }
 
@@ -85,9 +114,19 @@ impl EmbeddedCluster {
         self.started_here = false;
     }
 
-    /// The connection URL of database `db` in this cluster.
+    /// The connection URL of database `db` in this cluster, with the password: hand it to
+    /// external tools through the environment, and show it only through [`super::url::redact`].
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://{SERVICE_USER}@127.0.0.1:{}/{db}", self.port)
+        format!(
+            "postgres://{SERVICE_USER}:{}@127.0.0.1:{}/{db}",
+            self.secret.url_encoded(),
+            self.port
+        )
+    }
+
+    /// The file holding the password of the cluster's `postgres` role (mode 0600).
+    pub fn secret_file(&self) -> PathBuf {
+        secret_path(&self.dir)
     }
 
     /// Keeps the cluster running after this process ends, or stops it then: a watchdog process
@@ -125,34 +164,111 @@ impl EmbeddedCluster {
         self.dir.display().to_string()
     }
 
+    /// Creates the cluster with password authentication; the password reaches `initdb` in a
+    /// file only the service user can read, removed right after.
     fn initdb(&self) -> Result<()> {
+        let parent = self.dir.parent().unwrap_or(Path::new("/"));
+        let password_file = self.secret.password_file(parent)?;
+        if is_root() {
+            chown_to_service_user(&password_file)?;
+        }
         let dir = self.dir_str();
-        let args = [
+        let pwfile = format!("--pwfile={}", password_file.display());
+        let mut args = vec![
             "-D",
             dir.as_str(),
             "-U",
             SERVICE_USER,
-            "--auth=trust",
+            "--auth=scram-sha-256",
+            pwfile.as_str(),
             "--encoding=UTF8",
             "--no-locale",
-            "--no-sync",
         ];
-        self.run(
+        if !self.options.durable {
+            args.push("--no-sync");
+        }
+        let result = self.run(
             "initdb",
             &args,
             "initialise the embedded PostgreSQL cluster",
+        );
+        drop(password_file);
+        result
+    }
+
+    /// Upgrades a cluster created by an older version, which trusted every local connection:
+    /// sets the password over the still-trusting connection, then makes `pg_hba.conf` require it.
+    fn require_password(&self) -> Result<()> {
+        tracing::info!(
+            "the embedded database {} accepted local connections without a password; \
+             setting one (kept in {})",
+            self.dir.display(),
+            self.secret_file().display()
+        );
+        self.set_password()?;
+        let hba = self.dir.join("pg_hba.conf");
+        let text = fs::read_to_string(&hba).map_err(|e| io_error(&hba, e))?;
+        if let Some(scram) = require_scram(&text) {
+            // Written in place: the file keeps its owner (the service user) and mode.
+            fs::write(&hba, scram).map_err(|e| io_error(&hba, e))?;
+        }
+        let dir = self.dir_str();
+        self.run(
+            "pg_ctl",
+            &["-D", &dir, "reload"],
+            "reload the embedded cluster's settings",
         )
+    }
+
+    /// `ALTER ROLE postgres PASSWORD ...` through psql's standard input (not its command line),
+    /// in a session that logs neither the statement nor, should it fail, its text.
+    fn set_password(&self) -> Result<()> {
+        let sql = format!(
+            "SET log_statement = 'none';\nSET log_min_error_statement = 'panic';\n\
+             ALTER ROLE {SERVICE_USER} PASSWORD {};\n",
+            self.secret.sql_literal()
+        );
+        let psql = self.bin_dir.join("psql");
+        let port = self.port.to_string();
+        let mut child = Command::new(&psql)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+            .args(["-p", &port, "-U", SERVICE_USER, "-d", "postgres"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| DbError::Cluster(format!("cannot run {}: {e}", psql.display())))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            stdin
+                .write_all(sql.as_bytes())
+                .map_err(|e| DbError::Cluster(format!("cannot talk to psql: {e}")))?;
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|e| DbError::Cluster(format!("psql: {e}")))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(DbError::Cluster(format!(
+                "cannot set the password of the embedded database: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )))
+        }
     }
 
     fn pg_ctl_start(&self) -> Result<()> {
         let dir = self.dir_str();
         let log = self.dir.join("server.log").display().to_string();
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-             -c shared_buffers=256MB -c work_mem=32MB -c maintenance_work_mem=256MB",
+        let mut options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
+             -c max_connections=200 -c shared_buffers=256MB -c work_mem=32MB \
+             -c maintenance_work_mem=256MB",
             self.port
         );
+        if !self.options.durable {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
         let args = [
             "-D",
             dir.as_str(),
@@ -343,21 +459,105 @@ impl ClusterLock {
     }
 }
 
-fn chown_to_service_user(dir: &Path) -> Result<()> {
+/// Gives `path` (and, for a directory, what it holds) to the service user.
+fn chown_to_service_user(path: &Path) -> Result<()> {
     let status = Command::new("chown")
         .args(["-R", &format!("{SERVICE_USER}:{SERVICE_USER}")])
-        .arg(dir)
+        .arg(path)
         .status()
         .map_err(|e| DbError::Cluster(format!("cannot run chown: {e}")))?;
     if status.success() {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_error(dir, e))
+        Ok(())
     } else {
         Err(DbError::Cluster(format!(
             "cannot give {} to the '{SERVICE_USER}' user (is the postgresql package installed?)",
-            dir.display()
+            path.display()
         )))
     }
+}
+
+/// The directory the cluster lives in: `dir`, or its stand-in under `/var/lib/satupeta/` when
+/// this process is root and the service user cannot reach `dir`.
+fn cluster_dir(dir: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let dir = dir.canonicalize().map_err(|e| io_error(dir, e))?;
+    if !is_root() {
+        return Ok(dir);
+    }
+    let Err(unreachable) = check_reachable(&dir) else {
+        return Ok(dir);
+    };
+    let name = hex::encode(&sha2::Sha256::digest(dir.display().to_string().as_bytes())[..8]);
+    let fallback = Path::new(FALLBACK_ROOT).join(name);
+    tracing::info!(
+        "{unreachable}; using {} for the embedded database",
+        fallback.display()
+    );
+    fs::create_dir_all(&fallback).map_err(|e| io_error(&fallback, e))?;
+    check_reachable(&fallback)?;
+    Ok(fallback)
+}
+
+/// The password file of the cluster in `dir`: `<dir>.secret`.
+fn secret_path(dir: &Path) -> PathBuf {
+    let mut name = dir.as_os_str().to_os_string();
+    name.push(".secret");
+    PathBuf::from(name)
+}
+
+/// The cluster's secret: the stored one, or, for a cluster being created or upgraded
+/// (`may_create`), a new one stored now. A cluster that requires a password whose file is gone
+/// cannot be opened.
+fn cluster_secret(path: &Path, may_create: bool) -> Result<Secret> {
+    if let Some(secret) = Secret::load(path)? {
+        return Ok(secret);
+    }
+    if !may_create {
+        return Err(DbError::Cluster(format!(
+            "the embedded database requires the password kept in {}, which is missing \
+             (restore it, or move the cluster away and restore a backup into a new one)",
+            path.display()
+        )));
+    }
+    let secret = Secret::generate();
+    secret.store(path)?;
+    Ok(secret)
+}
+
+/// Whether `pg_hba.conf` of the cluster in `dir` lets any connection in without a password (a
+/// cluster created by an older version with `initdb --auth=trust`).
+fn trusts_connections(dir: &Path) -> Result<bool> {
+    let hba = dir.join("pg_hba.conf");
+    let text = fs::read_to_string(&hba).map_err(|e| io_error(&hba, e))?;
+    Ok(require_scram(&text).is_some())
+}
+
+/// `pg_hba.conf` text with every `trust` method replaced by `scram-sha-256`, or `None` when no
+/// rule trusts.
+fn require_scram(hba: &str) -> Option<String> {
+    let mut changed = false;
+    let lines: Vec<String> = hba
+        .lines()
+        .map(|line| {
+            let rule = line.split('#').next().unwrap_or_default();
+            if !rule.split_whitespace().any(|word| word == "trust") {
+                return line.to_string();
+            }
+            changed = true;
+            let rewritten: Vec<&str> = rule
+                .split_whitespace()
+                .map(|word| {
+                    if word == "trust" {
+                        "scram-sha-256"
+                    } else {
+                        word
+                    }
+                })
+                .collect();
+            rewritten.join(" ")
+        })
+        .collect();
+    changed.then(|| lines.join("\n") + "\n")
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> DbError {
@@ -367,4 +567,37 @@ fn io_error(path: &Path, e: std::io::Error) -> DbError {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusting_rules_are_made_to_require_a_password() {
+        let old = "# TYPE DATABASE USER ADDRESS METHOD\n\
+                   local all all trust\n\
+                   host all all 127.0.0.1/32 trust # loopback\n\
+                   host replication all ::1/128 md5\n";
+        assert_eq!(
+            require_scram(old).as_deref(),
+            Some(
+                "# TYPE DATABASE USER ADDRESS METHOD\n\
+                 local all all scram-sha-256\n\
+                 host all all 127.0.0.1/32 scram-sha-256\n\
+                 host replication all ::1/128 md5\n"
+            )
+        );
+        let new = require_scram(old).unwrap_or_default();
+        assert_eq!(require_scram(&new), None);
+        assert_eq!(require_scram("# trust nobody\n"), None);
+    }
+
+    #[test]
+    fn the_secret_sits_beside_the_cluster() {
+        assert_eq!(
+            secret_path(Path::new("var/postgres")),
+            PathBuf::from("var/postgres.secret")
+        );
+    }
 }

@@ -1,7 +1,9 @@
-//! The database: connection pool, the embedded cluster used when no `DATABASE_URL` is set, and
-//! the migrations in `migrations/`.
+//! The database: connection pool, the embedded cluster used when no `DATABASE_URL` is set, the
+//! migrations in `migrations/`.
 
 mod embedded;
+mod secret;
+pub mod url;
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-pub use embedded::{EmbeddedCluster, find_bin_dir};
+pub use embedded::{ClusterOptions, EmbeddedCluster, find_bin_dir};
 
 /// Errors of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +34,24 @@ pub type Result<T> = std::result::Result<T, DbError>;
 pub const EMBEDDED_DB: &str = "satupeta";
 
 /// An open database: the pool, its URL and, when embedded, the cluster that serves it.
-#[derive(Debug)]
 pub struct Database {
     /// Pool of connections to the project's database.
     pub pool: PgPool,
-    /// The URL the pool connects to (for LISTEN connections and external tools).
+    /// The URL the pool connects to (for LISTEN connections and external tools). It may hold a
+    /// password: give it to a child process in its environment, not on its command line, and show
+    /// it only through [`url::redact`].
     pub url: String,
     cluster: Option<EmbeddedCluster>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("pool", &self.pool)
+            .field("url", &url::redact(&self.url))
+            .field("cluster", &self.cluster)
+            .finish()
+    }
 }
 
 impl Database {

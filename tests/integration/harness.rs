@@ -1,12 +1,12 @@
 //! The test harness: one throwaway PostgreSQL + PostGIS cluster per test run (started like the
-//! embedded default), a template database with the schema and the shipped rules, and a fresh
-//! database per test cloned from it.
+//! embedded default, but without durable commits), a template database with the schema and the
+//! shipped rules, and a fresh database per test cloned from it.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use satupeta::db::{self, EmbeddedCluster};
+use satupeta::db::{self, ClusterOptions, EmbeddedCluster};
 use sqlx::PgPool;
 
 const TEMPLATE: &str = "satupeta_template";
@@ -34,8 +34,10 @@ fn cluster() -> &'static Cluster {
                 .tempdir()
                 .expect("temp dir")
                 .keep();
-            let mut cluster =
-                EmbeddedCluster::start(&dir.join("postgres")).expect("start the test cluster");
+            // Throwaway: commits need not survive a crash of the machine.
+            let options = ClusterOptions { durable: false };
+            let mut cluster = EmbeddedCluster::start_with(&dir.join("postgres"), options)
+                .expect("start the test cluster");
             cluster
                 .stop_when_process_exits(Some(&dir))
                 .expect("cluster watchdog");

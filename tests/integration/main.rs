@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod cluster;
 mod fixtures;
 mod harness;
 mod import;
