@@ -1,7 +1,8 @@
-//! The `satupeta` command: serve, import plans, load rules, generate the demo plan.
+//! The `satupeta` command: serve, import plans, load rules, back up and restore, generate the demo
+//! plan.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,18 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+    /// Write a backup of the database (plans, versions, rules, change log) to FILE (pg_dump's
+    /// custom format).
+    Backup {
+        /// The backup file to write (replaced once the new backup is complete).
+        file: PathBuf,
+    },
+    /// Replace the database with a backup written by `satupeta backup`, all or nothing; running
+    /// servers reload.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
     },
 }
 
@@ -292,6 +305,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             result
         }
+        Command::Backup { file } => backup(&settings, &file).await,
+        Command::Restore { file } => restore(&settings, &file).await,
         Command::Serve { bind } => {
             let db = open(&settings).await?;
             let state = web::AppState::load(db.pool.clone(), Some(settings.tiles_dir.clone()))
@@ -324,6 +339,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn backup(settings: &Settings, file: &Path) -> anyhow::Result<()> {
+    let db = open(settings).await?;
+    let result = db::backup::backup(&db, file).await;
+    db.close().await;
+    println!("backed up {} to {}", result?, file.display());
+    Ok(())
+}
+
+async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<()> {
+    // A file that is not a backup is refused before the database is opened (or started).
+    db::backup::check(file).await?;
+    let db = open(settings).await?;
+    let result = db::backup::restore(&db, file).await;
+    db.close().await;
+    println!("restored {} from {}", result?, file.display());
+    Ok(())
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Database> {

@@ -1,6 +1,7 @@
 //! The database: connection pool, the embedded cluster used when no `DATABASE_URL` is set, the
-//! migrations in `migrations/`.
+//! migrations in `migrations/`, and backups.
 
+pub mod backup;
 mod embedded;
 mod secret;
 pub mod url;

@@ -12,7 +12,8 @@ use serde_json::json;
 use super::fixtures::{self, cell_centre, standard_plan_as};
 use super::harness::{fresh_db, root, scratch_dir};
 
-fn satupeta(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// Runs the binary from the project's root, with no `DATABASE_URL` unless `env` gives one.
+pub fn satupeta(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_satupeta"));
     command
         .args(args)
@@ -24,7 +25,8 @@ fn satupeta(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run satupeta")
 }
 
-fn text(output: &Output) -> String {
+/// What a run printed, standard output then standard error.
+pub fn text(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

@@ -1,6 +1,7 @@
 //! Integration tests against a real PostGIS cluster started by the harness.
 
 mod api;
+mod backup;
 mod cli;
 mod cluster;
 mod fixtures;
