@@ -6,10 +6,12 @@
 
 pub mod bench;
 pub mod config;
+pub mod cpu;
 pub mod db;
 pub mod demo;
 pub mod geometry;
 pub mod ingest;
+pub mod limits;
 pub mod reference;
 pub mod rules;
 pub mod tiles;

@@ -29,6 +29,21 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "SATUPETA_BIND")]
         bind: SocketAddr,
+        /// The public base URL of this server (https://peta.example.go.id), for links in TileJSON and
+        /// OGC documents; without it, links use the request's Host when it is a plain host name.
+        #[arg(long, env = "SATUPETA_PUBLIC_URL", value_parser = parse_public_url)]
+        public_url: Option<String>,
+        /// Origins allowed to call the public read API from a browser: `*`, `none`, or a
+        /// comma-separated list of origins.
+        #[arg(long, env = "SATUPETA_CORS_ORIGINS", default_value = "*", value_parser = web::Cors::parse)]
+        cors_origins: web::Cors,
+        /// Megabytes of encoded tiles kept in memory.
+        #[arg(long, env = "SATUPETA_TILE_CACHE_MB", default_value_t = 128)]
+        tile_cache_mb: u64,
+        /// How point answers are compressed (composed: the sub-zone's rules compressed once;
+        /// dynamic: each answer compressed whole, at the fastest level).
+        #[arg(long, value_enum, default_value_t = web::AnswerCompression::Composed, hide = true)]
+        answer_compression: web::AnswerCompression,
     },
     /// Import an RDTR plan file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML) as a new version.
     Import {
@@ -194,7 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let db = open(&settings).await?;
-            let service = satupeta::tiles::TileService::load(db.pool.clone(), 0, None).await?;
+            let service = satupeta::tiles::TileService::open(db.pool.clone(), 0, None).await?;
             let out = satupeta::tiles::archive_path(&settings.tiles_dir, &layer);
             let bbox = bbox.map(|b| [b[0], b[1], b[2], b[3]]);
             let started = Instant::now();
@@ -307,37 +322,59 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { file } => backup(&settings, &file).await,
         Command::Restore { file } => restore(&settings, &file).await,
-        Command::Serve { bind } => {
+        Command::Serve {
+            bind,
+            public_url,
+            cors_origins,
+            tile_cache_mb,
+            answer_compression,
+        } => {
             let db = open(&settings).await?;
-            let state = web::AppState::load(db.pool.clone(), Some(settings.tiles_dir.clone()))
-                .await
-                .map_err(anyhow::Error::msg)?;
-            let snapshot = state.live.snapshot();
-            tracing::info!(
-                features = snapshot.index.len(),
-                subzones = snapshot.rules.subzones().len(),
-                "zoning snapshot loaded"
-            );
-            drop(snapshot);
-            let watched = state.clone();
-            let watcher = tokio::spawn(db::watch_changes(
-                db.pool.clone(),
-                Duration::from_secs(2),
-                move || {
-                    let state = watched.clone();
-                    async move { state.refresh().await }
-                },
-            ));
-            let app = web::router(state);
-            let listener = tokio::net::TcpListener::bind(bind).await?;
-            println!("serving on http://{}", listener.local_addr()?);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
-            watcher.abort();
+            let options = web::Options {
+                public_url,
+                cors: cors_origins,
+                tiles_dir: Some(settings.tiles_dir.clone()),
+                tile_cache_bytes: tile_cache_mb * 1024 * 1024,
+                answers: answer_compression,
+                ..web::Options::default()
+            };
+            let result = serve(&db, bind, &options).await;
             db.close().await;
-            Ok(())
+            result
         }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+async fn serve(db: &Database, bind: SocketAddr, options: &web::Options) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    let server = web::Server::start(&db.url, options).await?;
+    let snapshot = server.state.live.snapshot();
+    tracing::info!(
+        features = snapshot.index.len(),
+        subzones = snapshot.rules.subzones().len(),
+        "zoning snapshot loaded"
+    );
+    drop(snapshot);
+    println!("serving on http://{}", listener.local_addr()?);
+    server.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// A public URL: http or https, a plain host name, an optional path; no trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or(""));
+    match host {
+        Some(host) if web::http::is_plain_host(host) => Ok(url.to_string()),
+        _ => Err(format!(
+            "\"{text}\" is not a public URL like https://peta.balikpapan.go.id"
+        )),
     }
 }
 

@@ -161,11 +161,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     }
 
     // Point lookups: this server over HTTP against PostGIS over SQL.
-    let app = web::router(
-        AppState::load(pool.clone(), None)
-            .await
-            .map_err(anyhow::Error::msg)?,
-    );
+    let app = web::router(AppState::load(pool.clone(), &web::Options::default()).await?);
     let (address, server) = serve_app(app).await?;
     let script = options.work_dir.join("lookup.lua");
     write_lookup_script(&script)?;

@@ -217,9 +217,11 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
         ("cold (no cache)", 0u64, 0u32),
         ("warm", web::TILE_CACHE_BYTES, 512),
     ] {
-        let state = AppState::load_with_cache(prepared.pool.clone(), None, cache_bytes)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let server_options = web::Options {
+            tile_cache_bytes: cache_bytes,
+            ..web::Options::default()
+        };
+        let state = AppState::load(prepared.pool.clone(), &server_options).await?;
         let (address, server) = serve_app(web::router(state)).await?;
         let ours_base = format!("http://{address}");
         let port = free_port()?;

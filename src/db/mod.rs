@@ -99,18 +99,49 @@ impl Database {
     }
 }
 
-/// Opens a pool on `url` with the project's settings.
+/// Connections of a server's pool.
+pub const SERVER_CONNECTIONS: u32 = 16;
+
+/// Opens a pool on `url` for commands (imports, rules, seeding): no statement timeout.
 pub async fn connect(url: &str) -> Result<PgPool> {
-    let options: PgConnectOptions = url.parse()?;
-    let options = options
-        .log_statements(tracing::log::LevelFilter::Trace)
-        .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1))
-        .application_name(&application_name());
     Ok(PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(SERVER_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect_options(url)?)
+        .await?)
+}
+
+/// Opens the pool a server answers requests with: every statement ends after
+/// [`Limits::statement_s`](crate::limits::Limits), so nothing runs on after its request is gone, and
+/// a request waits at most [`Limits::db_acquire_s`](crate::limits::Limits) for a connection.
+pub async fn connect_server(url: &str) -> Result<PgPool> {
+    let timeout = format!("{}s", crate::limits::LIMITS.statement_s);
+    let options = connect_options(url)?.options([("statement_timeout", timeout.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(SERVER_CONNECTIONS)
+        .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout())
         .connect_with(options)
         .await?)
+}
+
+/// A pool of one connection beside `pool`, for readiness probes: they never queue behind the
+/// requests on the main pool. It connects when first used.
+pub fn health_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", "1s")]);
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy_with(options)
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(options
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1))
+        .application_name(&application_name()))
 }
 
 /// How this process names its connections, so that it can tell other processes' apart.

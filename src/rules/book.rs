@@ -31,7 +31,12 @@ struct Fragments {
     subzone: Box<RawValue>,
     intensity: Box<RawValue>,
     activities: Box<RawValue>,
+    /// `"subzone":…,"intensity":…,"activities":…}`: the end of every point answer in the sub-zone.
+    tail: Box<[u8]>,
 }
+
+/// The tail of an answer whose sub-zone has no rules.
+const EMPTY_TAIL: &[u8] = br#""subzone":null,"intensity":null,"activities":null}"#;
 
 /// A snapshot of every rule table, indexed for lookups.
 #[derive(Debug, Default)]
@@ -48,6 +53,9 @@ pub struct RuleBook {
     kbli: Vec<Kbli>,
     kbli_index: HashMap<String, usize>,
     kbli_activity: HashMap<String, usize>,
+    /// KBLI titles and activity names in lower case, for searches.
+    kbli_lower: Vec<String>,
+    activity_lower: Vec<String>,
     itbx: HashMap<(String, String), (ItbxClass, Vec<String>)>,
     conditions: HashMap<String, String>,
 }
@@ -198,6 +206,12 @@ impl RuleBook {
                 book.kbli_activity.insert(code.clone(), i);
             }
         }
+        book.kbli_lower = book.kbli.iter().map(|k| k.title.to_lowercase()).collect();
+        book.activity_lower = book
+            .activities
+            .iter()
+            .map(|a| a.name.to_lowercase())
+            .collect();
         book.kbli_index = book
             .kbli
             .iter()
@@ -228,17 +242,33 @@ impl RuleBook {
                 )
             })
             .collect();
-        Fragments {
-            subzone: raw(serde_json::json!({
+        let subzone_json = raw(serde_json::json!({
                 "code": subzone.code,
                 "catalog_code": subzone.catalog_code,
                 "name": subzone.name,
                 "zone": { "code": subzone.zone, "name": zone.map(|z| &z.name), "kind": zone.map(|z| &z.kind) },
                 "color": subzone.color,
-            })),
-            intensity: raw(serde_json::json!(self.tiers(&subzone.code))),
-            activities: raw(serde_json::Value::Object(groups)),
+        }));
+        let intensity = raw(serde_json::json!(self.tiers(&subzone.code)));
+        let activities = raw(serde_json::Value::Object(groups));
+        let tail = format!(
+            "\"subzone\":{},\"intensity\":{},\"activities\":{}}}",
+            subzone_json.get(),
+            intensity.get(),
+            activities.get()
+        );
+        Fragments {
+            subzone: subzone_json,
+            intensity,
+            activities,
+            tail: tail.into_bytes().into_boxed_slice(),
         }
+    }
+
+    /// The end of a point answer in the sub-zone: its legend, intensity tiers and activities, and
+    /// the brace that closes the answer (see `zoning::PointAnswer`).
+    pub fn answer_tail(&self, code: &str) -> &[u8] {
+        self.fragments.get(code).map_or(EMPTY_TAIL, |f| &f.tail)
     }
 
     /// The sub-zone as answers show it: code, catalog code, name, zone and colour (JSON).
@@ -375,18 +405,20 @@ impl RuleBook {
     pub fn search(&self, query: &str, limit: usize) -> Vec<KbliHit<'_>> {
         let query = query.trim().to_lowercase();
         let is_code = !query.is_empty() && query.chars().all(|c| c.is_ascii_digit());
-        let named = self.activities_named(&query);
+        let words: Vec<&str> = query.split_whitespace().collect();
+        let named: Vec<&Activity> = self.activities_matching(&words);
         let mut hits: Vec<&Kbli> = self
             .kbli
             .iter()
-            .filter(|k| {
+            .zip(&self.kbli_lower)
+            .filter(|(k, title)| {
                 if is_code {
                     k.code.starts_with(&query)
                 } else {
-                    has_every_word(&k.title, &query)
-                        || named.iter().any(|a| a.kbli.contains(&k.code))
+                    has_every_word(title, &words) || named.iter().any(|a| a.kbli.contains(&k.code))
                 }
             })
+            .map(|(k, _)| k)
             .collect();
         hits.sort_by(|a, b| b.code.len().cmp(&a.code.len()).then(a.code.cmp(&b.code)));
         hits.truncate(limit);
@@ -406,17 +438,21 @@ impl RuleBook {
     /// Activities whose name contains every word of `query` (for activities without a KBLI code,
     /// such as housing).
     pub fn activities_named(&self, query: &str) -> Vec<&Activity> {
+        let query = query.to_lowercase();
+        self.activities_matching(&query.split_whitespace().collect::<Vec<_>>())
+    }
+
+    fn activities_matching(&self, words: &[&str]) -> Vec<&Activity> {
         self.activities
             .iter()
-            .filter(|a| has_every_word(&a.name, query))
+            .zip(&self.activity_lower)
+            .filter(|(_, name)| has_every_word(name, words))
+            .map(|(a, _)| a)
             .collect()
     }
 }
 
-/// Whether `text` contains every word of `query`, in any case (an empty query matches nothing).
-fn has_every_word(text: &str, query: &str) -> bool {
-    let text = text.to_lowercase();
-    let query = query.to_lowercase();
-    let mut words = query.split_whitespace().peekable();
-    words.peek().is_some() && words.all(|w| text.contains(w))
+/// Whether lower-case `text` contains every one of the lower-case `words` (no words match nothing).
+fn has_every_word(text: &str, words: &[&str]) -> bool {
+    !words.is_empty() && words.iter().all(|w| text.contains(w))
 }

@@ -8,6 +8,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+use bytes::Bytes;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
@@ -32,17 +34,20 @@ impl TileOrigin {
     }
 }
 
-/// One tile, encoded, in every encoding served, with its strong ETag.
+/// One tile, encoded, in every encoding served, with its strong ETag. The bytes are shared
+/// (`Bytes`): answering from the cache copies nothing.
 #[derive(Debug)]
 pub struct EncodedTile {
     /// The MVT bytes, uncompressed (empty for a tile with no features).
-    pub raw: Vec<u8>,
+    pub raw: Bytes,
     /// gzip-compressed.
-    pub gzip: Vec<u8>,
+    pub gzip: Bytes,
     /// brotli-compressed.
-    pub brotli: Vec<u8>,
+    pub brotli: Bytes,
     /// Strong ETag, quoted.
     pub etag: String,
+    /// The ETag as a header value, made once.
+    pub etag_header: HeaderValue,
     /// Generation of the layer it was rendered from.
     pub generation: u64,
     /// Where it came from.
@@ -54,12 +59,14 @@ impl EncodedTile {
     pub fn new(raw: Vec<u8>, generation: u64, origin: TileOrigin) -> Self {
         let digest = Sha256::digest(&raw);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
         if raw.is_empty() {
             return EncodedTile {
-                raw,
-                gzip: Vec::new(),
-                brotli: Vec::new(),
+                raw: Bytes::new(),
+                gzip: Bytes::new(),
+                brotli: Bytes::new(),
                 etag,
+                etag_header,
                 generation,
                 origin,
             };
@@ -73,10 +80,11 @@ impl EncodedTile {
             let _ = writer.write_all(&raw);
         }
         EncodedTile {
-            raw,
-            gzip,
-            brotli,
+            raw: Bytes::from(raw),
+            gzip: Bytes::from(gzip),
+            brotli: Bytes::from(brotli),
             etag,
+            etag_header,
             generation,
             origin,
         }

@@ -14,34 +14,97 @@ use crate::geometry::{IndexedBox, box_tree};
 /// A property name shared by every feature of a layer.
 pub type Key = std::sync::Arc<str>;
 
+/// Properties shared by the features of one class (a sub-zone's legend), held once.
+pub type SharedProperties = std::sync::Arc<[(Key, TileValue)]>;
+
 /// A feature of a layer: a stable integer id, its shape in EPSG:3857 and its properties.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TileFeature {
     /// Feature id (MVT ids are unsigned integers).
     pub id: u64,
     /// Shape in EPSG:3857.
     pub shape: Geometry<f64>,
-    /// Properties, in the order the layer's fields list them.
+    /// The feature's class in a coverage layer (an index into [`VectorLayer::classes`]).
+    pub class: Option<u32>,
+    /// Properties of its class, written before its own.
+    pub shared: Option<SharedProperties>,
+    /// Its own properties.
     pub properties: Vec<(Key, TileValue)>,
+    /// Width and pole of inaccessibility, measured when first needed (see `generalise`).
+    pub(crate) facts: std::sync::OnceLock<super::generalise::ShapeFacts>,
+}
+
+impl TileFeature {
+    /// A feature with its own properties only.
+    pub fn new(id: u64, shape: Geometry<f64>, properties: Vec<(Key, TileValue)>) -> Self {
+        TileFeature {
+            id,
+            shape,
+            class: None,
+            shared: None,
+            properties,
+            facts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Every property: the shared ones, then its own.
+    pub fn all_properties(&self) -> impl Iterator<Item = &(Key, TileValue)> {
+        self.shared
+            .iter()
+            .flat_map(|s| s.iter())
+            .chain(self.properties.iter())
+    }
 }
 
 /// A layer held in memory with an R-tree over its features' bounding boxes.
+///
+/// A coverage layer (a zoning plan: polygons that tile an area, each of a class) lists its
+/// classes; its low zooms are drawn generalised (see `generalise`). The features are in priority
+/// order: where they overlap, the earlier one is on top.
 #[derive(Debug)]
 pub struct VectorLayer {
     name: String,
     features: Vec<TileFeature>,
     tree: RTree<IndexedBox>,
+    classes: Vec<SharedProperties>,
 }
 
 impl VectorLayer {
     /// Indexes `features` under the MVT layer name `name`.
     pub fn new(name: &str, features: Vec<TileFeature>) -> Self {
+        Self::coverage(name, features, Vec::new())
+    }
+
+    /// A coverage layer: `features` in priority order, each of one of `classes`.
+    pub fn coverage(
+        name: &str,
+        features: Vec<TileFeature>,
+        classes: Vec<SharedProperties>,
+    ) -> Self {
         let tree = box_tree(features.iter().map(|f| &f.shape));
         VectorLayer {
             name: name.to_string(),
             features,
             tree,
+            classes,
         }
+    }
+
+    /// The classes of a coverage layer (empty for other layers).
+    pub fn classes(&self) -> &[SharedProperties] {
+        &self.classes
+    }
+
+    /// The features whose bounding box meets the envelope (EPSG:3857), by position in
+    /// [`VectorLayer::features`].
+    pub fn positions_in(&self, envelope: &AABB<[f64; 2]>) -> Vec<usize> {
+        let mut found: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(envelope)
+            .map(|e| e.index)
+            .collect();
+        found.sort_unstable();
+        found
     }
 
     /// The MVT layer name.
@@ -101,9 +164,9 @@ impl VectorLayer {
 
         let mut hits: Vec<&IndexedBox> =
             self.tree.locate_in_envelope_intersecting(&search).collect();
-        hits.sort_unstable_by_key(|e| e.index);
-        let mut tags = TagsBuilder::new();
-        let mut features = Vec::new();
+        // Later features are drawn over earlier ones: the first in priority goes last.
+        hits.sort_unstable_by_key(|e| std::cmp::Reverse(e.index));
+        let mut encoder = LayerEncoder::default();
         for hit in hits {
             let (lower, upper) = (hit.envelope.lower(), hit.envelope.upper());
             let feature = &self.features[hit.index];
@@ -120,34 +183,59 @@ impl VectorLayer {
             else {
                 continue;
             };
-            let mut encoded = quantised
-                .to_mvt_unscaled()
-                .map_err(|e| TilesError::Encode(e.to_string()))?;
-            encoded.id = Some(feature.id);
-            for (key, value) in &feature.properties {
-                let (k, v) = tags.insert_ref(key, value.clone());
-                encoded.tags.extend([k, v]);
-            }
-            features.push(encoded);
+            encoder.add(&quantised, Some(feature.id), feature.all_properties())?;
         }
-        if features.is_empty() {
-            return Ok(None);
+        Ok(encoder.finish(&self.name))
+    }
+}
+
+/// Builds one MVT layer from geometries already in tile coordinates.
+#[derive(Default)]
+pub(crate) struct LayerEncoder {
+    tags: TagsBuilder,
+    features: Vec<tile::Feature>,
+}
+
+impl LayerEncoder {
+    /// Adds a feature.
+    pub(crate) fn add<'a>(
+        &mut self,
+        geometry: &Geometry<f64>,
+        id: Option<u64>,
+        properties: impl Iterator<Item = &'a (Key, TileValue)>,
+    ) -> Result<()> {
+        let mut encoded = geometry
+            .to_mvt_unscaled()
+            .map_err(|e| TilesError::Encode(e.to_string()))?;
+        encoded.id = id;
+        for (key, value) in properties {
+            let (k, v) = self.tags.insert_ref(key, value.clone());
+            encoded.tags.extend([k, v]);
         }
-        let (keys, values) = tags.into_tags();
+        self.features.push(encoded);
+        Ok(())
+    }
+
+    /// The encoded tile with this one layer; `None` when no feature was added.
+    pub(crate) fn finish(self, name: &str) -> Option<Vec<u8>> {
+        if self.features.is_empty() {
+            return None;
+        }
+        let (keys, values) = self.tags.into_tags();
         let layer = tile::Layer {
             version: 2,
-            name: self.name.clone(),
-            features,
+            name: name.to_string(),
+            features: self.features,
             keys,
             values: values.into_iter().map(Into::into).collect(),
             extent: Some(EXTENT),
         };
-        Ok(Some(
+        Some(
             Tile {
                 layers: vec![layer],
             }
             .encode_to_vec(),
-        ))
+        )
     }
 }
 
@@ -302,16 +390,12 @@ mod tests {
     #[test]
     fn a_tile_holds_the_features_that_touch_it_and_drops_subpixel_ones() {
         let features = vec![
-            TileFeature {
-                id: 7,
-                shape: square(116.83, -1.27, 0.01),
-                properties: vec![("code".into(), TileValue::Str("R-3".into()))],
-            },
-            TileFeature {
-                id: 8,
-                shape: square(116.85, -1.27, 0.000_01),
-                properties: vec![],
-            },
+            TileFeature::new(
+                7,
+                square(116.83, -1.27, 0.01),
+                vec![("code".into(), TileValue::Str("R-3".into()))],
+            ),
+            TileFeature::new(8, square(116.85, -1.27, 0.000_01), vec![]),
         ];
         let layer = VectorLayer::new("zoning", features);
         let z14 = TileCoord::new(14, 13509, 8249).unwrap();

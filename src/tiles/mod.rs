@@ -1,10 +1,12 @@
 //! Vector tiles (Mapbox Vector Tile 2.1) of the zoning plan and every published layer.
 //!
 //! Each layer is held in memory in Web Mercator with an R-tree, rendered per tile in Rust (clipped
-//! to the tile plus a buffer, quantised to the 4096 grid, features smaller than a pixel dropped),
-//! and cached encoded and compressed (gzip and brotli) in a memory cache bounded in bytes. A change
-//! of the data (a plan published, rules loaded, by this or another process) reloads the layers and
-//! evicts exactly the cached tiles that touch what changed.
+//! to the tile plus a buffer, quantised to the 4096 grid, features smaller than a pixel dropped;
+//! the zoning plan generalised at low zooms), and cached encoded and compressed (gzip and brotli)
+//! in a memory cache bounded in bytes. The zoning layer is made from the live zoning snapshot, the
+//! same features the point lookups answer from; the registered tables are read from PostGIS. A
+//! change of the data (a plan published, rules loaded, by this or another process) rebuilds the
+//! layers it concerns and evicts exactly the cached tiles that touch what changed.
 
 mod archive;
 mod cache;
@@ -12,13 +14,15 @@ mod generalise;
 mod layer;
 mod mercator;
 mod service;
+mod sources;
 
 pub use archive::{Archive, ArchiveInfo, SeedSummary, archive_path, seed};
 pub use cache::{EncodedTile, TileCache, TileOrigin};
-pub use generalise::{GENERALISED_UP_TO, generalised_levels};
+pub use generalise::{GENERALISED_UP_TO, REACH_UNITS, ShapeFacts, shape_facts};
 pub use layer::{TileFeature, VectorLayer};
-pub use mercator::{TileCoord, tile_bounds};
+pub use mercator::{TileCoord, project, tile_bounds, unproject};
 pub use service::{LayerInfo, TileService};
+pub use sources::{ZONING, ZONING_FIELDS};
 
 /// Errors of the tiles capability.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,9 @@ pub enum TilesError {
     /// A geometry could not be encoded.
     #[error("encoding a tile: {0}")]
     Encode(String),
+    /// No rendering slot came free, or rendering failed.
+    #[error(transparent)]
+    Cpu(#[from] crate::cpu::CpuError),
 }
 
 /// Result alias of the tiles capability.

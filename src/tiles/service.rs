@@ -1,4 +1,5 @@
-//! The tile layers, their TileJSON facts, and serving a tile from the cache or by rendering it.
+//! The tile layers, their TileJSON facts, and serving a tile from the cache, from a pre-seeded
+//! archive, or by rendering it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -6,23 +7,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwap;
-use geo::Geometry;
-use geozero::ToGeo;
-use geozero::mvt::TileValue;
 use rstar::{AABB, RTree};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::cache::TileKey;
-use super::layer::Key;
+use super::generalise::{GENERALISED_UP_TO, REACH_UNITS, render_generalised};
 use super::mercator::{tile_bounds, unproject};
-use super::{Archive, TileOrigin, archive_path, generalised_levels};
+use super::sources::{LoadedLayer, ZONING, registered_layers, zoning_layer};
+use super::{Archive, TileOrigin, archive_path};
 use super::{
     BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
     TilesError, VectorLayer,
 };
 use crate::db::latest_change;
 use crate::geometry::IndexedBox;
+use crate::zoning::{Live, Snapshot};
 
 /// How many past changes a layer remembers to decide whether an older cached tile is still good.
 const REMEMBERED_CHANGES: usize = 32;
@@ -34,7 +34,8 @@ pub struct LayerInfo {
     pub id: String,
     /// What the layer holds.
     pub description: String,
-    /// Version of the content: part of tile URLs, so that those URLs can be cached for ever.
+    /// Version of the content: part of tile URLs, so that those URLs can be cached for ever. It
+    /// names the change that last changed the layer's content.
     pub version: String,
     /// `[west, south, east, north]` in WGS 84 degrees.
     pub bounds: Option<[f64; 4]>,
@@ -46,58 +47,53 @@ pub struct LayerInfo {
     pub fields: Vec<(String, String)>,
 }
 
-/// Properties of the zoning layer.
-const ZONING_FIELDS: &[(&str, &str)] = &[
-    ("code", "sub-zone letter code, e.g. R-3"),
-    ("catalog_code", "Permen 14/2021 numeric sub-zone code"),
-    ("name", "sub-zone name (NAMOBJ)"),
-    ("color", "Permen 14 legend colour, #RRGGBB"),
-    ("block", "block code (KODBLK)"),
-    ("plan_version", "id of the plan version the zone belongs to"),
-];
-
 /// A layer as currently served, with the changes it went through.
 struct LayerState {
+    /// The id as cache keys hold it.
+    key: Arc<str>,
     layer: Arc<VectorLayer>,
-    /// Generalised versions for zooms 0..=GENERALISED_UP_TO (empty for layers drawn as they are).
-    levels: Arc<Vec<VectorLayer>>,
-    info: LayerInfo,
+    info: Arc<LayerInfo>,
     generation: u64,
     /// (generation that made the change, areas it touched in EPSG:3857)
     changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
 }
 
 impl LayerState {
-    /// Builds the state on a blocking thread: generalising a large plan takes seconds of CPU,
-    /// which must not hold up the request-serving tasks.
-    async fn build(
-        id: &str,
-        layer: VectorLayer,
-        info: LayerInfo,
-        generation: u64,
-        changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
-    ) -> Result<Self> {
-        let id = id.to_string();
-        tokio::task::spawn_blocking(move || LayerState::new(&id, layer, info, generation, changes))
-            .await
-            .map_err(|e| TilesError::Encode(e.to_string()))
+    fn first(loaded: LoadedLayer, change_id: i64) -> Self {
+        let info = layer_info(&loaded, change_id);
+        LayerState {
+            key: Arc::from(loaded.id.as_str()),
+            layer: Arc::new(loaded.layer),
+            info: Arc::new(info),
+            generation: 1,
+            changes: Vec::new(),
+        }
     }
 
-    fn new(
-        id: &str,
-        layer: VectorLayer,
-        info: LayerInfo,
-        generation: u64,
-        changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
-    ) -> Self {
-        let levels = Arc::new(levels_of(id, &layer));
-        LayerState {
-            layer: Arc::new(layer),
-            levels,
-            info,
-            generation,
-            changes,
+    /// The state after `loaded` replaced this one's content; `None` when nothing changed.
+    fn next(&self, loaded: LoadedLayer, change_id: i64) -> Option<(Self, Arc<RTree<IndexedBox>>)> {
+        let changed = changed_areas(&self.layer, &loaded.layer);
+        if changed.size() == 0 && self.info.description == loaded.description {
+            return None;
         }
+        let generation = self.generation + 1;
+        let changed = Arc::new(changed);
+        let mut changes = self.changes.clone();
+        changes.push((generation, changed.clone()));
+        if changes.len() > REMEMBERED_CHANGES {
+            changes.remove(0);
+        }
+        let info = layer_info(&loaded, change_id);
+        Some((
+            LayerState {
+                key: self.key.clone(),
+                layer: Arc::new(loaded.layer),
+                info: Arc::new(info),
+                generation,
+                changes,
+            },
+            changed,
+        ))
     }
 
     /// Whether a tile rendered from generation `generation` may still be served.
@@ -118,10 +114,11 @@ impl LayerState {
     }
 }
 
-/// Whether any area in `areas` touches the tile (with its buffer).
+/// Whether any area in `areas` touches the tile, with its buffer and (for generalised tiles) the
+/// cells the generalisation reads around it.
 fn touches(areas: &RTree<IndexedBox>, coord: TileCoord) -> bool {
     let [west, south, east, north] = tile_bounds(coord);
-    let margin = (east - west) * f64::from(BUFFER) / f64::from(EXTENT);
+    let margin = (east - west) * f64::from(BUFFER.max(REACH_UNITS)) / f64::from(EXTENT);
     let envelope = AABB::from_corners(
         [west - margin, south - margin],
         [east + margin, north + margin],
@@ -132,43 +129,64 @@ fn touches(areas: &RTree<IndexedBox>, coord: TileCoord) -> bool {
         .is_some()
 }
 
-/// Every tile layer, the tile cache, and the change the layers reflect.
+/// Every tile layer, the tile cache, and the changes the layers reflect.
 pub struct TileService {
     pool: PgPool,
     layers: ArcSwap<HashMap<String, Arc<LayerState>>>,
     cache: TileCache,
-    change_id: AtomicI64,
+    /// The snapshot change the zoning layer reflects.
+    zoning_change: AtomicI64,
+    /// The database change the registered tables reflect.
+    tables_change: AtomicI64,
+    /// Serialises refreshes.
+    refreshing: tokio::sync::Mutex<()>,
     /// Where pre-seeded archives are looked for.
     tiles_dir: Option<PathBuf>,
     archives: ArcSwap<HashMap<String, Arc<Archive>>>,
 }
 
 impl TileService {
-    /// Loads every layer; the cache holds at most `cache_bytes` of encoded tiles; pre-seeded
-    /// archives are read from `tiles_dir` while they are fresh.
-    pub async fn load(pool: PgPool, cache_bytes: u64, tiles_dir: Option<PathBuf>) -> Result<Self> {
-        let mut conn = pool.acquire().await?;
-        let change_id = latest_change(&mut *conn).await?;
+    /// Loads every layer: the zoning layer from `snapshot`, the registered tables from PostGIS.
+    /// The cache holds at most `cache_bytes` of encoded tiles; pre-seeded archives are read from
+    /// `tiles_dir` while they are fresh.
+    pub async fn load(
+        pool: PgPool,
+        snapshot: Arc<Snapshot>,
+        cache_bytes: u64,
+        tiles_dir: Option<PathBuf>,
+    ) -> Result<Self> {
+        let change_id = snapshot.change_id;
+        let zoning = build_zoning(snapshot, None).await?;
+        let tables_change = latest_change(&pool).await?;
         let mut layers = HashMap::new();
-        for loaded in load_layers(&mut conn).await? {
-            let info = layer_info(&loaded, change_id);
+        layers.insert(
+            ZONING.to_string(),
+            Arc::new(LayerState::first(zoning, change_id)),
+        );
+        for loaded in registered_layers(&mut *pool.acquire().await?).await? {
             let id = loaded.id.clone();
-            layers.insert(
-                id.clone(),
-                Arc::new(LayerState::build(&id, loaded.layer, info, 1, Vec::new()).await?),
-            );
+            layers.insert(id, Arc::new(LayerState::first(loaded, tables_change)));
         }
-        drop(conn);
         let service = TileService {
             pool,
             layers: ArcSwap::from_pointee(layers),
             cache: TileCache::new(cache_bytes),
-            change_id: AtomicI64::new(change_id),
+            zoning_change: AtomicI64::new(change_id),
+            tables_change: AtomicI64::new(tables_change),
+            refreshing: tokio::sync::Mutex::new(()),
             tiles_dir,
             archives: ArcSwap::from_pointee(HashMap::new()),
         };
         service.open_archives().await;
         Ok(service)
+    }
+
+    /// Like [`TileService::load`], reading the zoning snapshot itself (for seeding and tests).
+    pub async fn open(pool: PgPool, cache_bytes: u64, tiles_dir: Option<PathBuf>) -> Result<Self> {
+        let live = Live::load(pool.clone())
+            .await
+            .map_err(|e| TilesError::Encode(format!("reading the zoning snapshot: {e}")))?;
+        Self::load(pool, live.snapshot(), cache_bytes, tiles_dir).await
     }
 
     /// Opens the archives in the tiles directory that match their layer's current version; an
@@ -202,9 +220,7 @@ impl TileService {
     /// Renders a tile from the layer as it is now, bypassing cache and archive (for seeding).
     pub async fn render(&self, id: &str, coord: TileCoord) -> Result<Vec<u8>> {
         let state = self.state(id, coord)?;
-        tokio::task::spawn_blocking(move || render_state(&state, coord))
-            .await
-            .map_err(|e| TilesError::Encode(e.to_string()))?
+        crate::cpu::run(move || render_state(&state, coord)).await?
     }
 
     fn state(&self, id: &str, coord: TileCoord) -> Result<Arc<LayerState>> {
@@ -223,53 +239,83 @@ impl TileService {
         Ok(state)
     }
 
-    /// Reloads the layers if the database changed; evicts the cached tiles of what changed.
-    /// Returns whether anything was reloaded.
-    pub async fn refresh(&self) -> Result<bool> {
-        let mut conn = self.pool.acquire().await?;
-        let change_id = latest_change(&mut *conn).await?;
-        if change_id == self.change_id.load(Ordering::Acquire) {
-            return Ok(false);
+    /// Brings the layers up to date: the zoning layer with `snapshot`, the registered tables with
+    /// the database. Evicts the cached tiles of what changed; returns whether anything did.
+    pub async fn refresh(&self, snapshot: Arc<Snapshot>) -> Result<bool> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let mut updates: Vec<(String, LoadedLayer, i64)> = Vec::new();
+        let zoning_change = snapshot.change_id;
+        if zoning_change != self.zoning_change.load(Ordering::Acquire) {
+            let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
+            let loaded = build_zoning(snapshot, previous).await?;
+            updates.push((ZONING.to_string(), loaded, zoning_change));
         }
-        let fresh = load_layers(&mut conn).await?;
-        drop(conn);
+        let tables_change = latest_change(&self.pool).await?;
+        let tables_changed = tables_change != self.tables_change.load(Ordering::Acquire);
+        let mut tables = Vec::new();
+        if tables_changed {
+            tables = registered_layers(&mut *self.pool.acquire().await?).await?;
+        }
+        let changed = self.apply(updates, tables_changed.then_some((tables, tables_change)));
+        self.zoning_change.store(zoning_change, Ordering::Release);
+        self.tables_change.store(tables_change, Ordering::Release);
+        if changed {
+            self.open_archives().await;
+        }
+        Ok(changed)
+    }
+
+    /// Swaps in the new layer states; `tables` replaces every registered layer (dropping those no
+    /// longer registered).
+    fn apply(
+        &self,
+        zoning: Vec<(String, LoadedLayer, i64)>,
+        tables: Option<(Vec<LoadedLayer>, i64)>,
+    ) -> bool {
         let current = self.layers.load_full();
-        let mut next = HashMap::new();
-        for loaded in fresh {
-            let id = loaded.id.clone();
-            let info = layer_info(&loaded, change_id);
-            let layer = loaded.layer;
-            let state = match current.get(&id) {
-                Some(old) => {
-                    let changed = changed_areas(&old.layer, &layer);
-                    if changed.size() == 0 {
-                        old.clone()
-                    } else {
-                        let generation = old.generation + 1;
-                        let changed = Arc::new(changed);
-                        let areas = changed.clone();
-                        self.cache.evict(&id, move |coord| touches(&areas, coord));
-                        let mut changes = old.changes.clone();
-                        changes.push((generation, changed));
-                        if changes.len() > REMEMBERED_CHANGES {
-                            changes.remove(0);
-                        }
-                        Arc::new(LayerState::build(&id, layer, info, generation, changes).await?)
-                    }
+        let mut next: HashMap<String, Arc<LayerState>> = HashMap::new();
+        let mut changed = false;
+        let mut replace = |id: String, loaded: LoadedLayer, change: i64| match current.get(&id) {
+            Some(old) => match old.next(loaded, change) {
+                Some((state, areas)) => {
+                    self.cache
+                        .evict(&old.key, move |coord| touches(&areas, coord));
+                    next.insert(id, Arc::new(state));
+                    changed = true;
                 }
-                None => Arc::new(LayerState::build(&id, layer, info, 1, Vec::new()).await?),
-            };
-            next.insert(id, state);
+                None => {
+                    next.insert(id, old.clone());
+                }
+            },
+            None => {
+                next.insert(id, Arc::new(LayerState::first(loaded, change)));
+                changed = true;
+            }
+        };
+        for (id, loaded, change) in zoning {
+            replace(id, loaded, change);
         }
+        let tables_replaced = tables.is_some();
+        if let Some((layers, change)) = tables {
+            for loaded in layers {
+                let id = loaded.id.clone();
+                replace(id, loaded, change);
+            }
+        }
+        for (id, state) in current.iter() {
+            let keep = id == ZONING || !tables_replaced;
+            if keep && !next.contains_key(id) {
+                next.insert(id.clone(), state.clone());
+            }
+        }
+        changed |= next.len() != current.len();
         self.layers.store(Arc::new(next));
-        self.change_id.store(change_id, Ordering::Release);
-        self.open_archives().await;
-        Ok(true)
+        changed
     }
 
     /// The layers served, by id.
-    pub fn layers(&self) -> Vec<LayerInfo> {
-        let mut infos: Vec<LayerInfo> = self
+    pub fn layers(&self) -> Vec<Arc<LayerInfo>> {
+        let mut infos: Vec<Arc<LayerInfo>> = self
             .layers
             .load()
             .values()
@@ -280,7 +326,7 @@ impl TileService {
     }
 
     /// One layer's facts.
-    pub fn layer(&self, id: &str) -> Result<LayerInfo> {
+    pub fn layer(&self, id: &str) -> Result<Arc<LayerInfo>> {
         self.layers
             .load()
             .get(id)
@@ -288,17 +334,22 @@ impl TileService {
             .ok_or_else(|| TilesError::UnknownLayer(id.to_string()))
     }
 
-    /// A tile of a layer: from the cache when it is still good, rendered otherwise. A tile with no
-    /// features has an empty `raw`.
-    pub async fn tile(&self, id: &str, coord: TileCoord) -> Result<Arc<EncodedTile>> {
+    /// A tile of a layer, with the layer's facts at the time: from the cache when it is still
+    /// good, from a fresh archive, or rendered. A tile with no features has an empty `raw`.
+    pub async fn tile(
+        &self,
+        id: &str,
+        coord: TileCoord,
+    ) -> Result<(Arc<EncodedTile>, Arc<LayerInfo>)> {
         let state = self.state(id, coord)?;
-        let key: TileKey = (Arc::from(id), coord);
+        let key: TileKey = (state.key.clone(), coord);
         if let Some(tile) = self.cache.get(&key)
             && state.still_good(tile.generation, coord)
         {
-            return Ok(tile);
+            return Ok((tile, state.info.clone()));
         }
         let generation = state.generation;
+        let info = state.info.clone();
         let archive = self
             .archives
             .load()
@@ -309,19 +360,20 @@ impl TileService {
             Some(archive) => {
                 EncodedTile::new(archive.tile(coord).await?, generation, TileOrigin::Archive)
             }
-            None => tokio::task::spawn_blocking(move || -> Result<EncodedTile> {
-                Ok(EncodedTile::new(
-                    render_state(&state, coord)?,
-                    generation,
-                    TileOrigin::Live,
-                ))
-            })
-            .await
-            .map_err(|e| TilesError::Encode(e.to_string()))??,
+            None => {
+                crate::cpu::run(move || -> Result<EncodedTile> {
+                    Ok(EncodedTile::new(
+                        render_state(&state, coord)?,
+                        generation,
+                        TileOrigin::Live,
+                    ))
+                })
+                .await??
+            }
         };
         let tile = Arc::new(tile);
         self.cache.insert(key, tile.clone());
-        Ok(tile)
+        Ok((tile, info))
     }
 
     /// Bytes of encoded tiles the cache holds.
@@ -330,23 +382,26 @@ impl TileService {
     }
 }
 
-/// Renders a tile from the generalised level of its zoom, or from the full layer.
-fn render_state(state: &LayerState, coord: TileCoord) -> Result<Vec<u8>> {
-    let layer = state
-        .levels
-        .get(usize::from(coord.z))
-        .unwrap_or(&state.layer);
-    Ok(layer.render(coord)?.unwrap_or_default())
+/// Builds the zoning layer of a snapshot on a blocking thread (projecting and indexing a large
+/// plan takes a moment of CPU).
+async fn build_zoning(
+    snapshot: Arc<Snapshot>,
+    previous: Option<Arc<VectorLayer>>,
+) -> Result<LoadedLayer> {
+    tokio::task::spawn_blocking(move || zoning_layer(&snapshot, previous.as_deref()))
+        .await
+        .map_err(|e| TilesError::Encode(format!("building the zoning layer: {e}")))
 }
 
-/// The generalised levels of a layer: the zoning plan is generalised as a coverage of sub-zones,
-/// with road bodies given to their neighbours; other layers are drawn as they are.
-fn levels_of(id: &str, layer: &VectorLayer) -> Vec<VectorLayer> {
-    if id == "zoning" {
-        generalised_levels(layer, "code", &["BJ"])
+/// Renders a tile: generalised at low zooms for a coverage layer, else every feature.
+fn render_state(state: &LayerState, coord: TileCoord) -> Result<Vec<u8>> {
+    let layer = &state.layer;
+    let rendered = if coord.z <= GENERALISED_UP_TO && !layer.classes().is_empty() {
+        render_generalised(layer, coord)?
     } else {
-        Vec::new()
-    }
+        layer.render(coord)?
+    };
+    Ok(rendered.unwrap_or_default())
 }
 
 fn layer_info(loaded: &LoadedLayer, change_id: i64) -> LayerInfo {
@@ -374,7 +429,9 @@ fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
     }
     let (before, after) = (by_id(old), by_id(new));
     let differs = |a: &TileFeature, b: Option<&&TileFeature>| {
-        b.is_none_or(|b| a.properties != b.properties || a.shape != b.shape)
+        b.is_none_or(|b| {
+            !a.all_properties().eq(b.all_properties()) || a.shape != b.shape || a.class != b.class
+        })
     };
     let boxes = before
         .values()
@@ -390,132 +447,4 @@ fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
         })
         .collect();
     RTree::bulk_load(boxes)
-}
-
-fn decode(id: i64, wkb: Vec<u8>) -> Result<Geometry<f64>> {
-    geozero::wkb::Wkb(wkb)
-        .to_geo()
-        .map_err(|e| TilesError::Encode(format!("stored geometry of feature {id}: {e}")))
-}
-
-/// A layer read from PostGIS, with what TileJSON says of it.
-struct LoadedLayer {
-    id: String,
-    description: String,
-    fields: Vec<(String, String)>,
-    layer: VectorLayer,
-}
-
-/// Quotes a (possibly schema-qualified) SQL identifier.
-fn quote(identifier: &str) -> String {
-    identifier
-        .split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Reads every layer from PostGIS: the zoning plan, and every table in the `tile_layer` registry.
-async fn load_layers(conn: &mut PgConnection) -> Result<Vec<LoadedLayer>> {
-    use sqlx::Row;
-    type ZoningRow = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        i64,
-        Vec<u8>,
-    );
-    let rows: Vec<ZoningRow> = sqlx::query_as(include_str!("sql/zoning_layer.sql"))
-        .fetch_all(&mut *conn)
-        .await?;
-    let keys: Vec<Key> = [
-        "code",
-        "catalog_code",
-        "name",
-        "color",
-        "block",
-        "plan_version",
-    ]
-    .map(Key::from)
-    .into();
-    let mut zoning = Vec::with_capacity(rows.len());
-    for (id, code, catalog_code, name, color, block, version, wkb) in rows {
-        let mut properties = vec![
-            (keys[0].clone(), TileValue::Str(code)),
-            (keys[1].clone(), TileValue::Str(catalog_code)),
-            (keys[2].clone(), TileValue::Str(name)),
-            (keys[3].clone(), TileValue::Str(color)),
-        ];
-        properties.extend(block.map(|b| (keys[4].clone(), TileValue::Str(b))));
-        properties.push((keys[5].clone(), TileValue::Uint(version as u64)));
-        zoning.push(TileFeature {
-            id: id as u64,
-            shape: decode(id, wkb)?,
-            properties,
-        });
-    }
-    let mut layers = vec![LoadedLayer {
-        id: "zoning".into(),
-        description: "Zoning plan (RDTR pola ruang): sub-zones of every published plan".into(),
-        fields: ZONING_FIELDS
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        layer: VectorLayer::new("zoning", zoning),
-    }];
-
-    type Registered = (String, String, String, String, String, Vec<String>);
-    let registered: Vec<Registered> = sqlx::query_as(
-        "SELECT id, description, table_name, id_column, geometry_column, properties FROM tile_layer ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, description, table, id_column, geometry_column, properties) in registered {
-        let columns: String = properties
-            .iter()
-            .map(|p| format!(", {}::text", quote(p)))
-            .collect();
-        let sql = format!(
-            "SELECT {id_col}::bigint, ST_AsBinary({geom}){columns} FROM {table} WHERE {geom} IS NOT NULL ORDER BY 1",
-            id_col = quote(&id_column),
-            geom = quote(&geometry_column),
-            table = quote(&table),
-        );
-        let rows = sqlx::query(&sql)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| TilesError::Encode(format!("tile layer {id} ({table}): {e}")))?;
-        let keys: Vec<Key> = properties.iter().map(|p| Key::from(p.as_str())).collect();
-        let mut features = Vec::with_capacity(rows.len());
-        for row in rows {
-            let feature_id: i64 = row.try_get(0)?;
-            let shape = decode(feature_id, row.try_get(1)?)?;
-            let values = keys
-                .iter()
-                .enumerate()
-                .filter_map(|(i, key)| {
-                    let value: Option<String> = row.try_get(i + 2).ok()?;
-                    value.map(|v| (key.clone(), TileValue::Str(v)))
-                })
-                .collect();
-            features.push(TileFeature {
-                id: feature_id as u64,
-                shape,
-                properties: values,
-            });
-        }
-        layers.push(LoadedLayer {
-            fields: properties
-                .iter()
-                .map(|p| (p.clone(), String::new()))
-                .collect(),
-            layer: VectorLayer::new(&id, features),
-            id,
-            description,
-        });
-    }
-    Ok(layers)
 }

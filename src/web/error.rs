@@ -1,50 +1,126 @@
 //! Every capability's errors mapped to HTTP in one place, as RFC 9457 `application/problem+json`.
+//!
+//! One rule for 5xx: the detail is logged and the client gets a generic message, except where the
+//! client can act on it (503 with `Retry-After`: the database or the server is busy).
 
-use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::zoning::ZoningError;
+use crate::limits::LIMITS;
+use crate::tiles::TilesError;
+use crate::zoning::{ParcelError, ZoningError};
 
 /// An error answered as problem+json.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     detail: String,
+    /// Seconds for `Retry-After` (503 only).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
-    /// A 400 with `detail`.
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            detail: detail.into(),
-        }
-    }
-
-    /// A 404 with `detail`.
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            detail: detail.into(),
-        }
-    }
-
-    /// An error with any status.
+    /// An error with any status and a detail a person can read.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
-    fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!("{detail}");
+    /// A 400 with `detail`.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// A 404 with `detail`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// A 422 with `detail`: the request is well formed but asks for more than the limits allow.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+
+    /// A 503 with `Retry-After`: the client may try again shortly.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            detail: "the server failed; the error is logged".into(),
+            retry_after: Some(LIMITS.retry_after_s),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+        }
+    }
+
+    /// A 500: the detail is logged, the client reads a generic message.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!("{detail}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server failed; the error is logged",
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// The answer to a database error: 503 with `Retry-After` when the database is unreachable,
+/// restarting, out of connections or too slow; 500 otherwise.
+fn database(e: sqlx::Error) -> ApiError {
+    use sqlx::Error;
+    match &e {
+        Error::PoolTimedOut => ApiError::unavailable(format!(
+            "the database gave no connection within {} s (busy or unreachable)",
+            LIMITS.db_acquire_s
+        )),
+        Error::Io(_) | Error::Tls(_) | Error::PoolClosed | Error::WorkerCrashed => {
+            tracing::warn!("database unreachable: {e}");
+            ApiError::unavailable("the database is unreachable")
+        }
+        Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.as_ref() {
+                "57014" => ApiError::unavailable(format!(
+                    "the database took longer than the {} s limit for this request",
+                    LIMITS.statement_s
+                )),
+                "57P01" | "57P02" | "57P03" | "53300" | "53400" => {
+                    tracing::warn!("database unavailable: {e}");
+                    ApiError::unavailable("the database is restarting or has no connection left")
+                }
+                c if c.starts_with("08") => {
+                    tracing::warn!("database connection failed: {e}");
+                    ApiError::unavailable("the database is unreachable")
+                }
+                _ => ApiError::internal(e),
+            }
+        }
+        _ => ApiError::internal(e),
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        database(e)
+    }
+}
+
+impl From<ParcelError> for ApiError {
+    fn from(e: ParcelError) -> Self {
+        match e {
+            ParcelError::TooManyVertices { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            }
+            ParcelError::NotJson(_) | ParcelError::Shape(_) => ApiError::bad_request(e.to_string()),
+            ParcelError::TooLarge { .. }
+            | ParcelError::Ring { .. }
+            | ParcelError::Empty
+            | ParcelError::Invalid(_)
+            | ParcelError::NoArea => ApiError::unprocessable(e.to_string()),
         }
     }
 }
@@ -52,22 +128,39 @@ impl ApiError {
 impl From<ZoningError> for ApiError {
     fn from(e: ZoningError) -> Self {
         match e {
-            ZoningError::BadRequest(m) => ApiError::bad_request(m),
-            ZoningError::NotFound(m) => ApiError::not_found(m),
+            ZoningError::Coordinates { .. } | ZoningError::UnknownKbli(_) => {
+                ApiError::bad_request(e.to_string())
+            }
+            ZoningError::NotCovered { .. }
+            | ZoningError::KbliNotRuled { .. }
+            | ZoningError::NoItbxCell { .. }
+            | ZoningError::UnknownVersion(_) => ApiError::not_found(e.to_string()),
+            ZoningError::Parcel(p) => p.into(),
+            ZoningError::Sql(e) => database(e),
             other => ApiError::internal(other),
         }
     }
 }
 
-impl From<serde_json::Error> for ApiError {
-    fn from(e: serde_json::Error) -> Self {
-        ApiError::internal(e)
+impl From<TilesError> for ApiError {
+    fn from(e: TilesError) -> Self {
+        match e {
+            TilesError::OutOfRange(_) | TilesError::UnknownLayer(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            TilesError::Cpu(e) => e.into(),
+            TilesError::Sql(e) => database(e),
+            other => ApiError::internal(other),
+        }
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::internal(e)
+impl From<crate::cpu::CpuError> for ApiError {
+    fn from(e: crate::cpu::CpuError) -> Self {
+        match e {
+            crate::cpu::CpuError::Busy => ApiError::unavailable(e.to_string()),
+            crate::cpu::CpuError::Failed(_) => ApiError::internal(e),
+        }
     }
 }
 
@@ -79,39 +172,20 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        (
+        let mut response = (
             self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
+            [
+                (header::CONTENT_TYPE, "application/problem+json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
-}
-
-/// Middleware: gives every error answer a problem+json body, also those made outside the handlers
-/// (unknown routes, rejected path parameters, oversized bodies, timeouts), keeping their reason.
-pub async fn problem_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return response;
-    }
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
-    let reason = String::from_utf8_lossy(&body).trim().to_string();
-    let detail = match status {
-        _ if !reason.is_empty() => reason,
-        StatusCode::NOT_FOUND => format!("there is nothing at {path}"),
-        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take this method"),
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the 4 MiB limit".into(),
-        StatusCode::SERVICE_UNAVAILABLE => "the request took longer than the 30 s limit".into(),
-        other => other.canonical_reason().unwrap_or("error").to_string(),
-    };
-    ApiError::new(status, detail).into_response()
 }

@@ -1,121 +1,309 @@
-//! The HTTP layer: the router, thin handlers per resource, error mapping and the map page.
+//! The HTTP layer: the server wired once (state, change watcher, router, connection loop) for
+//! `satupeta serve`, the benchmark and the tests; thin handlers per resource; one error policy.
 
+mod answers;
 mod assets;
+mod edge;
 mod error;
+mod health;
+pub mod http;
+mod server;
 mod tiles;
 mod zoning;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderValue, Method, header};
 use sqlx::PgPool;
-use tower_http::compression::CompressionLayer;
-use tower_http::cors::CorsLayer;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use answers::AnswerCompression;
 pub use error::ApiError;
+pub use http::LinkBase;
 
+use crate::limits::LIMITS;
 use crate::tiles::TileService;
 use crate::zoning::Live;
+
+/// Bytes of encoded tiles the memory cache holds at most by default.
+pub const TILE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Which origins browsers may call the public read API from (CORS).
+#[derive(Debug, Clone, Default)]
+pub enum Cors {
+    /// Any origin (the default: the read API is public).
+    #[default]
+    Any,
+    /// Only these origins.
+    Origins(Vec<HeaderValue>),
+    /// No cross-origin calls.
+    None,
+}
+
+impl Cors {
+    /// Reads `*`, `none`, or a comma-separated list of origins (`https://a.example,https://b`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "*" => Ok(Cors::Any),
+            "none" | "" => Ok(Cors::None),
+            list => list
+                .split(',')
+                .map(|origin| {
+                    let origin = origin.trim().trim_end_matches('/');
+                    let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                        && http::is_plain_host(origin.split_once("://").map_or("", |(_, h)| h));
+                    ok.then(|| HeaderValue::from_str(origin).ok())
+                        .flatten()
+                        .ok_or_else(|| {
+                            format!("\"{origin}\" is not an origin like https://peta.example.go.id")
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Cors::Origins),
+        }
+    }
+
+    fn layer(&self) -> Option<CorsLayer> {
+        let origin = match self {
+            Cors::Any => AllowOrigin::any(),
+            Cors::Origins(list) => AllowOrigin::list(list.clone()),
+            Cors::None => return None,
+        };
+        Some(
+            CorsLayer::new()
+                .allow_origin(origin)
+                .allow_methods([Method::GET, Method::HEAD, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
+                .expose_headers([header::ETAG, header::RETRY_AFTER])
+                .max_age(Duration::from_secs(3600)),
+        )
+    }
+}
+
+/// How the server runs: links, CORS, caches, tile archives.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The public base URL links are built from (`--public-url`), without a trailing slash.
+    pub public_url: Option<String>,
+    /// Origins allowed to call the public read API.
+    pub cors: Cors,
+    /// Where pre-seeded tile archives are.
+    pub tiles_dir: Option<PathBuf>,
+    /// Bytes of encoded tiles the cache holds (0: no cache).
+    pub tile_cache_bytes: u64,
+    /// How point answers are compressed.
+    pub answers: AnswerCompression,
+    /// How often the server checks for changes it was not notified of.
+    pub poll: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            public_url: None,
+            cors: Cors::Any,
+            tiles_dir: None,
+            tile_cache_bytes: TILE_CACHE_BYTES,
+            answers: AnswerCompression::Composed,
+            poll: Duration::from_secs(2),
+        }
+    }
+}
 
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// Database pool.
+    /// Database pool of the requests (statement timeout, short acquire timeout).
     pub pool: PgPool,
+    /// A pool of its own for `/readyz`, so readiness never waits behind user requests.
+    health: PgPool,
     /// The live snapshot of published plans and rules.
     pub live: Arc<Live>,
     /// Vector tiles of every layer.
     pub tiles: Arc<TileService>,
+    answers: Arc<answers::Answers>,
+    /// Parcel computations running in the database at once.
+    parcels: Arc<Semaphore>,
+    links: LinkBase,
+    cors: Cors,
 }
 
-/// Bytes of encoded tiles the memory cache holds at most.
-pub const TILE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+impl FromRef<AppState> for LinkBase {
+    fn from_ref(state: &AppState) -> Self {
+        state.links.clone()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be reached.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// The zoning snapshot could not be read.
+    #[error("reading the published plans: {0}")]
+    Zoning(#[from] crate::zoning::ZoningError),
+    /// The tile layers could not be read.
+    #[error("reading the tile layers: {0}")]
+    Tiles(#[from] crate::tiles::TilesError),
+    /// The listening socket.
+    #[error("listening: {0}")]
+    Io(#[from] std::io::Error),
+}
 
 impl AppState {
-    /// Loads the zoning snapshot and the tile layers (with the archives pre-seeded in `tiles_dir`).
-    pub async fn load(pool: PgPool, tiles_dir: Option<std::path::PathBuf>) -> Result<Self, String> {
-        Self::load_with_cache(pool, tiles_dir, TILE_CACHE_BYTES).await
+    /// Connects to `database_url` with the server's limits and loads the snapshot and the tiles.
+    pub async fn connect(database_url: &str, options: &Options) -> Result<Self, StartError> {
+        let pool = crate::db::connect_server(database_url).await?;
+        Self::load(pool, options).await
     }
 
-    /// Like [`AppState::load`], with a tile cache of `cache_bytes` (0: no cache).
-    pub async fn load_with_cache(
-        pool: PgPool,
-        tiles_dir: Option<std::path::PathBuf>,
-        cache_bytes: u64,
-    ) -> Result<Self, String> {
-        let live = Live::load(pool.clone()).await.map_err(|e| e.to_string())?;
-        let tiles = TileService::load(pool.clone(), cache_bytes, tiles_dir)
-            .await
-            .map_err(|e| e.to_string())?;
+    /// Loads the snapshot and the tiles over `pool`.
+    pub async fn load(pool: PgPool, options: &Options) -> Result<Self, StartError> {
+        let live = Arc::new(Live::load(pool.clone()).await?);
+        let tiles = TileService::load(
+            pool.clone(),
+            live.snapshot(),
+            options.tile_cache_bytes,
+            options.tiles_dir.clone(),
+        )
+        .await?;
         Ok(AppState {
+            health: crate::db::health_pool(&pool),
             pool,
-            live: Arc::new(live),
+            live,
             tiles: Arc::new(tiles),
+            answers: Arc::new(answers::Answers::new(options.answers)),
+            parcels: Arc::new(Semaphore::new(LIMITS.parcel_concurrency)),
+            links: LinkBase {
+                public_url: options
+                    .public_url
+                    .as_ref()
+                    .map(|u| u.trim_end_matches('/').to_string()),
+                fallback: "http://127.0.0.1:8080".into(),
+            },
+            cors: options.cors.clone(),
         })
     }
 
-    /// Brings the snapshot and the tiles up to date with the database (see `db::watch_changes`).
+    /// Brings the snapshot, then the tiles, up to date with the database.
     pub async fn refresh(&self) {
         if let Err(e) = self.live.refresh().await {
             tracing::warn!("reloading the zoning snapshot failed: {e}");
         }
-        if let Err(e) = self.tiles.refresh().await {
+        if let Err(e) = self.tiles.refresh(self.live.snapshot()).await {
             tracing::warn!("reloading the tile layers failed: {e}");
         }
+    }
+
+    /// Watches the database for changes (LISTEN/NOTIFY, polling every `poll` as a fallback) and
+    /// refreshes; runs until the returned task is aborted.
+    pub fn watch(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(crate::db::watch_changes(
+            self.pool.clone(),
+            poll,
+            move || {
+                let state = state.clone();
+                async move { state.refresh().await }
+            },
+        ))
     }
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(assets::index))
-        .route("/static/{*path}", get(assets::file))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+    let mut public = Router::new()
+        .nest("/api/v1", zoning::routes().fallback(not_found))
+        .merge(tiles::routes())
         .route(
             "/data/balikpapan_admin.geojson",
-            get(assets::admin_boundaries),
-        )
-        .nest("/api/v1", zoning::routes())
-        .merge(tiles::routes())
-        .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(CompressionLayer::new())
-        .layer(CorsLayer::permissive())
-        .layer(RequestBodyLimitLayer::new(4 * 1024 * 1024))
+            axum::routing::get(assets::admin_boundaries),
+        );
+    if let Some(cors) = state.cors.layer() {
+        public = public.layer(cors);
+    }
+    let compression = CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(
+            SizeAbove::new(1024)
+                .and(NotForContentType::const_new(
+                    "application/vnd.mapbox-vector-tile",
+                ))
+                .and(NotForContentType::IMAGES),
+        );
+    Router::new()
+        .route("/", axum::routing::get(assets::index))
+        .route("/static/{*path}", axum::routing::get(assets::file))
+        .merge(health::routes())
+        .merge(public)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(LIMITS.body_bytes))
+        .layer(RequestBodyLimitLayer::new(LIMITS.body_bytes))
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            LIMITS.request_timeout(),
         ))
-        .layer(axum::middleware::from_fn(error::problem_errors))
+        .layer(axum::middleware::from_fn(edge::guard))
+        .layer(axum::middleware::from_fn(edge::finish))
+        .layer(compression)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let db = sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await;
-    let snapshot = state.live.snapshot();
-    let body = serde_json::json!({
-        "database": db.is_ok(),
-        "features": snapshot.index.len(),
-        "subzones": snapshot.rules.subzones().len(),
-        "change": snapshot.change_id,
-        "tile_layers": state.tiles.layers().len(),
-        "tile_cache_bytes": state.tiles.cached_bytes(),
-    });
-    let status = if db.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body))
+async fn not_found(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> ApiError {
+    ApiError::not_found(format!("there is nothing at {}", uri.path()))
+}
+
+/// A server made of its state and its change watcher.
+pub struct Server {
+    /// The state handlers share.
+    pub state: AppState,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Connects, loads and starts watching for changes.
+    pub async fn start(database_url: &str, options: &Options) -> Result<Self, StartError> {
+        let state = AppState::connect(database_url, options).await?;
+        Ok(Self::with_state(state, options))
+    }
+
+    /// A server over state already loaded.
+    pub fn with_state(state: AppState, options: &Options) -> Self {
+        let watcher = state.watch(options.poll);
+        Server { state, watcher }
+    }
+
+    /// Serves on `listener` until `shutdown` completes; links fall back to the listening address.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        self.state.links.fallback = format!("http://{}", listener.local_addr()?);
+        let result = server::serve(listener, router(self.state.clone()), shutdown).await;
+        self.watcher.abort();
+        result
+    }
+
+    /// Serves on a free loopback port in the background; returns the base URL (for the benchmark
+    /// and the tests).
+    pub async fn spawn(self) -> std::io::Result<String> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(self.serve(listener, std::future::pending()));
+        Ok(url)
+    }
 }

@@ -5,10 +5,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::json;
 
+use super::http::{BaseUrl, Coding, negotiate, not_modified};
 use super::{ApiError, AppState};
-use crate::tiles::{LayerInfo, TileCoord, TilesError};
+use crate::tiles::{LayerInfo, TileCoord};
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 const WEB_MERCATOR_QUAD: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
@@ -27,33 +29,54 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-impl From<TilesError> for ApiError {
-    fn from(e: TilesError) -> Self {
-        match e {
-            TilesError::OutOfRange(m) => ApiError::not_found(m),
-            TilesError::UnknownLayer(_) => ApiError::not_found(e.to_string()),
-            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
-        }
+/// `/tiles/{layer}/{z}/{x}/{y}.mvt`: the row comes with its extension (`.mvt` or `.pbf`).
+#[derive(Deserialize)]
+struct XyzPath {
+    layer: String,
+    z: u32,
+    x: u32,
+    file: TileRow,
+}
+
+/// A row number with a tile extension, as in `1234.mvt`.
+struct TileRow(u32);
+
+impl<'de> Deserialize<'de> for TileRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let row = text
+            .strip_suffix(".mvt")
+            .or_else(|| text.strip_suffix(".pbf"))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "tiles are at /tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt, not …/{text}"
+                ))
+            })?;
+        row.parse()
+            .map(TileRow)
+            .map_err(|_| serde::de::Error::custom(format!("row y \"{row}\" is not a whole number")))
     }
 }
 
-/// The server's own base URL as the client reached it.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
+/// `/ogc/collections/{id}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}`.
+#[derive(Deserialize)]
+struct OgcPath {
+    id: String,
+    z: u32,
+    y: u32,
+    x: u32,
+}
+
+/// `?v=`: the layer version a tile URL was made for.
+#[derive(Deserialize)]
+struct VersionQuery {
+    v: Option<String>,
 }
 
 async fn tilejson(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let id = file.strip_suffix(".json").ok_or_else(|| {
         ApiError::not_found(format!(
@@ -61,7 +84,6 @@ async fn tilejson(
         ))
     })?;
     let layer = state.tiles.layer(id)?;
-    let base = base_url(&headers);
     let body = json!({
         "tilejson": "3.0.0",
         "name": layer.id,
@@ -82,82 +104,29 @@ fn vector_layer(layer: &LayerInfo) -> serde_json::Value {
     let fields: serde_json::Map<String, serde_json::Value> = layer
         .fields
         .iter()
-        .map(|(name, about)| (name.to_string(), json!(about)))
+        .map(|(name, about)| (name.clone(), json!(about)))
         .collect();
     json!({ "id": layer.id, "description": layer.description, "minzoom": layer.minzoom, "maxzoom": layer.maxzoom, "fields": fields })
 }
 
-fn number(text: &str, what: &str) -> Result<u32, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::bad_request(format!("{what} \"{text}\" is not a whole number")))
-}
-
 async fn xyz_tile(
     State(state): State<AppState>,
-    Path((layer, z, x, file)): Path<(String, String, String, String)>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
+    Path(path): Path<XyzPath>,
+    Query(query): Query<VersionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let y = file
-        .strip_suffix(".mvt")
-        .or_else(|| file.strip_suffix(".pbf"))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "tiles are at /tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt, not {file}"
-            ))
-        })?;
-    let coord = TileCoord::new(
-        number(&z, "zoom")?,
-        number(&x, "column x")?,
-        number(y, "row y")?,
-    )?;
-    tile_response(
-        &state,
-        &layer,
-        coord,
-        query.get("v").map(String::as_str),
-        &headers,
-    )
-    .await
+    let coord = TileCoord::new(path.z, path.x, path.file.0)?;
+    tile_response(&state, &path.layer, coord, query.v.as_deref(), &headers).await
 }
 
 async fn ogc_tile(
     State(state): State<AppState>,
-    Path((id, z, y, x)): Path<(String, String, String, String)>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
+    Path(path): Path<OgcPath>,
+    Query(query): Query<VersionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let coord = TileCoord::new(
-        number(&z, "tileMatrix")?,
-        number(&x, "tileCol")?,
-        number(&y, "tileRow")?,
-    )?;
-    tile_response(
-        &state,
-        &id,
-        coord,
-        query.get("v").map(String::as_str),
-        &headers,
-    )
-    .await
-}
-
-/// Whether `Accept-Encoding` accepts `encoding` (by name or `*`, and not with `q=0`).
-fn accepted(headers: &HeaderMap, encoding: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.trim().split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let quality = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f64>().ok())
-                .unwrap_or(1.0);
-            (name.eq_ignore_ascii_case(encoding) || name == "*") && quality > 0.0
-        })
+    let coord = TileCoord::new(path.z, path.x, path.y)?;
+    tile_response(&state, &path.id, coord, query.v.as_deref(), &headers).await
 }
 
 async fn tile_response(
@@ -167,56 +136,50 @@ async fn tile_response(
     version: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let info = state.tiles.layer(layer)?;
-    let tile = state.tiles.tile(layer, coord).await?;
+    let (tile, info) = state.tiles.tile(layer, coord).await?;
     // A URL that names the current version never changes; any other must be checked again.
     let cache_control = if version == Some(info.version.as_str()) {
         "public, max-age=31536000, immutable"
     } else {
         "public, max-age=0, must-revalidate"
     };
-    let mut response_headers = HeaderMap::new();
-    response_headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(&tile.etag).expect("hex etag"),
-    );
-    response_headers.insert(
+    let mut response = Response::new(axum::body::Body::empty());
+    let out = response.headers_mut();
+    out.insert(header::ETAG, tile.etag_header.clone());
+    out.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
     );
-    response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response_headers.insert(
+    out.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    out.insert(
         "x-tile-source",
         HeaderValue::from_static(tile.origin.as_str()),
     );
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim() == tile.etag || tag.trim() == "*")
-        });
-    if not_modified {
-        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    if not_modified(headers, &tile.etag) {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return Ok(response);
     }
     if tile.raw.is_empty() {
-        return Ok((StatusCode::NO_CONTENT, response_headers).into_response());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        return Ok(response);
     }
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
-    let body = if accepted(headers, "br") {
-        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-        tile.brotli.clone()
-    } else if accepted(headers, "gzip") {
-        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        tile.gzip.clone()
-    } else {
-        tile.raw.clone()
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+    let body = match negotiate(headers, &[Coding::Brotli, Coding::Gzip]) {
+        Coding::Brotli => {
+            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+            tile.brotli.clone()
+        }
+        Coding::Gzip => {
+            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            tile.gzip.clone()
+        }
+        Coding::Identity => tile.raw.clone(),
     };
-    Ok((StatusCode::OK, response_headers, body).into_response())
+    *response.body_mut() = axum::body::Body::from(body);
+    Ok(response)
 }
 
-async fn tile_matrix_sets(headers: HeaderMap) -> axum::Json<serde_json::Value> {
-    let base = base_url(&headers);
+async fn tile_matrix_sets(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
     axum::Json(json!({
         "tileMatrixSets": [{
             "id": "WebMercatorQuad",
@@ -245,7 +208,7 @@ fn tileset_json(base: &str, layer: &LayerInfo) -> serde_json::Value {
         "layers": [{"id": layer.id, "dataType": "vector", "geometryDimension": 2,
                     "minTileMatrix": layer.minzoom.to_string(), "maxTileMatrix": layer.maxzoom.to_string(),
                     "propertiesSchema": {"type": "object", "properties": layer.fields.iter()
-                        .map(|(name, about)| (name.to_string(), json!({"description": about})))
+                        .map(|(name, about)| (name.clone(), json!({"description": about})))
                         .collect::<serde_json::Map<_, _>>()}}],
         "boundingBox": layer.bounds.map(|[w, s, e, n]| json!({"lowerLeft": [w, s], "upperRight": [e, n],
             "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"})),
@@ -255,19 +218,18 @@ fn tileset_json(base: &str, layer: &LayerInfo) -> serde_json::Value {
 async fn tileset(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let layer = state.tiles.layer(&id)?;
-    Ok(axum::Json(tileset_json(&base_url(&headers), &layer)))
+    Ok(axum::Json(tileset_json(&base, &layer)))
 }
 
 async fn tilesets(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let layer = state.tiles.layer(&id)?;
-    let base = base_url(&headers);
     Ok(axum::Json(json!({
         "tilesets": [{
             "title": layer.description,
@@ -279,29 +241,4 @@ async fn tilesets(
         }],
         "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/ogc/collections/{id}/tiles")}],
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(value: &str) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        map.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        map
-    }
-
-    #[test]
-    fn accept_encoding_is_read_with_its_weights() {
-        assert!(accepted(&headers("gzip, deflate, br"), "br"));
-        assert!(accepted(&headers("GZIP"), "gzip"));
-        assert!(!accepted(&headers("gzip, br;q=0"), "br"));
-        assert!(!accepted(&headers("br;q=0.0, gzip;q=0.5"), "br"));
-        assert!(accepted(&headers("br;q=0.5"), "br"));
-        assert!(accepted(&headers("*"), "gzip"));
-        assert!(!accepted(&HeaderMap::new(), "gzip"));
-    }
 }

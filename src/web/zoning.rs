@@ -1,18 +1,18 @@
-//! `/api/v1`: zoning lookups, activities, the sub-zone legend and the plan catalogue.
+//! `/api/v1`: zoning lookups, activities, the sub-zone legend, the plan catalogue and the limits.
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState};
-use crate::zoning::{
-    ParcelRequest, list_versions, lookup_parcel, lookup_point, lookup_point_in_version,
-};
+use crate::limits::LIMITS;
+use crate::zoning::{ParcelRequest, VersionLookup, list_versions, lookup_parcel, lookup_point};
 
 /// The `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
@@ -23,51 +23,74 @@ pub fn routes() -> Router<AppState> {
         .route("/subzones", get(subzones))
         .route("/plans", get(plans))
         .route("/plans/versions/{id}", get(plan_version))
+        .route("/limits", get(limits))
 }
 
-/// Reads a required number from the query string.
-fn number(query: &HashMap<String, String>, name: &str) -> Result<f64, ApiError> {
-    let text = query.get(name).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "the query parameter `{name}` is required (decimal degrees)"
-        ))
-    })?;
-    text.trim()
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("`{name}` is \"{text}\", not a number")))
+/// The query of a point lookup: `lon`, `lat`, and optionally `activity` (KBLI) and `version`.
+pub struct PointQuery {
+    lon: f64,
+    lat: f64,
+    activity: Option<String>,
+    version: Option<i64>,
 }
 
-/// A JSON body already serialised.
-fn json_bytes(body: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
+impl<S: Send + Sync> FromRequestParts<S> for PointQuery {
+    type Rejection = ApiError;
 
-fn to_json(value: &impl serde::Serialize) -> Result<Response, ApiError> {
-    serde_json::to_vec(value)
-        .map(json_bytes)
-        .map_err(ApiError::from)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let degrees = |name: &str| -> Result<f64, ApiError> {
+            let text = query.get(name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "the query parameter `{name}` is required (decimal degrees)"
+                ))
+            })?;
+            text.trim()
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("`{name}` is \"{text}\", not a number")))
+        };
+        let version = query
+            .get("version")
+            .map(|v| {
+                v.trim().parse().map_err(|_| {
+                    ApiError::bad_request(format!("`version` is \"{v}\", not a version id"))
+                })
+            })
+            .transpose()?;
+        Ok(PointQuery {
+            lon: degrees("lon")?,
+            lat: degrees("lat")?,
+            activity: query
+                .get("activity")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            version,
+        })
+    }
 }
 
 async fn point(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    query: PointQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (lon, lat) = (number(&query, "lon")?, number(&query, "lat")?);
-    let activity = query
-        .get("activity")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
     let snapshot = state.live.snapshot();
-    match query.get("version") {
-        None => to_json(&lookup_point(&snapshot, lon, lat, activity)?),
-        Some(v) => {
-            let version = v.parse().map_err(|_| {
-                ApiError::bad_request(format!("`version` is \"{v}\", not a version id"))
-            })?;
-            let body =
-                lookup_point_in_version(&state.pool, &snapshot.rules, version, lon, lat, activity)
-                    .await?;
-            Ok(json_bytes(body))
+    let activity = query.activity.as_deref();
+    match query.version {
+        None => {
+            let answer = lookup_point(&snapshot, query.lon, query.lat, activity)?;
+            Ok(state
+                .answers
+                .respond(&headers, &snapshot, &answer, activity))
+        }
+        Some(version) => {
+            let found = VersionLookup::read(&state.pool, version, query.lon, query.lat).await?;
+            let answer = found.answer(&snapshot.rules, activity)?;
+            Ok(state
+                .answers
+                .respond(&headers, &snapshot, &answer, activity))
         }
     }
 }
@@ -76,46 +99,60 @@ async fn parcel(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-    // Accepts {"geometry": ..., "activity": ...}, a GeoJSON Feature, or a bare geometry.
-    let request = match value.get("type").and_then(Value::as_str) {
-        Some("Feature") => ParcelRequest {
-            geometry: value.get("geometry").cloned().unwrap_or(Value::Null),
-            activity: value
-                .pointer("/properties/activity")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        },
-        Some(_) => ParcelRequest {
-            geometry: value,
-            activity: None,
-        },
-        None => serde_json::from_value(value).map_err(|e| {
-            ApiError::bad_request(format!(
-                "expected {{\"geometry\": <GeoJSON polygon>, \"activity\": \"KBLI\"}}: {e}"
+    let request = ParcelRequest::from_json(&body)?;
+    crate::zoning::check_size(&request)?;
+    let _slot = tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
+        .await
+        .map_err(|_| {
+            ApiError::unavailable(format!(
+                "{} parcels are being measured; none finished within {} s",
+                LIMITS.parcel_concurrency, LIMITS.queue_wait_s
             ))
-        })?,
-    };
+        })?
+        .map_err(ApiError::internal)?;
     let snapshot = state.live.snapshot();
-    to_json(&lookup_parcel(&state.pool, &snapshot, &request).await?)
+    let answer = lookup_parcel(&state.pool, &snapshot, &request).await?;
+    Ok(Json(answer).into_response())
+}
+
+/// The query of an activity search.
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    limit: Option<String>,
 }
 
 async fn activities(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query.get("q").map(|s| s.trim()).unwrap_or("");
+    let q = query.q.trim();
     if q.is_empty() {
         return Err(ApiError::bad_request(
             "give `q`: words of an activity or KBLI title, or a KBLI code",
         ));
     }
-    let limit = match query.get("limit") {
+    let chars = q.chars().count();
+    if chars > LIMITS.search_chars {
+        return Err(ApiError::unprocessable(format!(
+            "`q` has {chars} characters; searches take at most {}",
+            LIMITS.search_chars
+        )));
+    }
+    let words = q.split_whitespace().count();
+    if words > LIMITS.search_words {
+        return Err(ApiError::unprocessable(format!(
+            "`q` has {words} words; searches take at most {}",
+            LIMITS.search_words
+        )));
+    }
+    let limit = match query.limit {
         Some(l) => l
+            .trim()
             .parse::<usize>()
             .map_err(|_| ApiError::bad_request(format!("`limit` is \"{l}\", not a count")))?
-            .clamp(1, 500),
+            .clamp(1, LIMITS.search_hits),
         None => 50,
     };
     let snapshot = state.live.snapshot();
@@ -166,5 +203,9 @@ async fn plan_version(
     let version = versions
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
-    to_json(&version)
+    Ok(Json(version).into_response())
+}
+
+async fn limits() -> Json<crate::limits::Limits> {
+    Json(LIMITS)
 }

@@ -1,7 +1,13 @@
-//! The in-memory R-tree of every published zoning feature, rebuilt when a plan is published.
+//! The in-memory R-tree of every published zoning feature.
+//!
+//! A plan version never changes once published, so a reload keeps the features of the versions it
+//! already holds and reads only those of newly published versions: after a publication the new
+//! snapshot is ready as soon as the new version's rows have been read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use futures::TryStreamExt;
 use geo::{Intersects, MultiPolygon, Point};
 use geozero::ToGeo;
 use rstar::{AABB, RTree};
@@ -15,7 +21,7 @@ use crate::geometry::{IndexedBox, box_tree};
 /// A published zoning polygon with what a lookup reports of it.
 #[derive(Debug)]
 pub struct PublishedFeature {
-    /// Feature id (stable for the plan version).
+    /// Feature id (stable: the row never changes).
     pub id: i64,
     /// The plan version it belongs to.
     pub version_id: i64,
@@ -37,36 +43,26 @@ pub struct PublishedFeature {
     pub geometry: MultiPolygon<f64>,
 }
 
-/// A row of the feature queries, in column order.
-pub(crate) type FeatureRow = (
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Vec<u8>,
-);
+/// A row of the feature queries.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FeatureRow {
+    id: i64,
+    version_id: i64,
+    subzone_code: String,
+    block: Option<String>,
+    subblock: Option<String>,
+    kelurahan: Option<String>,
+    kecamatan: Option<String>,
+    overlays: String,
+    attributes: String,
+    wkb: Vec<u8>,
+}
 
 impl PublishedFeature {
     /// Builds a feature from a row of `published_features.sql` or `features_at_point.sql`.
     pub(crate) fn from_row(row: FeatureRow) -> Result<Self> {
-        let (
-            id,
-            version_id,
-            subzone,
-            block,
-            subblock,
-            kelurahan,
-            kecamatan,
-            overlays,
-            attributes,
-            wkb,
-        ) = row;
-        let geometry = match geozero::wkb::Wkb(wkb).to_geo() {
+        let id = row.id;
+        let geometry = match geozero::wkb::Wkb(row.wkb).to_geo() {
             Ok(geo::Geometry::MultiPolygon(m)) => m,
             Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
             _ => return Err(ZoningError::StoredFeature(id)),
@@ -74,21 +70,21 @@ impl PublishedFeature {
         let raw = |s: String| RawValue::from_string(s).map_err(|_| ZoningError::StoredFeature(id));
         Ok(PublishedFeature {
             id,
-            version_id,
-            subzone,
-            block,
-            subblock,
-            kelurahan,
-            kecamatan,
-            overlays: raw(overlays)?,
-            attributes: raw(attributes)?,
+            version_id: row.version_id,
+            subzone: row.subzone_code,
+            block: row.block,
+            subblock: row.subblock,
+            kelurahan: row.kelurahan,
+            kecamatan: row.kecamatan,
+            overlays: raw(row.overlays)?,
+            attributes: raw(row.attributes)?,
             geometry,
         })
     }
 }
 
 /// What a lookup says about a plan version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct VersionInfo {
     /// Plan id.
     pub plan_id: i64,
@@ -100,12 +96,15 @@ pub struct VersionInfo {
     pub version: i32,
     /// When it was published.
     pub published_at: String,
+    /// Whether it is its plan's published version.
+    #[serde(skip)]
+    pub published: bool,
 }
 
 /// Every published zoning feature with an R-tree over their bounding boxes.
 #[derive(Default)]
 pub struct ZoningIndex {
-    features: Vec<PublishedFeature>,
+    features: Vec<Arc<PublishedFeature>>,
     tree: RTree<IndexedBox>,
     versions: HashMap<i64, VersionInfo>,
 }
@@ -113,17 +112,40 @@ pub struct ZoningIndex {
 impl ZoningIndex {
     /// Reads every feature of every published plan version and indexes them.
     pub async fn load(conn: &mut PgConnection) -> Result<Self> {
-        let rows: Vec<FeatureRow> = sqlx::query_as(include_str!("sql/published_features.sql"))
-            .fetch_all(&mut *conn)
-            .await?;
-        let features = rows
-            .into_iter()
-            .map(PublishedFeature::from_row)
-            .collect::<Result<Vec<_>>>()?;
+        Self::load_after(conn, &ZoningIndex::default()).await
+    }
+
+    /// Like [`ZoningIndex::load`], keeping the features of the versions `previous` already holds
+    /// and reading only those of versions published since.
+    pub async fn load_after(conn: &mut PgConnection, previous: &ZoningIndex) -> Result<Self> {
+        let versions = load_versions(&mut *conn).await?;
+        let published: HashSet<i64> = versions
+            .values()
+            .filter(|v| v.published)
+            .map(|v| v.version_id)
+            .collect();
+        let mut features: Vec<Arc<PublishedFeature>> = previous
+            .features
+            .iter()
+            .filter(|f| published.contains(&f.version_id))
+            .cloned()
+            .collect();
+        let held: HashSet<i64> = features.iter().map(|f| f.version_id).collect();
+        let missing: Vec<i64> = published.difference(&held).copied().collect();
+        if !missing.is_empty() {
+            let mut rows =
+                sqlx::query_as::<_, FeatureRow>(include_str!("sql/features_of_versions.sql"))
+                    .bind(&missing)
+                    .fetch(&mut *conn);
+            while let Some(row) = rows.try_next().await? {
+                features.push(Arc::new(PublishedFeature::from_row(row)?));
+            }
+        }
+        features.sort_unstable_by_key(|f| f.id);
         Ok(ZoningIndex {
             tree: box_tree(features.iter().map(|f| &f.geometry)),
             features,
-            versions: load_versions(&mut *conn).await?,
+            versions,
         })
     }
 
@@ -137,6 +159,11 @@ impl ZoningIndex {
         self.features.is_empty()
     }
 
+    /// Every indexed feature, by id.
+    pub fn features(&self) -> &[Arc<PublishedFeature>] {
+        &self.features
+    }
+
     /// Every feature whose polygon intersects the point (boundary included, as `ST_Intersects`),
     /// the most recently published plan version first, then by id.
     pub fn at(&self, lon: f64, lat: f64) -> Vec<&PublishedFeature> {
@@ -144,7 +171,7 @@ impl ZoningIndex {
         let mut hits: Vec<&PublishedFeature> = self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
-            .map(|e| &self.features[e.index])
+            .map(|e| &*self.features[e.index])
             .filter(|f| f.geometry.intersects(&point))
             .collect();
         hits.sort_by_key(|f| (std::cmp::Reverse(f.version_id), f.id));
@@ -164,25 +191,8 @@ impl ZoningIndex {
 
 /// Names and numbers of every plan version (published or not), by version id.
 pub(crate) async fn load_versions(conn: &mut PgConnection) -> Result<HashMap<i64, VersionInfo>> {
-    let rows: Vec<(i64, String, i64, i32, String)> = sqlx::query_as(
-        "SELECT p.id, p.name, v.id, v.version, to_char(v.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-         FROM plan_version v JOIN plan p ON p.id = v.plan_id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(plan_id, plan, version_id, version, published_at)| {
-            (
-                version_id,
-                VersionInfo {
-                    plan_id,
-                    plan,
-                    version_id,
-                    version,
-                    published_at,
-                },
-            )
-        })
-        .collect())
+    let rows: Vec<VersionInfo> = sqlx::query_as(include_str!("sql/versions.sql"))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|v| (v.version_id, v)).collect())
 }

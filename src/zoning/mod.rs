@@ -3,26 +3,65 @@
 
 mod index;
 mod live;
-mod lookup;
+mod parcel;
 mod plans;
+mod point;
 
-pub use index::{PublishedFeature, ZoningIndex};
+pub use index::{PublishedFeature, VersionInfo, ZoningIndex};
 pub use live::{Live, Snapshot};
-pub use lookup::{
-    ParcelAnswer, ParcelRequest, PointAnswer, features_at, lookup_parcel, lookup_point,
-    lookup_point_in_version,
+pub use parcel::{
+    Limits, OutsidePart, ParcelAnswer, ParcelError, ParcelPart, ParcelRequest, check_size,
+    lookup_parcel,
 };
 pub use plans::{PlanVersion, list_versions};
+pub use point::{
+    ActivityAnswer, OverlapInfo, PointAnswer, PointHead, VersionLookup, features_at, lookup_point,
+};
 
 /// Errors of zoning lookups.
 #[derive(Debug, thiserror::Error)]
 pub enum ZoningError {
-    /// The request is malformed; the message names the problem.
-    #[error("{0}")]
-    BadRequest(String),
-    /// Nothing was found; the message says what.
-    #[error("{0}")]
-    NotFound(String),
+    /// Coordinates that are not WGS 84 degrees.
+    #[error("coordinates lon={lon}, lat={lat} are not WGS 84 degrees (lon -180..180, lat -90..90)")]
+    Coordinates {
+        /// Longitude given.
+        lon: f64,
+        /// Latitude given.
+        lat: f64,
+    },
+    /// No published plan covers the point.
+    #[error("no published plan covers lon={lon}, lat={lat}")]
+    NotCovered {
+        /// Longitude asked.
+        lon: f64,
+        /// Latitude asked.
+        lat: f64,
+    },
+    /// The code is not in KBLI 2020.
+    #[error("\"{0}\" is not a KBLI 2020 code")]
+    UnknownKbli(String),
+    /// The KBLI code is not ruled by any activity of the ITBX matrix.
+    #[error("KBLI {code} ({title}) is not covered by the activity list")]
+    KbliNotRuled {
+        /// The code.
+        code: String,
+        /// Its title.
+        title: String,
+    },
+    /// The ITBX matrix has no cell for the activity in the sub-zone.
+    #[error("the ITBX matrix has no cell for {activity} in {subzone}")]
+    NoItbxCell {
+        /// The activity's name.
+        activity: String,
+        /// The sub-zone.
+        subzone: String,
+    },
+    /// There is no such plan version.
+    #[error("there is no plan version {0}")]
+    UnknownVersion(i64),
+    /// The parcel cannot be measured.
+    #[error(transparent)]
+    Parcel(#[from] ParcelError),
     /// The database failed.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),

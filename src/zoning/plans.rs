@@ -60,20 +60,52 @@ pub struct ValidationSummary {
     pub tolerance_m2: f64,
 }
 
-type PlanRow = (
-    i64,
-    String,
-    Option<i64>,
-    i64,
-    i32,
-    String,
-    String,
-    String,
-    String,
-    i32,
-    f64,
-    sqlx::types::Json<ValidationReport>,
-);
+/// A row of `plans.sql`.
+#[derive(sqlx::FromRow)]
+struct PlanRow {
+    plan_id: i64,
+    plan: String,
+    published_version_id: Option<i64>,
+    version_id: i64,
+    version: i32,
+    published_at: String,
+    source_file: String,
+    source_layer: String,
+    source_crs: String,
+    feature_count: i32,
+    area_m2: f64,
+    report: sqlx::types::Json<ValidationReport>,
+}
+
+impl PlanRow {
+    /// The catalogue entry; the whole report only when `with_report`.
+    fn into_version(self, with_report: bool) -> PlanVersion {
+        let report = self.report.0;
+        PlanVersion {
+            plan_id: self.plan_id,
+            plan: self.plan,
+            version_id: self.version_id,
+            version: self.version,
+            published: self.published_version_id == Some(self.version_id),
+            published_at: self.published_at,
+            source: Source {
+                file: self.source_file,
+                layer: self.source_layer,
+                crs: self.source_crs,
+            },
+            feature_count: self.feature_count,
+            area_m2: self.area_m2,
+            validation: ValidationSummary {
+                features_read: report.features_read,
+                repaired: report.repaired.len(),
+                gaps: report.gaps.len(),
+                gap_area_m2: report.gaps.iter().filter_map(|g| g.area_m2).sum(),
+                tolerance_m2: report.tolerance_m2,
+            },
+            report: with_report.then_some(report),
+        }
+    }
+}
 
 /// Every plan version, newest first within each plan; or only `version_id`, with its full report.
 pub async fn list_versions(pool: &PgPool, version_id: Option<i64>) -> Result<Vec<PlanVersion>> {
@@ -83,42 +115,6 @@ pub async fn list_versions(pool: &PgPool, version_id: Option<i64>) -> Result<Vec
         .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                plan_id,
-                plan,
-                published_id,
-                id,
-                version,
-                at,
-                file,
-                layer,
-                crs,
-                count,
-                area,
-                report,
-            )| {
-                let report = report.0;
-                PlanVersion {
-                    plan_id,
-                    plan,
-                    version_id: id,
-                    version,
-                    published: published_id == Some(id),
-                    published_at: at,
-                    source: Source { file, layer, crs },
-                    feature_count: count,
-                    area_m2: area,
-                    validation: ValidationSummary {
-                        features_read: report.features_read,
-                        repaired: report.repaired.len(),
-                        gaps: report.gaps.len(),
-                        gap_area_m2: report.gaps.iter().filter_map(|g| g.area_m2).sum(),
-                        tolerance_m2: report.tolerance_m2,
-                    },
-                    report: version_id.map(|_| report),
-                }
-            },
-        )
+        .map(|row| row.into_version(version_id.is_some()))
         .collect())
 }

@@ -2,9 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use satupeta::db::watch_changes;
 use satupeta::ingest::{self, ImportOptions};
-use satupeta::web::{AppState, router};
+use satupeta::web::{Options, Server};
 use serde_json::{Value, json};
 
 use super::fixtures::{cell_centre, standard_plan_as};
@@ -13,21 +12,21 @@ use super::harness::{TestDb, fresh_db, scratch_dir};
 /// Serves the API on a free port of the test's database; returns its base URL. The fallback poll
 /// is a minute long, so that changes reach the server within a test only by LISTEN/NOTIFY.
 pub async fn serve(db: &TestDb) -> String {
-    let state = AppState::load(db.pool.clone(), None).await.unwrap();
-    let watched = state.clone();
-    tokio::spawn(watch_changes(
-        db.pool.clone(),
-        Duration::from_secs(60),
-        move || {
-            let state = watched.clone();
-            async move { state.refresh().await }
-        },
-    ));
-    let app = router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    serve_with(db, Options::default()).await
+}
+
+/// Like [`serve`], with `options` (the poll is always a minute long).
+pub async fn serve_with(db: &TestDb, options: Options) -> String {
+    let options = Options {
+        poll: Duration::from_secs(60),
+        ..options
+    };
+    Server::start(&db.url, &options)
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap()
 }
 
 async fn get(url: &str) -> (u16, String, Value) {

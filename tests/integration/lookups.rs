@@ -195,18 +195,20 @@ async fn lookups_refuse_bad_input_and_say_when_no_plan_covers_a_point() {
     let snapshot = live.snapshot();
     let outside = zoning::lookup_point(&snapshot, 116.5, -1.5, None).unwrap_err();
     assert!(
-        matches!(&outside, ZoningError::NotFound(m) if m.contains("no published plan covers")),
+        matches!(&outside, ZoningError::NotCovered { .. })
+            && outside.to_string().contains("no published plan covers"),
         "{outside}"
     );
     let bad = zoning::lookup_point(&snapshot, 200.0, -1.5, None).unwrap_err();
     assert!(
-        matches!(&bad, ZoningError::BadRequest(m) if m.contains("lon=200")),
+        matches!(&bad, ZoningError::Coordinates { .. }) && bad.to_string().contains("lon=200"),
         "{bad}"
     );
     let (lon, lat) = cell_centre(1, 0);
     let unknown = zoning::lookup_point(&snapshot, lon, lat, Some("99999")).unwrap_err();
     assert!(
-        matches!(&unknown, ZoningError::BadRequest(m) if m.contains("not a KBLI 2020 code")),
+        matches!(&unknown, ZoningError::UnknownKbli(_))
+            && unknown.to_string().contains("not a KBLI 2020 code"),
         "{unknown}"
     );
 }
@@ -249,16 +251,13 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
         ]
     );
 
-    let old = zoning::lookup_point_in_version(
-        &db.pool,
-        &snapshot.rules,
-        first.version_id.unwrap(),
-        lon,
-        lat,
-        None,
-    )
-    .await
-    .unwrap();
+    let found = zoning::VersionLookup::read(&db.pool, first.version_id.unwrap(), lon, lat)
+        .await
+        .unwrap();
+    let old = found
+        .answer(&snapshot.rules, None)
+        .unwrap()
+        .to_json(&snapshot.rules);
     let old: serde_json::Value = serde_json::from_slice(&old).unwrap();
     assert_eq!(old["subzone"]["code"], "K-1");
     assert_eq!(old["plan"]["version"], 1);
@@ -306,8 +305,9 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         [x_mid - w, y0 + h],
         [x_mid - w, y0 - h / 4.0]
     ]]);
+    let geojson = json!({"type": "Polygon", "coordinates": ring});
     let request = ParcelRequest {
-        geometry: json!({"type": "Polygon", "coordinates": ring}),
+        geometry: ParcelRequest::polygons(geojson.clone()).unwrap(),
         activity: Some("56101".into()),
     };
     let answer = zoning::lookup_parcel(&db.pool, &snapshot, &request)
@@ -319,7 +319,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
     let utm_area: f64 = sqlx::query_scalar(
         "SELECT ST_Area(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326), 32750))",
     )
-    .bind(request.geometry.to_string())
+    .bind(geojson.to_string())
     .fetch_one(&db.pool)
     .await
     .unwrap();
@@ -432,7 +432,10 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
 
     // Wholly outside: no parts, no limits, all of it outside the plan.
     let outside = ParcelRequest {
-        geometry: json!({"type": "Polygon", "coordinates": square(116.9, -1.2, 0.001)}),
+        geometry: ParcelRequest::polygons(
+            json!({"type": "Polygon", "coordinates": square(116.9, -1.2, 0.001)}),
+        )
+        .unwrap(),
         activity: None,
     };
     let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
@@ -467,7 +470,7 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
         &db.pool,
         &snapshot,
         &ParcelRequest {
-            geometry: multi,
+            geometry: ParcelRequest::polygons(multi).unwrap(),
             activity: None,
         },
     )
@@ -496,21 +499,25 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
         ),
         (
             json!({"type": "Polygon", "coordinates": "nope"}),
-            "not valid GeoJSON",
+            "expected a GeoJSON Polygon",
         ),
     ] {
-        let error = zoning::lookup_parcel(
-            &db.pool,
-            &snapshot,
-            &ParcelRequest {
-                geometry,
-                activity: None,
-            },
-        )
-        .await
-        .unwrap_err();
+        // Bad shapes are refused as they are read; an invalid polygon by PostGIS.
+        let error = match ParcelRequest::polygons(geometry) {
+            Err(e) => ZoningError::from(e),
+            Ok(geometry) => zoning::lookup_parcel(
+                &db.pool,
+                &snapshot,
+                &ParcelRequest {
+                    geometry,
+                    activity: None,
+                },
+            )
+            .await
+            .unwrap_err(),
+        };
         assert!(
-            matches!(&error, ZoningError::BadRequest(m) if m.contains(words)),
+            matches!(&error, ZoningError::Parcel(_)) && error.to_string().contains(words),
             "{words}: {error}"
         );
     }

@@ -390,14 +390,14 @@ async fn tiles_over_plan(service: &satupeta::tiles::TileService, z: u8) -> Vec<(
     for x in a.x..=b.x {
         for y in a.y..=b.y {
             let coord = TileCoord::new(u32::from(z), x, y).unwrap();
-            let tile = service.tile("zoning", coord).await.unwrap();
+            let (tile, _) = service.tile("zoning", coord).await.unwrap();
             assert!(
                 tile.raw.len() <= satupeta::tiles::MAX_TILE_BYTES,
                 "z{z} tile {x}/{y} has {} bytes",
                 tile.raw.len()
             );
             if !tile.raw.is_empty() {
-                out.push((coord, Tile::decode(tile.raw.as_slice()).unwrap()));
+                out.push((coord, Tile::decode(&tile.raw[..]).unwrap()));
             }
         }
     }
@@ -409,7 +409,7 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
     use geo::{Area, BooleanOps, unary_union};
     let db = fresh_db().await;
     import(&db.pool, super::harness::demo_plan(), "Demo").await;
-    let service = satupeta::tiles::TileService::load(db.pool.clone(), 64 << 20, None)
+    let service = satupeta::tiles::TileService::open(db.pool.clone(), 64 << 20, None)
         .await
         .unwrap();
     for z in [8u8, 10, 12] {
@@ -474,7 +474,7 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
     let file = standard_plan_as(&dir, "GPKG", "plan.gpkg", 4326);
     import(&db.pool, &file, "Arsip").await;
     let tiles_dir = dir.join("tiles");
-    let seeder = TileService::load(db.pool.clone(), 0, None).await.unwrap();
+    let seeder = TileService::open(db.pool.clone(), 0, None).await.unwrap();
     let out = archive_path(&tiles_dir, "zoning");
     let summary = seed(&seeder, "zoning", (10, 16), None, &out, false)
         .await
@@ -485,12 +485,12 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
     );
     assert!(out.exists() && summary.bytes > 0);
 
-    let service = TileService::load(db.pool.clone(), 64 << 20, Some(tiles_dir.clone()))
+    let service = TileService::open(db.pool.clone(), 64 << 20, Some(tiles_dir.clone()))
         .await
         .unwrap();
     let (lon, lat) = cell_centre(0, 0);
     let coord = TileCoord::containing(lon, lat, 15).unwrap();
-    let tile = service.tile("zoning", coord).await.unwrap();
+    let (tile, _) = service.tile("zoning", coord).await.unwrap();
     assert_eq!(tile.origin, TileOrigin::Archive);
     assert_eq!(
         tile.raw,
@@ -500,7 +500,7 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
     // Outside the seeded zooms, tiles are rendered live.
     let deeper = TileCoord::containing(lon, lat, 17).unwrap();
     assert_eq!(
-        service.tile("zoning", deeper).await.unwrap().origin,
+        service.tile("zoning", deeper).await.unwrap().0.origin,
         TileOrigin::Live
     );
 
@@ -511,20 +511,21 @@ async fn a_seeded_archive_is_served_while_fresh_and_live_tiles_after_a_change() 
     let changed = dir.join("changed.gpkg");
     fixtures::write_gpkg(&changed, 4326, &features);
     import(&db.pool, &changed, "Arsip").await;
-    assert!(service.refresh().await.unwrap());
-    let tile = service.tile("zoning", coord).await.unwrap();
+    let live = satupeta::zoning::Live::load(db.pool.clone()).await.unwrap();
+    assert!(service.refresh(live.snapshot()).await.unwrap());
+    let (tile, _) = service.tile("zoning", coord).await.unwrap();
     assert_eq!(tile.origin, TileOrigin::Live);
-    let decoded = Tile::decode(tile.raw.as_slice()).unwrap();
+    let decoded = Tile::decode(&tile.raw[..]).unwrap();
     assert!(strings(&decoded.layers[0], "code").contains(&"KT".to_string()));
     // Seeding again makes it fresh again.
     seed(&service, "zoning", (10, 16), None, &out, false)
         .await
         .unwrap();
-    let reopened = TileService::load(db.pool.clone(), 64 << 20, Some(tiles_dir))
+    let reopened = TileService::open(db.pool.clone(), 64 << 20, Some(tiles_dir))
         .await
         .unwrap();
     assert_eq!(
-        reopened.tile("zoning", coord).await.unwrap().origin,
+        reopened.tile("zoning", coord).await.unwrap().0.origin,
         TileOrigin::Archive
     );
 }

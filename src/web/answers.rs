@@ -1,0 +1,202 @@
+//! Point answers on the wire, fast for browsers.
+//!
+//! Every browser sends `Accept-Encoding: gzip, deflate, br, zstd`, and most of an answer (the
+//! sub-zone's rules, about 90% of its bytes) is the same for every point of a sub-zone. So each
+//! sub-zone's tail is compressed once per snapshot, at the best level, as a raw deflate stream cut
+//! at a byte boundary (a sync flush); per request only the small head is deflated, at the fastest
+//! level, and the two are joined into one gzip member: header, head blocks, tail blocks, an empty
+//! final block, and the CRC-32 of both parts combined (RFC 1951 and 1952 allow exactly this; the
+//! result is an ordinary gzip stream). No crate joins deflate streams, so it is written here.
+//!
+//! [`AnswerCompression::Dynamic`] instead compresses each whole answer at the fastest level of the
+//! coding the client prefers (the compression middleware does it); `satupeta bench` measures both.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+
+use super::http::{Coding, header_value, negotiate, not_modified};
+use crate::zoning::{PointAnswer, Snapshot};
+
+/// How point answers are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AnswerCompression {
+    /// The sub-zone's rules compressed once, joined per request with the small head (gzip).
+    #[default]
+    Composed,
+    /// Each answer compressed whole, per request, at the fastest level.
+    Dynamic,
+}
+
+/// A sub-zone's tail, deflated once.
+struct Tail {
+    deflated: Vec<u8>,
+    crc: crc32fast::Hasher,
+    len: usize,
+}
+
+/// The compressed tails of the current snapshot's sub-zones.
+pub struct Answers {
+    mode: AnswerCompression,
+    tails: moka::sync::Cache<(i64, Arc<str>), Arc<Tail>>,
+}
+
+/// The gzip member header: no name, no time, unknown OS (RFC 1952, section 2.3).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+/// A final, empty block with fixed Huffman codes: ends the deflate stream.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+
+impl Answers {
+    /// Answers compressed as `mode` says.
+    pub fn new(mode: AnswerCompression) -> Self {
+        Answers {
+            mode,
+            tails: moka::sync::Cache::builder().max_capacity(4096).build(),
+        }
+    }
+
+    /// The HTTP answer: 304 when `If-None-Match` matches, else JSON, gzip-composed when the client
+    /// takes gzip (and weighs nothing above it).
+    pub fn respond(
+        &self,
+        request: &HeaderMap,
+        snapshot: &Snapshot,
+        answer: &PointAnswer<'_>,
+        activity: Option<&str>,
+    ) -> Response {
+        let etag = entity_tag(snapshot.change_id, &answer.feature_ids, activity);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ETAG, header_value(&etag));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if not_modified(request, &etag) {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let composed = self.mode == AnswerCompression::Composed
+            && negotiate(request, &[Coding::Gzip]) == Coding::Gzip;
+        let head = answer.head_json();
+        let body = if composed {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            let tail = self.tail(snapshot, answer.subzone_code);
+            gzip_joined(&head, &tail)
+        } else {
+            let mut body = head;
+            body.extend_from_slice(snapshot.rules.answer_tail(answer.subzone_code));
+            body
+        };
+        (headers, Body::from(body)).into_response()
+    }
+
+    fn tail(&self, snapshot: &Snapshot, subzone: &str) -> Arc<Tail> {
+        let key = (snapshot.change_id, Arc::from(subzone));
+        self.tails.get_with(key, || {
+            let bytes = snapshot.rules.answer_tail(subzone);
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(bytes);
+            Arc::new(Tail {
+                deflated: deflate_flushed(bytes, Compression::best()),
+                crc,
+                len: bytes.len(),
+            })
+        })
+    }
+}
+
+/// A weak entity tag of an answer: the snapshot (rules and plans), the features found and the
+/// activity asked about determine it.
+fn entity_tag(change_id: i64, features: &[i64], activity: Option<&str>) -> String {
+    let mut tag = format!("W/\"z{change_id}");
+    for id in features {
+        tag.push('-');
+        tag.push_str(&id.to_string());
+    }
+    if let Some(kbli) = activity {
+        tag.push_str("-a");
+        tag.extend(kbli.chars().filter(char::is_ascii_alphanumeric));
+    }
+    tag.push('"');
+    tag
+}
+
+/// `data` as raw deflate blocks ending at a byte boundary, without a final block, so that more
+/// blocks may follow.
+fn deflate_flushed(data: &[u8], level: Compression) -> Vec<u8> {
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(data.len() / 3 + 64), level);
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    let _ = encoder.flush();
+    std::mem::take(encoder.get_mut())
+}
+
+/// One gzip member holding `head` followed by the tail.
+fn gzip_joined(head: &[u8], tail: &Tail) -> Vec<u8> {
+    let head_deflated = deflate_flushed(head, Compression::fast());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(head);
+    crc.combine(&tail.crc);
+    let size = (head.len() + tail.len) as u32;
+    let mut out = Vec::with_capacity(
+        GZIP_HEADER.len() + head_deflated.len() + tail.deflated.len() + FINAL_BLOCK.len() + 8,
+    );
+    out.extend_from_slice(&GZIP_HEADER);
+    out.extend_from_slice(&head_deflated);
+    out.extend_from_slice(&tail.deflated);
+    out.extend_from_slice(&FINAL_BLOCK);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_joined_gzip_member_decodes_to_head_and_tail() {
+        let head = br#"{"plan":{"version":3},"feature_id":17,"#;
+        let tail_bytes = br#""subzone":{"code":"R-3"},"intensity":[],"activities":{}}"#.repeat(40);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&tail_bytes);
+        let tail = Tail {
+            deflated: deflate_flushed(&tail_bytes, Compression::best()),
+            crc,
+            len: tail_bytes.len(),
+        };
+        let joined = gzip_joined(head, &tail);
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(joined.as_slice())
+            .read_to_end(&mut decoded)
+            .unwrap();
+        let mut expected = head.to_vec();
+        expected.extend_from_slice(&tail_bytes);
+        assert_eq!(decoded, expected);
+        // A strict decoder checks the CRC and the size: one flipped byte of the tail is caught.
+        let mut damaged = joined.clone();
+        let at = GZIP_HEADER.len() + 12;
+        damaged[at] ^= 0x55;
+        let mut out = Vec::new();
+        assert!(
+            flate2::read::GzDecoder::new(damaged.as_slice())
+                .read_to_end(&mut out)
+                .is_err()
+                || out != expected
+        );
+    }
+
+    #[test]
+    fn entity_tags_name_the_snapshot_features_and_activity() {
+        assert_eq!(entity_tag(7, &[12, 40], None), "W/\"z7-12-40\"");
+        assert_eq!(entity_tag(7, &[12], Some("56101")), "W/\"z7-12-a56101\"");
+        assert_ne!(entity_tag(8, &[12], None), entity_tag(7, &[12], None));
+    }
+}

@@ -1,0 +1,154 @@
+//! Middleware at the edge of the application: the size guards that run before routing (414, 431),
+//! and the finishing touches on every answer (problem+json bodies for errors made outside the
+//! handlers, `Cache-Control`, security headers).
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
+use crate::limits::{LIMITS, bytes_text};
+
+/// Content-Security-Policy of the HTML pages: everything from this server; MapLibre draws on
+/// canvases, runs workers from blob: URLs and inline style attributes; no framing.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; \
+     font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Refuses requests whose target or header lines exceed the limits, before routing, with
+/// problem+json (hyper's own, larger, limit answers a bare 431 and closes the connection).
+pub async fn guard(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > LIMITS.uri_bytes {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the request target has {target} bytes; at most {} are read",
+                bytes_text(LIMITS.uri_bytes)
+            ),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > LIMITS.header_count || bytes > LIMITS.header_bytes {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "the request has {} header fields in {bytes} bytes; at most {} fields in {} are read",
+                headers.len(),
+                LIMITS.header_count,
+                bytes_text(LIMITS.header_bytes)
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Gives error answers made outside the handlers (unknown routes, rejected extractors, oversized
+/// bodies, timeouts) a problem+json body that keeps their reason and every other header (CORS
+/// included); sets `Cache-Control` where a handler did not; adds the security headers.
+pub async fn finish(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let mut response = if is_error(&response) && !is_problem(response.headers()) {
+        problem_of(response, &path).await
+    } else {
+        response
+    };
+    let status = response.status();
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let policy = if status.is_client_error() || status.is_server_error() {
+            "no-store"
+        } else {
+            "no-cache"
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+fn is_error(response: &Response) -> bool {
+    response.status().is_client_error() || response.status().is_server_error()
+}
+
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
+
+/// The problem+json form of an error answer, with its reason as the detail and its headers kept.
+async fn problem_of(response: Response, path: &str) -> Response {
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    // An encoded body is not text a person can read: keep only plain reasons.
+    let encoded = parts.headers.contains_key(header::CONTENT_ENCODING);
+    let reason = match encoded {
+        true => String::new(),
+        false => axum::body::to_bytes(body, 16 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default(),
+    };
+    let detail = match status {
+        _ if !reason.is_empty() => reason,
+        StatusCode::NOT_FOUND => format!("there is nothing at {path}"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take this method"),
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "the request body is larger than the {} limit",
+            LIMITS.body_size_text()
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => format!(
+            "the request took longer than the {} s limit",
+            LIMITS.request_s
+        ),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let mut problem = ApiError::new(status, detail).into_response();
+    for (name, value) in &parts.headers {
+        let ours = [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_ENCODING,
+        ];
+        if !ours.contains(name) {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE
+        && !problem.headers().contains_key(header::RETRY_AFTER)
+    {
+        problem
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(LIMITS.retry_after_s));
+    }
+    problem
+}
