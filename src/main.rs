@@ -158,6 +158,11 @@ enum DemoCommand {
     },
 }
 
+/// mimalloc instead of the system allocator: measured on the warm-tile benchmark (2 cores, 16
+/// connections, browser headers), glibc's malloc and free took about 10% of the server's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

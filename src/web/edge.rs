@@ -57,10 +57,10 @@ pub async fn guard(request: Request, next: Next) -> Response {
 /// bodies, timeouts) a problem+json body that keeps their reason and every other header (CORS
 /// included); sets `Cache-Control` where a handler did not; adds the security headers.
 pub async fn finish(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     let mut response = if is_error(&response) && !is_problem(response.headers()) {
-        problem_of(response, &path).await
+        problem_of(response, uri.path()).await
     } else {
         response
     };

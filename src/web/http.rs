@@ -154,13 +154,41 @@ pub fn is_plain_host(text: &str) -> bool {
 
 impl<S: Send + Sync> FromRequestParts<S> for BaseUrl
 where
-    LinkBase: axum::extract::FromRef<S>,
+    std::sync::Arc<LinkBase>: axum::extract::FromRef<S>,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let base = <LinkBase as axum::extract::FromRef<S>>::from_ref(state);
+        let base = <std::sync::Arc<LinkBase> as axum::extract::FromRef<S>>::from_ref(state);
         Ok(BaseUrl(base.for_request(&parts.headers)))
+    }
+}
+
+/// `Path<T>` whose rejection is a problem+json 400 naming the bad segment.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = super::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|e| super::ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// `Query<T>` whose rejection is a problem+json 400 naming the bad parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = super::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|e| super::ApiError::bad_request(e.body_text()))
     }
 }
 

@@ -121,9 +121,19 @@ impl Default for Options {
     }
 }
 
-/// State shared by every handler.
+/// State shared by every handler (cloned per request: one reference count).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// Database pool of the requests (statement timeout, short acquire timeout).
     pub pool: PgPool,
     /// A pool of its own for `/readyz`, so readiness never waits behind user requests.
@@ -134,14 +144,14 @@ pub struct AppState {
     pub tiles: Arc<TileService>,
     answers: Arc<answers::Answers>,
     /// Parcel computations running in the database at once.
-    parcels: Arc<Semaphore>,
-    links: LinkBase,
+    parcels: Semaphore,
+    links: arc_swap::ArcSwap<LinkBase>,
     cors: Cors,
 }
 
-impl FromRef<AppState> for LinkBase {
+impl FromRef<AppState> for Arc<LinkBase> {
     fn from_ref(state: &AppState) -> Self {
-        state.links.clone()
+        state.links.load_full()
     }
 }
 
@@ -179,22 +189,22 @@ impl AppState {
             options.tiles_dir.clone(),
         )
         .await?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             health: crate::db::health_pool(&pool),
             pool,
             live,
             tiles: Arc::new(tiles),
             answers: Arc::new(answers::Answers::new(options.answers)),
-            parcels: Arc::new(Semaphore::new(LIMITS.parcel_concurrency)),
-            links: LinkBase {
+            parcels: Semaphore::new(LIMITS.parcel_concurrency),
+            links: arc_swap::ArcSwap::from_pointee(LinkBase {
                 public_url: options
                     .public_url
                     .as_ref()
                     .map(|u| u.trim_end_matches('/').to_string()),
                 fallback: "http://127.0.0.1:8080".into(),
-            },
+            }),
             cors: options.cors.clone(),
-        })
+        })))
     }
 
     /// Brings the snapshot, then the tiles, up to date with the database.
@@ -223,16 +233,32 @@ impl AppState {
 }
 
 /// The whole HTTP application.
+///
+/// Most routes pass the general middleware (outermost first): tracing, compression of dynamic
+/// answers, [`edge::finish`] (problem+json, `Cache-Control`, security headers), [`edge::guard`]
+/// (414, 431), the body limit, the API's request timeout. Tiles, the busiest and already
+/// compressed, pass only tracing and CORS (see [`tiles::tile_routes`]).
 pub fn router(state: AppState) -> Router {
+    let cors = state.cors.layer();
     let mut public = Router::new()
-        .nest("/api/v1", zoning::routes().fallback(not_found))
+        .nest(
+            "/api/v1",
+            zoning::routes()
+                .fallback(not_found)
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    LIMITS.request_timeout(),
+                )),
+        )
         .merge(tiles::routes())
         .route(
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),
         );
-    if let Some(cors) = state.cors.layer() {
-        public = public.layer(cors);
+    let mut tile_routes = tiles::tile_routes();
+    if let Some(cors) = cors {
+        public = public.layer(cors.clone());
+        tile_routes = tile_routes.layer(cors);
     }
     let compression = CompressionLayer::new()
         .quality(CompressionLevel::Fastest)
@@ -251,13 +277,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(LIMITS.body_bytes))
         .layer(RequestBodyLimitLayer::new(LIMITS.body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            LIMITS.request_timeout(),
-        ))
         .layer(axum::middleware::from_fn(edge::guard))
         .layer(axum::middleware::from_fn(edge::finish))
         .layer(compression)
+        .merge(tile_routes)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -288,11 +311,15 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes; links fall back to the listening address.
     pub async fn serve(
-        mut self,
+        self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        self.state.links.fallback = format!("http://{}", listener.local_addr()?);
+        let fallback = format!("http://{}", listener.local_addr()?);
+        self.state.links.rcu(|links| LinkBase {
+            fallback: fallback.clone(),
+            ..LinkBase::clone(links)
+        });
         let result = server::serve(listener, router(self.state.clone()), shutdown).await;
         self.watcher.abort();
         result

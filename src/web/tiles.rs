@@ -1,28 +1,34 @@
 //! `/tiles` (XYZ tiles and TileJSON 3.0) and `/ogc/collections/{id}/tiles` (OGC API – Tiles).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{BaseUrl, Coding, negotiate, not_modified};
+use super::http::{ApiPath, ApiQuery, BaseUrl, Coding, negotiate, not_modified};
 use super::{ApiError, AppState};
 use crate::tiles::{LayerInfo, TileCoord};
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 const WEB_MERCATOR_QUAD: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 
-/// The tile routes.
+/// The tile metadata routes (TileJSON, OGC tilesets).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tiles/{file}", get(tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{file}", get(xyz_tile))
         .route("/ogc/tileMatrixSets", get(tile_matrix_sets))
         .route("/ogc/collections/{id}/tiles", get(tilesets))
         .route("/ogc/collections/{id}/tiles/WebMercatorQuad", get(tileset))
+}
+
+/// The tile routes themselves: the busiest of the server, answered from memory with their own
+/// headers and errors, so they skip the general middleware.
+pub fn tile_routes() -> Router<AppState> {
+    Router::new()
+        .route("/tiles/{layer}/{z}/{x}/{file}", get(xyz_tile))
         .route(
             "/ogc/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
             get(ogc_tile),
@@ -111,8 +117,8 @@ fn vector_layer(layer: &LayerInfo) -> serde_json::Value {
 
 async fn xyz_tile(
     State(state): State<AppState>,
-    Path(path): Path<XyzPath>,
-    Query(query): Query<VersionQuery>,
+    ApiPath(path): ApiPath<XyzPath>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = TileCoord::new(path.z, path.x, path.file.0)?;
@@ -121,8 +127,8 @@ async fn xyz_tile(
 
 async fn ogc_tile(
     State(state): State<AppState>,
-    Path(path): Path<OgcPath>,
-    Query(query): Query<VersionQuery>,
+    ApiPath(path): ApiPath<OgcPath>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = TileCoord::new(path.z, path.x, path.y)?;
