@@ -72,10 +72,10 @@ pub fn zoning_layer(snapshot: &Snapshot, previous: Option<&VectorLayer>) -> Load
     let features = zones
         .into_iter()
         .map(|zone| {
-            let class = class_of.get(zone.subzone.as_str()).copied();
+            let class = class_of.get(&*zone.subzone).copied();
             let mut properties = Vec::with_capacity(2);
             if let Some(block) = &zone.block {
-                properties.push((keys[4].clone(), TileValue::Str(block.clone())));
+                properties.push((keys[4].clone(), TileValue::Str(block.to_string())));
             }
             properties.push((keys[5].clone(), TileValue::Uint(zone.version_id as u64)));
             let id = zone.id as u64;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgConnection;
 
+use super::attributes::{Attributes, Pending, TableBuilder};
 use super::{Result, ZoningError};
 use crate::geometry::{IndexedBox, box_tree};
 
@@ -26,19 +27,19 @@ pub struct PublishedFeature {
     /// The plan version it belongs to.
     pub version_id: i64,
     /// Sub-zone letter code.
-    pub subzone: String,
+    pub subzone: Arc<str>,
     /// Block code (KODBLK).
-    pub block: Option<String>,
+    pub block: Option<Box<str>>,
     /// Sub-block code (KODSBL).
-    pub subblock: Option<String>,
+    pub subblock: Option<Box<str>>,
     /// Kelurahan (WADMKD).
-    pub kelurahan: Option<String>,
+    pub kelurahan: Option<Arc<str>>,
     /// Kecamatan (WADMKC).
-    pub kecamatan: Option<String>,
+    pub kecamatan: Option<Arc<str>>,
     /// Overlays that apply, as JSON.
     pub overlays: Box<RawValue>,
-    /// The source attributes as imported, as JSON.
-    pub attributes: Box<RawValue>,
+    /// The source attributes as imported.
+    pub attributes: Attributes,
     /// The polygon in EPSG:4326 exactly as stored.
     pub geometry: MultiPolygon<f64>,
 }
@@ -58,28 +59,83 @@ pub(crate) struct FeatureRow {
     wkb: Vec<u8>,
 }
 
-impl PublishedFeature {
-    /// Builds a feature from a row of `published_features.sql` or `features_at_point.sql`.
-    pub(crate) fn from_row(row: FeatureRow) -> Result<Self> {
+/// Turns rows into features: names that repeat (sub-zones, kelurahan) are kept once, and the
+/// attributes share one table per batch.
+#[derive(Default)]
+pub(crate) struct FeatureBatch {
+    names: HashMap<String, Arc<str>>,
+    attributes: TableBuilder,
+    read: Vec<(PublishedFeature0, Pending)>,
+}
+
+/// A feature read, waiting for its batch's attribute table.
+pub(crate) struct PublishedFeature0 {
+    id: i64,
+    version_id: i64,
+    subzone: Arc<str>,
+    block: Option<Box<str>>,
+    subblock: Option<Box<str>>,
+    kelurahan: Option<Arc<str>>,
+    kecamatan: Option<Arc<str>>,
+    overlays: Box<RawValue>,
+    geometry: MultiPolygon<f64>,
+}
+
+impl FeatureBatch {
+    fn name(&mut self, text: String) -> Arc<str> {
+        self.names
+            .entry(text)
+            .or_insert_with_key(|t| Arc::from(t.as_str()))
+            .clone()
+    }
+
+    /// Reads one row of `features_of_versions.sql` or `features_at_point.sql`.
+    pub(crate) fn add(&mut self, row: FeatureRow) -> Result<()> {
         let id = row.id;
         let geometry = match geozero::wkb::Wkb(row.wkb).to_geo() {
             Ok(geo::Geometry::MultiPolygon(m)) => m,
             Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
             _ => return Err(ZoningError::StoredFeature(id)),
         };
-        let raw = |s: String| RawValue::from_string(s).map_err(|_| ZoningError::StoredFeature(id));
-        Ok(PublishedFeature {
+        let attributes = self
+            .attributes
+            .add(&row.attributes)
+            .ok_or(ZoningError::StoredFeature(id))?;
+        let overlays =
+            RawValue::from_string(row.overlays).map_err(|_| ZoningError::StoredFeature(id))?;
+        let feature = PublishedFeature0 {
             id,
             version_id: row.version_id,
-            subzone: row.subzone_code,
-            block: row.block,
-            subblock: row.subblock,
-            kelurahan: row.kelurahan,
-            kecamatan: row.kecamatan,
-            overlays: raw(row.overlays)?,
-            attributes: raw(row.attributes)?,
+            subzone: self.name(row.subzone_code),
+            block: row.block.map(String::into_boxed_str),
+            subblock: row.subblock.map(String::into_boxed_str),
+            kelurahan: row.kelurahan.map(|k| self.name(k)),
+            kecamatan: row.kecamatan.map(|k| self.name(k)),
+            overlays,
             geometry,
-        })
+        };
+        self.read.push((feature, attributes));
+        Ok(())
+    }
+
+    /// The features read.
+    pub(crate) fn finish(self) -> Vec<PublishedFeature> {
+        let table = self.attributes.finish();
+        self.read
+            .into_iter()
+            .map(|(f, attributes)| PublishedFeature {
+                id: f.id,
+                version_id: f.version_id,
+                subzone: f.subzone,
+                block: f.block,
+                subblock: f.subblock,
+                kelurahan: f.kelurahan,
+                kecamatan: f.kecamatan,
+                overlays: f.overlays,
+                attributes: attributes.with(&table),
+                geometry: f.geometry,
+            })
+            .collect()
     }
 }
 
@@ -133,13 +189,15 @@ impl ZoningIndex {
         let held: HashSet<i64> = features.iter().map(|f| f.version_id).collect();
         let missing: Vec<i64> = published.difference(&held).copied().collect();
         if !missing.is_empty() {
+            let mut batch = FeatureBatch::default();
             let mut rows =
                 sqlx::query_as::<_, FeatureRow>(include_str!("sql/features_of_versions.sql"))
                     .bind(&missing)
                     .fetch(&mut *conn);
             while let Some(row) = rows.try_next().await? {
-                features.push(Arc::new(PublishedFeature::from_row(row)?));
+                batch.add(row)?;
             }
+            features.extend(batch.finish().into_iter().map(Arc::new));
         }
         features.sort_unstable_by_key(|f| f.id);
         Ok(ZoningIndex {

@@ -1,6 +1,7 @@
 //! Plan versions and zoning lookups: the in-memory index of every published plan, point lookups
 //! answered from it, parcel lookups measured in PostGIS, and the plan catalogue.
 
+mod attributes;
 mod index;
 mod live;
 mod parcel;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
-use super::index::{FeatureRow, VersionInfo, load_versions};
+use super::index::{FeatureBatch, FeatureRow, VersionInfo, load_versions};
 use super::{PublishedFeature, Result, Snapshot, ZoningError};
 use crate::rules::{ItbxClass, RuleBook};
 
@@ -65,7 +65,7 @@ pub struct PointHead<'a> {
     /// Overlays that apply (field name -> value).
     pub overlays: &'a RawValue,
     /// The source row as imported.
-    pub attributes: &'a RawValue,
+    pub attributes: &'a super::attributes::Attributes,
     /// Other zones under the same point.
     pub overlaps: Vec<OverlapInfo<'a>>,
     /// The activity asked about, if any.
@@ -264,5 +264,9 @@ pub async fn features_at(
         .bind(version_id)
         .fetch_all(pool)
         .await?;
-    rows.into_iter().map(PublishedFeature::from_row).collect()
+    let mut batch = FeatureBatch::default();
+    for row in rows {
+        batch.add(row)?;
+    }
+    Ok(batch.finish())
 }
