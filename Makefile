@@ -2,7 +2,7 @@
 # `make test` (every test, against a throwaway PostGIS cluster).
 
 APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
-BENCH_PACKAGES := wrk curl
+BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= var
 BIND ?= 127.0.0.1:8080

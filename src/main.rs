@@ -80,7 +80,7 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         blocks: usize,
         /// Concurrent connections of each load generator.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 16)]
         connections: usize,
         /// Seconds per load run.
         #[arg(long, default_value_t = 15)]
@@ -317,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 duration: Duration::from_secs(seconds),
                 admin_boundaries: PathBuf::from("data/balikpapan_admin.geojson"),
                 rules_dir: PathBuf::from("data/rules"),
+                binary: std::env::current_exe()?,
             };
             let result = match &martin {
                 Some(martin) => satupeta::bench::run_tiles(&options, martin).await,

@@ -1,15 +1,28 @@
 //! `satupeta bench`: measures this server against the peers named in the issue, in one run on one
-//! machine, and prints the rates and the ratios.
+//! machine, as real clients ask, and prints the rates and the ratios.
 //!
-//! - Point lookups over HTTP with keep-alive (wrk, random points over the city's bounding box),
-//!   against the same lookups asked directly of PostGIS (pgbench, prepared statements, the GiST
-//!   index), on the large demo plan.
-//! - The import of that plan (validated and published) against `ogr2ogr` copying the same file into
-//!   PostGIS.
-//! - Vector tiles of that plan against Martin on the same tables (see [`tiles`]).
+//! The server runs as a process of its own (`satupeta serve`) on the large demo plan:
+//! - `/healthz`: the HTTP ceiling of this machine, for scale;
+//! - point lookups (random points inside the plan) asked with a browser's headers
+//!   ([`load::BROWSER_HEADERS`]: gzip, deflate, br, zstd, a cookie) and without `Accept-Encoding`,
+//!   against the same points asked directly of PostGIS (pgbench, prepared, the GiST index); and
+//!   with browser headers again with answers compressed whole per request (`--answer-compression
+//!   dynamic`), the other way the issue asks to measure;
+//! - warm tiles (200 tiles of zooms 12–16) against nginx serving the same tiles pre-compressed
+//!   from disk (`gzip_static`), both asked with a browser's headers, in alternating rounds;
+//! - the server's memory at rest, after the load and at its peak through a republication, and how
+//!   long after a publication each kind of answer comes from the new version;
+//! - the import of the plan (validated and published) against `ogr2ogr` copying the same file.
+//!
+//! `--martin` measures the tiles against Martin on the same tables instead (see [`tiles`]).
 
+mod fresh;
+mod load;
+mod peers;
+mod process;
 mod tiles;
 
+pub use load::BROWSER_HEADERS;
 pub use tiles::run_tiles;
 
 use std::path::PathBuf;
@@ -22,7 +35,8 @@ use crate::db;
 use crate::demo::{self, DemoOptions};
 use crate::ingest::{self, ImportOptions};
 use crate::rules;
-use crate::web::{self, AppState};
+use load::{Client, PostgisPoints, WrkResult, pgbench, write_script, wrk};
+use process::Process;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -41,7 +55,12 @@ pub struct BenchOptions {
     pub admin_boundaries: PathBuf,
     /// The rule tables.
     pub rules_dir: PathBuf,
+    /// The `satupeta` binary to run as the server.
+    pub binary: PathBuf,
 }
+
+/// How many points inside the plan the lookups ask about.
+const POINTS: usize = 10_000;
 
 /// The city's bounding box (lon, lat): the lookup points are drawn uniformly from it.
 const CITY_BBOX: [f64; 4] = [116.729, -1.282, 117.023, -1.013];
@@ -114,36 +133,72 @@ impl Prepared {
     }
 }
 
-/// Serves the app on a free loopback port in this process; returns the address and the task.
-async fn serve_app(
-    app: axum::Router,
-) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?.to_string();
-    Ok((
-        address,
-        tokio::spawn(async move { axum::serve(listener, app).await }),
-    ))
-}
-
-/// Runs the lookup and import benchmarks and prints the table.
-pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
-    for tool in ["wrk", "ogr2ogr"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            bail!("`{tool}` is not installed (apt-get install wrk gdal-bin)");
+/// Checks that the load generators and peers are installed.
+fn check_tools(tools: &[&str]) -> anyhow::Result<()> {
+    for tool in tools {
+        let found = Command::new(tool).arg("--version").output().is_ok()
+            || Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if !found {
+            bail!(
+                "`{tool}` is not installed (make bench installs wrk, curl, nginx-light and gdal-bin)"
+            );
         }
     }
-    let prepared = prepare(options).await?;
-    let (features, size_mb, ours) = (prepared.features, prepared.size_mb, prepared.import_seconds);
-    let (url, plan) = (prepared.url.clone(), prepared.plan.clone());
-    let pool = prepared.pool.clone();
+    Ok(())
+}
+
+/// Random points over the city that fall inside the plan, as lookup URL paths in a file for wrk
+/// and as the table `bench_point` for pgbench. Returns the file and the first point.
+async fn write_points(
+    prepared: &Prepared,
+    options: &BenchOptions,
+) -> anyhow::Result<(PathBuf, (f64, f64))> {
+    use rand::{Rng, SeedableRng};
+    let live = crate::zoning::Live::load(prepared.pool.clone()).await?;
+    let snapshot = live.snapshot();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6471);
+    let [x0, y0, x1, y1] = CITY_BBOX;
+    let mut points = Vec::with_capacity(POINTS);
+    while points.len() < POINTS {
+        let (lon, lat) = (rng.gen_range(x0..x1), rng.gen_range(y0..y1));
+        if !snapshot.index.at(lon, lat).is_empty() {
+            points.push((lon, lat));
+        }
+    }
+    let file = options.work_dir.join("points.txt");
+    let lines: Vec<String> = points
+        .iter()
+        .map(|(lon, lat)| format!("/api/v1/zoning?lon={lon:.6}&lat={lat:.6}"))
+        .collect();
+    std::fs::write(&file, lines.join("\n") + "\n")?;
+    let (lons, lats): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+    sqlx::query(
+        "CREATE TABLE bench_point AS SELECT i::int, ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom
+         FROM UNNEST($1::float8[], $2::float8[]) WITH ORDINALITY AS p(x, y, i)",
+    )
+    .bind(&lons)
+    .bind(&lats)
+    .execute(&prepared.pool)
+    .await?;
+    sqlx::query("ALTER TABLE bench_point ADD PRIMARY KEY (i)")
+        .execute(&prepared.pool)
+        .await?;
+    Ok((file, points[0]))
+}
+
+/// `ogr2ogr` copying the plan file into PostGIS: seconds.
+fn ogr2ogr_copy(prepared: &Prepared) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let status = with_password(Command::new("ogr2ogr"), &url)
+    let mut command = Command::new("ogr2ogr");
+    command
         .args([
             "-f",
             "PostgreSQL",
-            &ogr_connection(&url),
-            plan.to_str().context("path")?,
+            &ogr_connection(&prepared.url),
+            prepared.plan.to_str().context("path")?,
         ])
         .args([
             "-nln",
@@ -153,173 +208,257 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
             "-lco",
             "GEOMETRY_NAME=geom",
             "-overwrite",
-        ])
-        .status()?;
-    let ogr = started.elapsed().as_secs_f64();
+        ]);
+    let status = with_password(command, &prepared.url).status()?;
     if !status.success() {
         bail!("ogr2ogr failed");
     }
+    Ok(started.elapsed().as_secs_f64())
+}
 
-    // Point lookups: this server over HTTP against PostGIS over SQL.
-    let app = web::router(AppState::load(pool.clone(), &web::Options::default()).await?);
-    let (address, server) = serve_app(app).await?;
-    let script = options.work_dir.join("lookup.lua");
-    write_lookup_script(&script)?;
-    let http = wrk(options, &script, &format!("http://{address}"))?;
-    server.abort();
-    let sql = pgbench(options, &url)?;
-    drop(pool);
+/// A wrk run of the paths in `list` as `client` asks.
+fn wrk_paths(
+    options: &BenchOptions,
+    list: &std::path::Path,
+    client: Client,
+    base: &str,
+) -> anyhow::Result<WrkResult> {
+    let name = list.file_stem().and_then(|s| s.to_str()).unwrap_or("paths");
+    let script = options.work_dir.join(format!(
+        "{name}-{}.lua",
+        if client == Client::Browser {
+            "browser"
+        } else {
+            "plain"
+        }
+    ));
+    write_script(&script, list, client)?;
+    wrk(options, &script, base)
+}
+
+/// Warm tiles of satupeta and nginx in alternating rounds; the median rate of each.
+struct TileRounds {
+    ours: Vec<WrkResult>,
+    nginx: Vec<WrkResult>,
+}
+
+const ROUNDS: usize = 3;
+
+fn tiles_against_nginx(options: &BenchOptions, server: &Process) -> anyhow::Result<TileRounds> {
+    let root = options.work_dir.join("static-tiles");
+    let _ = std::fs::remove_dir_all(&root);
+    let paths = peers::write_tiles(&server.url, &root)?;
+    let list = options.work_dir.join("tiles.txt");
+    std::fs::write(&list, paths.join("\n") + "\n")?;
+    let nginx = peers::start_nginx(&options.work_dir, &root)?;
+    // Warm both: every tile once.
+    let _ = wrk_paths(
+        &BenchOptions {
+            duration: Duration::from_secs(2),
+            ..options.clone()
+        },
+        &list,
+        Client::Browser,
+        &server.url,
+    )?;
+    let mut rounds = TileRounds {
+        ours: Vec::new(),
+        nginx: Vec::new(),
+    };
+    for _ in 0..ROUNDS {
+        rounds
+            .nginx
+            .push(wrk_paths(options, &list, Client::Browser, &nginx.url)?);
+        rounds
+            .ours
+            .push(wrk_paths(options, &list, Client::Browser, &server.url)?);
+    }
+    Ok(rounds)
+}
+
+fn median(results: &[WrkResult]) -> f64 {
+    let mut rates: Vec<f64> = results.iter().map(|r| r.rate).collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+/// Everything one run measured.
+struct Measured {
+    features: usize,
+    size_mb: f64,
+    import_s: f64,
+    ogr_s: f64,
+    health: WrkResult,
+    browser: WrkResult,
+    plain: WrkResult,
+    dynamic: WrkResult,
+    postgis: f64,
+    postgis_random: f64,
+    tiles: TileRounds,
+    memory_rest: f64,
+    memory_loaded: f64,
+    memory_peak: f64,
+    fresh: fresh::Freshness,
+}
+
+/// Runs the lookup, tile, memory, freshness and import benchmarks and prints the table.
+pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    check_tools(&["wrk", "curl", "ogr2ogr", process::nginx_binary()])?;
+    let prepared = prepare(options).await?;
+    let ogr_s = ogr2ogr_copy(&prepared)?;
+    let (points, first) = write_points(&prepared, options).await?;
+    let server = Process::satupeta(&options.binary, &prepared.url, &[])?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let memory_rest = server.memory_mb().0;
+    println!("measuring /healthz, point lookups and PostGIS ...");
+    let health_list = options.work_dir.join("health.txt");
+    std::fs::write(&health_list, "/healthz\n")?;
+    let health = wrk_paths(options, &health_list, Client::Browser, &server.url)?;
+    let browser = wrk_paths(options, &points, Client::Browser, &server.url)?;
+    let plain = wrk_paths(options, &points, Client::Plain, &server.url)?;
+    let postgis = pgbench(options, &prepared.url, PostgisPoints::Same(POINTS))?;
+    let postgis_random = pgbench(options, &prepared.url, PostgisPoints::Random(CITY_BBOX))?;
+    println!("measuring warm tiles against nginx ...");
+    let tiles = tiles_against_nginx(options, &server)?;
+    let memory_loaded = server.memory_mb().0;
+    println!("publishing a new version while the server runs ...");
+    let fresh = fresh::publish_and_wait(&prepared, &server.url, first).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let memory_peak = server.memory_mb().1;
+    drop(server);
+    let dynamic_server = Process::satupeta(
+        &options.binary,
+        &prepared.url,
+        &["--answer-compression", "dynamic"],
+    )?;
+    let dynamic = wrk_paths(options, &points, Client::Browser, &dynamic_server.url)?;
+    drop(dynamic_server);
+    let measured = Measured {
+        features: prepared.features,
+        size_mb: prepared.size_mb,
+        import_s: prepared.import_seconds,
+        ogr_s,
+        health,
+        browser,
+        plain,
+        dynamic,
+        postgis,
+        postgis_random,
+        tiles,
+        memory_rest,
+        memory_loaded,
+        memory_peak,
+        fresh,
+    };
     prepared.finish().await?;
+    print_table(options, &measured);
+    Ok(())
+}
 
+fn print_table(options: &BenchOptions, m: &Measured) {
+    let browser_headers: Vec<String> = BROWSER_HEADERS
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     println!();
-    println!("plan: {features} zoning polygons, {size_mb:.1} MB GeoPackage (EPSG:32750)");
     println!(
-        "machine: {} cores; {} connections, {} s per run",
+        "plan: {} zoning polygons, {:.1} MB GeoPackage (EPSG:32750); {POINTS} lookup points inside it",
+        m.features, m.size_mb
+    );
+    println!(
+        "machine: {} cores; wrk 1 thread, {} connections, {} s per run; pgbench {} connections",
         num_cpus(),
         options.connections,
-        options.duration.as_secs()
+        options.duration.as_secs(),
+        options.connections
     );
+    println!("browser headers: {}", browser_headers.join(" | "));
     println!();
     println!("| measure | satupeta | peer | ratio |");
     println!("|---|---|---|---|");
-    println!(
-        "| point lookups/s (HTTP vs PostGIS SQL) | {:.0} | {:.0} (pgbench) | {:.2}× |",
-        http.rate,
-        sql,
-        http.rate / sql
-    );
-    println!(
-        "| lookup latency p50 / p99 (HTTP) | {} / {} | | |",
-        http.p50, http.p99
-    );
-    println!(
-        "| import, validated and published (s) | {ours:.1} | {ogr:.1} (ogr2ogr) | {:.2}× the time |",
-        ours / ogr
-    );
-    Ok(())
-}
-
-/// Results of a wrk run.
-pub(crate) struct WrkResult {
-    rate: f64,
-    p50: String,
-    p99: String,
-}
-
-/// The wrk script of the lookup benchmark: random points over the city's bounding box.
-fn write_lookup_script(script: &std::path::Path) -> anyhow::Result<()> {
-    let [x0, y0, x1, y1] = CITY_BBOX;
-    std::fs::write(
-        script,
-        format!(
-            "math.randomseed(6471)\n\
-             request = function()\n\
-               local lon = {x0} + math.random() * {}\n\
-               local lat = {y0} + math.random() * {}\n\
-               return wrk.format(\"GET\", string.format(\"/api/v1/zoning?lon=%.6f&lat=%.6f\", lon, lat))\n\
-             end\n",
-            x1 - x0,
-            y1 - y0
-        ),
-    )?;
-    Ok(())
-}
-
-/// Runs wrk with `script` against `base_url` (keep-alive, `options.connections` connections).
-fn wrk(
-    options: &BenchOptions,
-    script: &std::path::Path,
-    base_url: &str,
-) -> anyhow::Result<WrkResult> {
-    let output = Command::new("wrk")
-        .args([
-            "-t",
-            "1",
-            "-c",
-            &options.connections.to_string(),
-            "-d",
-            &format!("{}s", options.duration.as_secs()),
-        ])
-        .args([
-            "--latency",
-            "-s",
-            script.to_str().context("path")?,
-            base_url,
-        ])
-        .output()?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    if !output.status.success() {
-        bail!(
-            "wrk failed: {text}{}",
-            String::from_utf8_lossy(&output.stderr)
+    let row = |label: &str, r: &WrkResult, peer: &str, ratio: String| {
+        println!(
+            "| {label} | {:.0}/s (p50 {}, p99 {}) | {peer} | {ratio} |",
+            r.rate, r.p50, r.p99
         );
-    }
-    let field = |prefix: &str| -> Option<String> {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .map(str::to_string)
     };
-    if text.contains("Non-2xx") {
-        tracing::debug!(
-            "wrk counted non-2xx answers (404 outside the plan, 204 empty tiles): {text}"
+    row(
+        "/healthz, browser headers (HTTP ceiling)",
+        &m.health,
+        "",
+        String::new(),
+    );
+    let versus = |r: &WrkResult| format!("{:.2}×", r.rate / m.postgis);
+    let postgis = format!("{:.0}/s (PostGIS, pgbench)", m.postgis);
+    row(
+        "point lookups, browser headers (gzip composed)",
+        &m.browser,
+        &postgis,
+        versus(&m.browser),
+    );
+    row(
+        "point lookups, no Accept-Encoding",
+        &m.plain,
+        &postgis,
+        versus(&m.plain),
+    );
+    row(
+        "point lookups, browser headers, compressed per answer",
+        &m.dynamic,
+        &postgis,
+        versus(&m.dynamic),
+    );
+    println!(
+        "| (PostGIS, random points over the city's bounding box, about half outside the plan) | | {:.0}/s | {:.2}× (browser lookups) |",
+        m.postgis_random,
+        m.browser.rate / m.postgis_random
+    );
+    println!(
+        "| point lookups, browser headers, share of the /healthz ceiling | {:.0}% | | |",
+        100.0 * m.browser.rate / m.health.rate
+    );
+    let (ours, nginx) = (median(&m.tiles.ours), median(&m.tiles.nginx));
+    println!(
+        "| warm tiles z12–16, browser headers (median of {ROUNDS} rounds) | {ours:.0}/s | {nginx:.0}/s ({}, gzip_static) | {:.2}× |",
+        peers::nginx_version(),
+        ours / nginx
+    );
+    for (i, (a, b)) in m.tiles.ours.iter().zip(&m.tiles.nginx).enumerate() {
+        println!(
+            "|   round {} | {:.0}/s (p50 {}, p99 {}) | {:.0}/s (p50 {}, p99 {}) | {:.2}× |",
+            i + 1,
+            a.rate,
+            a.p50,
+            a.p99,
+            b.rate,
+            b.p50,
+            b.p99,
+            a.rate / b.rate
         );
     }
-    Ok(WrkResult {
-        rate: field("Requests/sec:")
-            .and_then(|r| r.parse().ok())
-            .context("wrk printed no rate")?,
-        p50: field("50%").unwrap_or_default(),
-        p99: field("99%").unwrap_or_default(),
-    })
-}
-
-fn pgbench(options: &BenchOptions, url: &str) -> anyhow::Result<f64> {
-    let script = options.work_dir.join("lookup.sql");
-    let [x0, y0, x1, y1] = CITY_BBOX;
-    std::fs::write(
-        &script,
-        format!(
-            "\\set lon {x0} + random(0, 1000000) * {:.12}\n\
-             \\set lat {y0} + random(0, 1000000) * {:.12}\n\
-             SELECT f.id, f.version_id, f.subzone_code, f.block, f.subblock, f.kelurahan, f.kecamatan, f.overlays, f.attributes\n\
-             FROM published_zoning f WHERE ST_Intersects(f.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326));\n",
-            (x1 - x0) / 1e6,
-            (y1 - y0) / 1e6
-        ),
-    )?;
-    let program = db::find_bin_dir()?.join("pgbench");
-    let output = with_password(Command::new(program), url)
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &options.connections.to_string(),
-            "-j",
-            "2",
-        ])
-        .args([
-            "-T",
-            &options.duration.as_secs().to_string(),
-            "-f",
-            script.to_str().context("path")?,
-            &db::url::split_password(url).url,
-        ])
-        .output()
-        .context("running pgbench")?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    if !output.status.success() {
-        bail!(
-            "pgbench failed: {text}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+    println!(
+        "| import, validated and published | {:.1} s | {:.1} s (ogr2ogr copy) | {:.2}× the time |",
+        m.import_s,
+        m.ogr_s,
+        m.import_s / m.ogr_s
+    );
+    println!(
+        "| server memory (RSS) at rest / after the load / peak through a republication | {:.0} / {:.0} / {:.0} MB | | budget 500 MB |",
+        m.memory_rest, m.memory_loaded, m.memory_peak
+    );
+    let f = &m.fresh;
+    println!(
+        "| fresh after publishing version {} (point / parcel / plans / tiles) | {:.2} / {:.2} / {:.2} / {:.2} s | | |",
+        f.version,
+        f.point.as_secs_f64(),
+        f.parcel.as_secs_f64(),
+        f.plans.as_secs_f64(),
+        f.tiles.as_secs_f64()
+    );
+    let errors = m.browser.errors + m.plain.errors + m.dynamic.errors + m.health.errors;
+    if errors > 0 {
+        println!("\n(the lookup runs counted {errors} answers other than 2xx/3xx)");
     }
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|t| t.parse().ok())
-        .context("pgbench printed no tps")
 }
 
 fn num_cpus() -> usize {

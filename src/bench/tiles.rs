@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use super::{BenchOptions, CITY_BBOX, WrkResult, prepare, serve_app, wrk};
+use super::load::{WrkResult, wrk};
+use super::process::free_port;
+use super::{BenchOptions, CITY_BBOX, prepare};
 use crate::tiles::TileCoord;
 use crate::web::{self, AppState};
 
@@ -162,12 +164,6 @@ fn start_martin(binary: &Path, url: &str, port: u16, cache_mb: u32) -> anyhow::R
     bail!("Martin did not start listening on port {port}")
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 fn row(label: &str, ours: &WrkResult, martin: &WrkResult) -> String {
     format!(
         "| {label} | {:.0} req/s, p50 {}, p99 {} | {:.0} req/s, p50 {}, p99 {} | {:.2}× |",
@@ -222,8 +218,9 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
             ..web::Options::default()
         };
         let state = AppState::load(prepared.pool.clone(), &server_options).await?;
-        let (address, server) = serve_app(web::router(state)).await?;
-        let ours_base = format!("http://{address}");
+        let ours_base = web::Server::with_state(state, &server_options)
+            .spawn()
+            .await?;
         let port = free_port()?;
         let martin_server = start_martin(martin, &prepared.url, port, martin_cache_mb)?;
         let martin_base = format!("http://127.0.0.1:{port}");
@@ -242,7 +239,6 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
             &low.iter().map(martin_path).collect::<Vec<_>>(),
         )?;
         drop(martin_server);
-        server.abort();
         results.push((label, ours, theirs, low_ours, low_martin));
     }
     let (features, size_mb) = (prepared.features, prepared.size_mb);

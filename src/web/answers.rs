@@ -43,7 +43,14 @@ struct Tail {
 /// The compressed tails of the current snapshot's sub-zones.
 pub struct Answers {
     mode: AnswerCompression,
-    tails: moka::sync::Cache<(i64, Arc<str>), Arc<Tail>>,
+    tails: std::sync::RwLock<Tails>,
+}
+
+/// The tails compressed for one snapshot, by sub-zone.
+#[derive(Default)]
+struct Tails {
+    change_id: i64,
+    by_subzone: std::collections::HashMap<String, Arc<Tail>>,
 }
 
 /// The gzip member header: no name, no time, unknown OS (RFC 1952, section 2.3).
@@ -56,7 +63,7 @@ impl Answers {
     pub fn new(mode: AnswerCompression) -> Self {
         Answers {
             mode,
-            tails: moka::sync::Cache::builder().max_capacity(4096).build(),
+            tails: std::sync::RwLock::new(Tails::default()),
         }
     }
 
@@ -96,18 +103,32 @@ impl Answers {
         (headers, Body::from(body)).into_response()
     }
 
+    /// The sub-zone's tail of `snapshot`, compressed once.
     fn tail(&self, snapshot: &Snapshot, subzone: &str) -> Arc<Tail> {
-        let key = (snapshot.change_id, Arc::from(subzone));
-        self.tails.get_with(key, || {
-            let bytes = snapshot.rules.answer_tail(subzone);
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(bytes);
-            Arc::new(Tail {
-                deflated: deflate_flushed(bytes, Compression::best()),
-                crc,
-                len: bytes.len(),
-            })
-        })
+        if let Ok(tails) = self.tails.read()
+            && tails.change_id == snapshot.change_id
+            && let Some(tail) = tails.by_subzone.get(subzone)
+        {
+            return tail.clone();
+        }
+        let bytes = snapshot.rules.answer_tail(subzone);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(bytes);
+        let tail = Arc::new(Tail {
+            deflated: deflate_flushed(bytes, Compression::best()),
+            crc,
+            len: bytes.len(),
+        });
+        if let Ok(mut tails) = self.tails.write() {
+            if tails.change_id != snapshot.change_id {
+                *tails = Tails {
+                    change_id: snapshot.change_id,
+                    ..Tails::default()
+                };
+            }
+            tails.by_subzone.insert(subzone.to_string(), tail.clone());
+        }
+        tail
     }
 }
 
@@ -137,9 +158,24 @@ fn deflate_flushed(data: &[u8], level: Compression) -> Vec<u8> {
     std::mem::take(encoder.get_mut())
 }
 
+/// `data` as stored (uncompressed) deflate blocks, none final: copying costs less than compressing
+/// the small head of every answer, and the head is a small part of the body.
+fn deflate_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 5 * (data.len() / 65_535 + 1));
+    for chunk in data.chunks(65_535) {
+        let len = chunk.len() as u16;
+        // BFINAL 0, BTYPE 00 (stored), padded to the byte; LEN and its complement, little-endian.
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
 /// One gzip member holding `head` followed by the tail.
 fn gzip_joined(head: &[u8], tail: &Tail) -> Vec<u8> {
-    let head_deflated = deflate_flushed(head, Compression::fast());
+    let head_deflated = deflate_stored(head);
     let mut crc = crc32fast::Hasher::new();
     crc.update(head);
     crc.combine(&tail.crc);

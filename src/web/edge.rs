@@ -17,40 +17,86 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
      font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// Refuses requests whose target or header lines exceed the limits, before routing, with
-/// problem+json (hyper's own, larger, limit answers a bare 431 and closes the connection).
-pub async fn guard(request: Request, next: Next) -> Response {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |p| p.as_str().len());
+/// problem+json (hyper's own, larger, limit answers a bare 431 and closes the connection). A plain
+/// tower layer, not `from_fn`: it runs on every request, the busiest included.
+#[derive(Clone, Copy, Default)]
+pub struct GuardLayer;
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner }
+    }
+}
+
+/// The service of [`GuardLayer`].
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Guard<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future =
+        futures::future::Either<std::future::Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        match refusal(request.uri(), request.headers()) {
+            Some(error) => {
+                futures::future::Either::Left(std::future::ready(Ok(error.into_response())))
+            }
+            None => futures::future::Either::Right(self.inner.call(request)),
+        }
+    }
+}
+
+/// The error for a request target or header lines beyond the limits.
+fn refusal(uri: &axum::http::Uri, headers: &HeaderMap) -> Option<ApiError> {
+    let target = uri.path_and_query().map_or(0, |p| p.as_str().len());
     if target > LIMITS.uri_bytes {
-        return ApiError::new(
+        return Some(ApiError::new(
             StatusCode::URI_TOO_LONG,
             format!(
                 "the request target has {target} bytes; at most {} are read",
                 bytes_text(LIMITS.uri_bytes)
             ),
-        )
-        .into_response();
+        ));
     }
-    let headers = request.headers();
+    if headers.len() > LIMITS.header_count {
+        return Some(too_many_headers(headers));
+    }
     let bytes: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if headers.len() > LIMITS.header_count || bytes > LIMITS.header_bytes {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            format!(
-                "the request has {} header fields in {bytes} bytes; at most {} fields in {} are read",
-                headers.len(),
-                LIMITS.header_count,
-                bytes_text(LIMITS.header_bytes)
-            ),
-        )
-        .into_response();
-    }
-    next.run(request).await
+    (bytes > LIMITS.header_bytes).then(|| too_many_headers(headers))
+}
+
+fn too_many_headers(headers: &HeaderMap) -> ApiError {
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    ApiError::new(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        format!(
+            "the request has {} header fields in {bytes} bytes; at most {} fields in {} are read",
+            headers.len(),
+            LIMITS.header_count,
+            bytes_text(LIMITS.header_bytes)
+        ),
+    )
 }
 
 /// Gives error answers made outside the handlers (unknown routes, rejected extractors, oversized
@@ -99,10 +145,13 @@ fn is_error(response: &Response) -> bool {
     response.status().is_client_error() || response.status().is_server_error()
 }
 
+/// Whether the answer already says what is wrong in JSON: problem+json, or a JSON document of its
+/// own (`/readyz` when the database is down).
 fn is_problem(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+    })
 }
 
 /// The problem+json form of an error answer, with its reason as the detail and its headers kept.
@@ -119,13 +168,14 @@ async fn problem_of(response: Response, path: &str) -> Response {
             .unwrap_or_default(),
     };
     let detail = match status {
-        _ if !reason.is_empty() => reason,
-        StatusCode::NOT_FOUND => format!("there is nothing at {path}"),
-        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take this method"),
+        // Whoever refused the body, the limit is ours.
         StatusCode::PAYLOAD_TOO_LARGE => format!(
             "the request body is larger than the {} limit",
             LIMITS.body_size_text()
         ),
+        _ if !reason.is_empty() => reason,
+        StatusCode::NOT_FOUND => format!("there is nothing at {path}"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take this method"),
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => format!(
             "the request took longer than the {} s limit",
             LIMITS.request_s
@@ -133,14 +183,11 @@ async fn problem_of(response: Response, path: &str) -> Response {
         other => other.canonical_reason().unwrap_or("error").to_string(),
     };
     let mut problem = ApiError::new(status, detail).into_response();
-    for (name, value) in &parts.headers {
-        let ours = [
-            header::CONTENT_TYPE,
-            header::CONTENT_LENGTH,
-            header::CONTENT_ENCODING,
-        ];
-        if !ours.contains(name) {
-            problem.headers_mut().append(name.clone(), value.clone());
+    for name in parts.headers.keys() {
+        if !problem.headers().contains_key(name) && name != header::CONTENT_ENCODING {
+            for value in parts.headers.get_all(name) {
+                problem.headers_mut().append(name.clone(), value.clone());
+            }
         }
     }
     if status == StatusCode::SERVICE_UNAVAILABLE

@@ -25,6 +25,7 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -235,9 +236,10 @@ impl AppState {
 /// The whole HTTP application.
 ///
 /// Most routes pass the general middleware (outermost first): tracing, compression of dynamic
-/// answers, [`edge::finish`] (problem+json, `Cache-Control`, security headers), [`edge::guard`]
-/// (414, 431), the body limit, the API's request timeout. Tiles, the busiest and already
-/// compressed, pass only tracing and CORS (see [`tiles::tile_routes`]).
+/// answers, [`edge::finish`] (problem+json, `Cache-Control`, security headers), the body limit,
+/// the API's request timeout. The busiest routes, answered from memory with their own headers,
+/// errors and compression (tiles, point lookups, `/healthz`), pass only tracing, CORS and two
+/// constant security headers. Every request first passes [`edge::GuardLayer`] (414, 431).
 pub fn router(state: AppState) -> Router {
     let cors = state.cors.layer();
     let mut public = Router::new()
@@ -255,11 +257,21 @@ pub fn router(state: AppState) -> Router {
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),
         );
-    let mut tile_routes = tiles::tile_routes();
+    let mut lean = tiles::tile_routes().merge(zoning::point_routes());
     if let Some(cors) = cors {
         public = public.layer(cors.clone());
-        tile_routes = tile_routes.layer(cors);
+        lean = lean.layer(cors);
     }
+    let lean = lean
+        .merge(health::lean_routes())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ));
     let compression = CompressionLayer::new()
         .quality(CompressionLevel::Fastest)
         .compress_when(
@@ -277,10 +289,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(LIMITS.body_bytes))
         .layer(RequestBodyLimitLayer::new(LIMITS.body_bytes))
-        .layer(axum::middleware::from_fn(edge::guard))
         .layer(axum::middleware::from_fn(edge::finish))
         .layer(compression)
-        .merge(tile_routes)
+        .merge(lean)
+        .layer(edge::GuardLayer)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::http::ApiPath;
 use super::{ApiError, AppState};
 use crate::limits::LIMITS;
 use crate::zoning::{ParcelRequest, VersionLookup, list_versions, lookup_parcel, lookup_point};
@@ -17,13 +18,26 @@ use crate::zoning::{ParcelRequest, VersionLookup, list_versions, lookup_parcel, 
 /// The `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/zoning", get(point))
         .route("/zoning/parcel", post(parcel))
         .route("/activities", get(activities))
         .route("/subzones", get(subzones))
         .route("/plans", get(plans))
         .route("/plans/versions/{id}", get(plan_version))
         .route("/limits", get(limits))
+}
+
+/// The point lookup: the busiest API route, answered from memory with its own headers and
+/// errors, so it skips the general middleware (see `web::router`).
+pub fn point_routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/zoning",
+        get(point).fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "/api/v1/zoning takes GET",
+            )
+        }),
+    )
 }
 
 /// The query of a point lookup: `lon`, `lat`, and optionally `activity` (KBLI) and `version`.
@@ -194,7 +208,7 @@ async fn plans(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 async fn plan_version(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id: i64 = id
         .parse()

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use geo::{Intersects, MultiPolygon, Point};
+use geo::MultiPolygon;
 use geozero::ToGeo;
 use rstar::{AABB, RTree};
 use serde::Serialize;
@@ -225,12 +225,12 @@ impl ZoningIndex {
     /// Every feature whose polygon intersects the point (boundary included, as `ST_Intersects`),
     /// the most recently published plan version first, then by id.
     pub fn at(&self, lon: f64, lat: f64) -> Vec<&PublishedFeature> {
-        let point = Point::new(lon, lat);
+        let point = geo::Coord { x: lon, y: lat };
         let mut hits: Vec<&PublishedFeature> = self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
             .map(|e| &*self.features[e.index])
-            .filter(|f| f.geometry.intersects(&point))
+            .filter(|f| covers(&f.geometry, point))
             .collect();
         hits.sort_by_key(|f| (std::cmp::Reverse(f.version_id), f.id));
         hits
@@ -245,6 +245,23 @@ impl ZoningIndex {
     pub fn versions(&self) -> &HashMap<i64, VersionInfo> {
         &self.versions
     }
+}
+
+/// Whether `point` lies in the polygons or on their boundary (as `ST_Intersects`), without the
+/// bounding-box pass of geo's `Intersects` (the R-tree has already made it).
+fn covers(shape: &MultiPolygon<f64>, point: geo::Coord<f64>) -> bool {
+    use geo::coordinate_position::CoordPos;
+    use geo::coordinate_position::coord_pos_relative_to_ring;
+    shape.iter().any(
+        |polygon| match coord_pos_relative_to_ring(point, polygon.exterior()) {
+            CoordPos::Outside => false,
+            CoordPos::OnBoundary => true,
+            CoordPos::Inside => polygon
+                .interiors()
+                .iter()
+                .all(|hole| coord_pos_relative_to_ring(point, hole) != CoordPos::Inside),
+        },
+    )
 }
 
 /// Names and numbers of every plan version (published or not), by version id.

@@ -196,3 +196,63 @@ pub fn standard_plan_as(dir: &Path, driver: &str, file_name: &str, epsg: u32) ->
     ]);
     out
 }
+
+/// A plan of 1.3 km blocks between road bodies of two widths: a road about 330 m wide (wider than a pixel
+/// at zooms 10 and 12, narrower at zoom 8) and one about 22 m wide (narrower than a pixel at every
+/// generalised zoom), crossing; roads are long strips, blocks alternate four sub-zones. The zones
+/// tile the plan exactly.
+pub fn road_grid_features() -> Vec<(String, Value)> {
+    const BLOCK: f64 = 0.012;
+    const WIDE: f64 = 0.003;
+    const THIN: f64 = 0.0002;
+    let (x0, y0) = (116.90, -1.20);
+    // Bands across each axis: (width, is it a road?)
+    let bands = [
+        (BLOCK, false),
+        (WIDE, true),
+        (BLOCK, false),
+        (THIN, true),
+        (BLOCK, false),
+    ];
+    let edges: Vec<f64> = bands
+        .iter()
+        .scan(0.0, |at, (w, _)| {
+            let start = *at;
+            *at += w;
+            Some(start)
+        })
+        .collect();
+    let total: f64 = bands.iter().map(|(w, _)| w).sum();
+    let rect = |x: f64, y: f64, w: f64, h: f64| {
+        let (a, b, c, d) = (x0 + x, y0 + y, x0 + x + w, y0 + y + h);
+        format!("POLYGON(({a} {b},{c} {b},{c} {d},{a} {d},{a} {b}))")
+    };
+    let codes = ["R-3", "K-1", "RTH-2", "SPU-3"];
+    let mut features = Vec::new();
+    let mut block = 0;
+    for (i, (w, road_column)) in bands.iter().enumerate() {
+        if *road_column {
+            // A vertical road across the whole plan.
+            features.push((
+                rect(edges[i], 0.0, *w, total),
+                json!({"KODSZN": "BJ", "NAME": format!("road x{i}")}),
+            ));
+            continue;
+        }
+        for (j, (h, road_row)) in bands.iter().enumerate() {
+            if *road_row {
+                features.push((
+                    rect(edges[i], edges[j], *w, *h),
+                    json!({"KODSZN": "BJ", "NAME": format!("road y{j} at x{i}")}),
+                ));
+            } else {
+                features.push((
+                    rect(edges[i], edges[j], *w, *h),
+                    json!({"KODSZN": codes[block % 4]}),
+                ));
+                block += 1;
+            }
+        }
+    }
+    features
+}

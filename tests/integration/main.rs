@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod cluster;
 mod fixtures;
+mod hardening;
 mod harness;
 mod import;
 mod lookups;

@@ -404,9 +404,97 @@ async fn tiles_over_plan(service: &satupeta::tiles::TileService, z: u8) -> Vec<(
     out
 }
 
+/// Checks the generalised tiles of zoom `z`: one feature per sub-zone, no overlap, no hole between
+/// zones inside each tile; returns the sub-zone codes shown.
+fn assert_coverage(z: u8, tiles: &[(TileCoord, Tile)]) -> Vec<String> {
+    use geo::{Area, BooleanOps, unary_union};
+    assert!(!tiles.is_empty(), "z{z} shows nothing");
+    let mut shown = Vec::new();
+    for (coord, tile) in tiles {
+        let layer = &tile.layers[0];
+        let codes: Vec<String> = strings(layer, "code");
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            codes.len(),
+            "z{z} {coord:?}: one feature per sub-zone"
+        );
+        shown.extend(unique);
+        // Inside the tile proper, the zones neither overlap nor leave holes between them.
+        let [w, s, e, n] = tile_bounds(*coord);
+        let window =
+            geo::Rect::new(geo::Coord { x: w, y: s }, geo::Coord { x: e, y: n }).to_polygon();
+        let shapes: Vec<MultiPolygon<f64>> = layer
+            .features
+            .iter()
+            .map(|f| shape_in_3857(f, *coord).intersection(&window))
+            .collect();
+        let sum: f64 = shapes.iter().map(|s| s.unsigned_area()).sum();
+        let union: MultiPolygon<f64> = unary_union(shapes.iter());
+        let pixel = (e - w) / 256.0;
+        assert!(
+            (sum - union.unsigned_area()).abs() < pixel * pixel,
+            "z{z} {coord:?}: zones overlap"
+        );
+        let holes: f64 = union
+            .iter()
+            .flat_map(|p| p.interiors())
+            .map(|ring| geo::Polygon::new(ring.clone(), vec![]).unsigned_area())
+            .sum();
+        assert!(
+            holes < pixel * pixel,
+            "z{z} {coord:?}: {holes} m² of holes between zones"
+        );
+    }
+    shown.sort();
+    shown.dedup();
+    shown
+}
+
+/// Every zone at least a pixel wide at zoom `z` (the diameter of its largest inscribed circle, as
+/// PostGIS measures it) is shown in the tile holding that circle's centre, by a feature of its
+/// sub-zone that meets it; returns how many zones were that wide.
+async fn assert_wide_zones_stay(
+    db: &super::harness::TestDb,
+    z: u8,
+    tiles: &[(TileCoord, Tile)],
+) -> usize {
+    use geo::Intersects;
+    let pixel = TileCoord::new(u32::from(z), 0, 0).unwrap().size() / 256.0;
+    let wide: Vec<(String, f64, f64, Vec<u8>, f64)> = sqlx::query_as(
+        "SELECT f.subzone_code, ST_X(c.center), ST_Y(c.center), ST_AsBinary(f.geom_3857), 2 * c.radius / $1
+         FROM published_zoning f, ST_MaximumInscribedCircle(f.geom_3857) c
+         WHERE 2 * c.radius >= $1 * 1.02",
+    )
+    .bind(pixel)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for (code, x, y, wkb, pixels) in &wide {
+        let zone = match geozero::wkb::Wkb(wkb.clone()).to_geo().unwrap() {
+            geo::Geometry::MultiPolygon(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let (lon, lat) = satupeta::tiles::unproject(*x, *y);
+        let coord = TileCoord::containing(lon, lat, z).unwrap();
+        let (_, tile) = tiles
+            .iter()
+            .find(|(c, _)| *c == coord)
+            .unwrap_or_else(|| panic!("z{z}: no tile at the {code} zone at {lon}, {lat}"));
+        let layer = &tile.layers[0];
+        let shown = layer.features.iter().any(|f| {
+            property(layer, f, "code").and_then(|v| v.string_value.as_deref()) == Some(code)
+                && shape_in_3857(f, coord).intersects(&zone)
+        });
+        assert!(shown, "z{z}: a {code} zone {pixels:.1} px wide is missing");
+    }
+    wide.len()
+}
+
 #[tokio::test]
 async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
-    use geo::{Area, BooleanOps, unary_union};
     let db = fresh_db().await;
     import(&db.pool, super::harness::demo_plan(), "Demo").await;
     let service = satupeta::tiles::TileService::open(db.pool.clone(), 64 << 20, None)
@@ -414,48 +502,16 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
         .unwrap();
     for z in [8u8, 10, 12] {
         let tiles = tiles_over_plan(&service, z).await;
-        assert!(!tiles.is_empty(), "z{z} shows nothing");
-        for (coord, tile) in &tiles {
-            let layer = &tile.layers[0];
-            let codes: Vec<String> = strings(layer, "code");
-            let mut unique = codes.clone();
-            unique.sort();
-            unique.dedup();
-            assert_eq!(
-                unique.len(),
-                codes.len(),
-                "z{z} {coord:?}: one feature per sub-zone"
-            );
-            assert!(
-                !codes.contains(&"BJ".to_string()),
-                "road bodies are given to their neighbours at z{z}"
-            );
-            // Inside the tile proper, the zones neither overlap nor leave holes between them.
-            let [w, s, e, n] = tile_bounds(*coord);
-            let window =
-                geo::Rect::new(geo::Coord { x: w, y: s }, geo::Coord { x: e, y: n }).to_polygon();
-            let shapes: Vec<MultiPolygon<f64>> = layer
-                .features
-                .iter()
-                .map(|f| shape_in_3857(f, *coord).intersection(&window))
-                .collect();
-            let sum: f64 = shapes.iter().map(|s| s.unsigned_area()).sum();
-            let union: MultiPolygon<f64> = unary_union(shapes.iter());
-            let pixel = (e - w) / 256.0;
-            assert!(
-                (sum - union.unsigned_area()).abs() < pixel * pixel,
-                "z{z} {coord:?}: zones overlap"
-            );
-            let holes: f64 = union
-                .iter()
-                .flat_map(|p| p.interiors())
-                .map(|ring| geo::Polygon::new(ring.clone(), vec![]).unsigned_area())
-                .sum();
-            assert!(
-                holes < pixel * pixel,
-                "z{z} {coord:?}: {holes} m² of holes between zones"
-            );
-        }
+        let shown = assert_coverage(z, &tiles);
+        // The demo's road bodies (30 m) are narrower than a pixel up to zoom 12.
+        assert!(
+            !shown.contains(&"BJ".to_string()),
+            "road bodies are given to their neighbours at z{z}"
+        );
+        assert!(
+            assert_wide_zones_stay(&db, z, &tiles).await > 0,
+            "z{z}: no wide zone checked"
+        );
     }
     // Above the generalised zooms every zone is its own feature, road bodies included.
     let detailed = tiles_over_plan(&service, 14).await;
@@ -463,6 +519,49 @@ async fn low_zoom_tiles_are_a_gapless_coverage_with_one_feature_per_sub_zone() {
         detailed
             .iter()
             .any(|(_, t)| strings(&t.layers[0], "code").contains(&"BJ".to_string()))
+    );
+}
+
+#[tokio::test]
+async fn wide_road_bodies_stay_where_they_are_wider_than_a_pixel_and_leave_no_hole() {
+    let db = fresh_db().await;
+    let file = scratch_dir().join("roads.gpkg");
+    fixtures::write_gpkg(&file, 4326, &fixtures::road_grid_features());
+    import(&db.pool, &file, "Jalan").await;
+    let service = satupeta::tiles::TileService::open(db.pool.clone(), 64 << 20, None)
+        .await
+        .unwrap();
+    // The wide road (330 m) is wider than a pixel at z10 (153 m) and z12 (38 m), narrower at z8
+    // (611 m); the thin one (22 m) is narrower at every generalised zoom.
+    for (z, roads_shown) in [(8u8, false), (10, true), (12, true)] {
+        let tiles = tiles_over_plan(&service, z).await;
+        let shown = assert_coverage(z, &tiles);
+        assert_eq!(
+            shown.contains(&"BJ".to_string()),
+            roads_shown,
+            "z{z}: {shown:?}"
+        );
+        let wide = assert_wide_zones_stay(&db, z, &tiles).await;
+        assert!(wide >= 9, "z{z}: only {wide} zones were wide");
+    }
+    // At z12 the thin road is gone: where it runs, the tile shows only blocks.
+    let thin_x = 116.90 + 0.012 * 2.0 + 0.003 + 0.0001;
+    let (tile, _) = service
+        .tile("zoning", TileCoord::containing(thin_x, -1.19, 12).unwrap())
+        .await
+        .unwrap();
+    let decoded = Tile::decode(&tile.raw[..]).unwrap();
+    let layer = &decoded.layers[0];
+    let road = layer
+        .features
+        .iter()
+        .find(|f| property(layer, f, "code").and_then(|v| v.string_value.as_deref()) == Some("BJ"))
+        .map(|f| shape_in_3857(f, TileCoord::containing(thin_x, -1.19, 12).unwrap()));
+    let (x, y) = satupeta::tiles::project(thin_x, -1.19);
+    use geo::Intersects;
+    assert!(
+        road.is_none_or(|r| !r.intersects(&geo::Point::new(x, y))),
+        "the 22 m road is drawn at z12"
     );
 }
 

@@ -483,7 +483,8 @@
       });
       if (seq !== state.seq) return;
       const sz = data.subzone || {};
-      showPanel('Cek zonasi', renderPoint(data, activityError),
+      // The answer describes the zone, not the point: the point asked is added here.
+      showPanel('Cek zonasi', renderPoint({ ...data, lon, lat }, activityError),
         `Sub-zona ${sz.code || '?'}${sz.name ? ` (${sz.name})` : ''}.`);
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
