@@ -25,6 +25,16 @@ pub enum CpuError {
     Failed(String),
 }
 
+/// Runs background work (reloads, not requests) on a blocking thread, without waiting for a slot:
+/// it must not be refused, and there is one reload at a time.
+pub async fn background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CpuError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CpuError::Failed(e.to_string()))
+}
+
 /// Runs `work` on a blocking thread once a CPU slot is free.
 pub async fn run<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,

@@ -388,9 +388,7 @@ async fn build_zoning(
     snapshot: Arc<Snapshot>,
     previous: Option<Arc<VectorLayer>>,
 ) -> Result<LoadedLayer> {
-    tokio::task::spawn_blocking(move || zoning_layer(&snapshot, previous.as_deref()))
-        .await
-        .map_err(|e| TilesError::Encode(format!("building the zoning layer: {e}")))
+    Ok(crate::cpu::background(move || zoning_layer(&snapshot, previous.as_deref())).await?)
 }
 
 /// Renders a tile: generalised at low zooms for a coverage layer, else every feature.

@@ -189,22 +189,21 @@ impl ZoningIndex {
         let held: HashSet<i64> = features.iter().map(|f| f.version_id).collect();
         let missing: Vec<i64> = published.difference(&held).copied().collect();
         if !missing.is_empty() {
-            let mut batch = FeatureBatch::default();
-            let mut rows =
-                sqlx::query_as::<_, FeatureRow>(include_str!("sql/features_of_versions.sql"))
-                    .bind(&missing)
-                    .fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await? {
-                batch.add(row)?;
-            }
+            let batch = read_features(conn, &missing).await?;
             features.extend(batch.finish().into_iter().map(Arc::new));
         }
-        features.sort_unstable_by_key(|f| f.id);
-        Ok(ZoningIndex {
-            tree: box_tree(features.iter().map(|f| &f.geometry)),
-            features,
-            versions,
+        // Indexing a large plan takes a moment of CPU: off the request-serving threads.
+        let index = crate::cpu::background(move || {
+            features.sort_unstable_by_key(|f| f.id);
+            ZoningIndex {
+                tree: box_tree(features.iter().map(|f| &f.geometry)),
+                features,
+                versions,
+            }
         })
+        .await
+        .map_err(|e| ZoningError::Background(e.to_string()))?;
+        Ok(index)
     }
 
     /// Number of indexed features.
@@ -244,6 +243,38 @@ impl ZoningIndex {
     /// Every plan version, by id.
     pub fn versions(&self) -> &HashMap<i64, VersionInfo> {
         &self.versions
+    }
+}
+
+/// Rows read at a time before they are decoded on a blocking thread.
+const ROWS_PER_CHUNK: usize = 2048;
+
+/// Reads the features of plan versions `versions`, streaming the rows and decoding them (geometry,
+/// attributes) chunk by chunk on a blocking thread, not on the threads that serve requests.
+async fn read_features(conn: &mut PgConnection, versions: &[i64]) -> Result<FeatureBatch> {
+    let mut batch = FeatureBatch::default();
+    let mut chunk = Vec::with_capacity(ROWS_PER_CHUNK);
+    let mut rows = sqlx::query_as::<_, FeatureRow>(include_str!("sql/features_of_versions.sql"))
+        .bind(versions)
+        .fetch(&mut *conn);
+    loop {
+        let row = rows.try_next().await?;
+        let end = row.is_none();
+        chunk.extend(row);
+        if chunk.len() == ROWS_PER_CHUNK || (end && !chunk.is_empty()) {
+            let rows = std::mem::replace(&mut chunk, Vec::with_capacity(ROWS_PER_CHUNK));
+            batch = crate::cpu::background(move || -> Result<FeatureBatch> {
+                for row in rows {
+                    batch.add(row)?;
+                }
+                Ok(batch)
+            })
+            .await
+            .map_err(|e| ZoningError::Background(e.to_string()))??;
+        }
+        if end {
+            return Ok(batch);
+        }
     }
 }
 

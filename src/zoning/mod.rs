@@ -72,6 +72,9 @@ pub enum ZoningError {
     /// A stored feature (its geometry or its JSON) could not be decoded.
     #[error("stored zoning feature {0} cannot be decoded")]
     StoredFeature(i64),
+    /// Background work failed (a bug; the message says where).
+    #[error("reading the plans: {0}")]
+    Background(String),
 }
 
 /// Result alias of zoning lookups.
