@@ -1,7 +1,7 @@
 # Quick start: `make run` (install, build, start the embedded database, load the demo, serve) and
 # `make test` (every test, against a throwaway PostGIS cluster).
 
-APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
+APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential chromium
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= var
@@ -42,8 +42,17 @@ run: build $(DEMO)
 	$(BIN) import $(DEMO) --plan "$(PLAN)" --if-changed
 	$(BIN) serve --bind $(BIND)
 
-## Runs every test (unit and integration, against a throwaway PostGIS cluster).
-test: deps
+# The browser test's npm packages (playwright-core, which downloads no browser: the test drives
+# Debian's Chromium), installed again when the lock changes.
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20 or newer (node and npm) is needed for the browser test"; exit 1; }
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+
+## Runs every test (unit and integration, against a throwaway PostGIS cluster; the map page in
+## Debian's Chromium).
+test: deps $(BROWSER_DEPS)
 	cargo test --all-targets
 
 lint:

@@ -2,6 +2,7 @@
 
 mod api;
 mod backup;
+mod browser;
 mod cli;
 mod cluster;
 mod fixtures;

@@ -1,0 +1,244 @@
+// Browser smoke test of the map page, as a person sees it: Debian's Chromium (/usr/bin/chromium)
+// driven by playwright-core, against a running server.
+//
+//   node tests/browser/smoke.mjs http://127.0.0.1:8080 [screenshot.png]
+//
+// Checks: the page at / loads under its Content-Security-Policy header; no console error, no
+// uncaught exception, no CSP violation, no MapLibre error; the zoning vector tiles are fetched
+// (200 or 204) and drawn in colour on the map canvas; a click in the city opens the result panel
+// with the sub-zone of the zone drawn under the cursor. Writes a screenshot (by default
+// target/browser/map.png) and exits 0 when every check holds, 1 otherwise.
+
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+/** The whole run, browser start included. */
+const OVERALL_MS = 60_000;
+/** One condition (page load, tiles drawn, panel answer). */
+const STEP_MS = 20_000;
+
+const base = (process.argv[2] || '').replace(/\/+$/, '');
+if (!/^https?:\/\//.test(base)) {
+  console.error('usage: node tests/browser/smoke.mjs <base-url> [screenshot.png]');
+  process.exit(2);
+}
+const here = dirname(fileURLToPath(import.meta.url));
+const screenshot = resolve(process.argv[3] || join(here, '..', '..', 'target', 'browser', 'map.png'));
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+const log = (text) => console.log(`[${elapsed()}] ${text}`);
+
+/** What went wrong in the page, as the checks found it. */
+const problems = [];
+/** Responses of the zoning tiles: url -> status. */
+const tiles = new Map();
+
+const watchdog = setTimeout(() => {
+  console.error(`FAIL: the smoke test took more than ${OVERALL_MS / 1000} s`);
+  for (const p of problems) console.error(`  ${p}`);
+  process.exit(1);
+}, OVERALL_MS);
+
+const profile = await mkdtemp(join(tmpdir(), 'satupeta-chromium-'));
+let context;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    locale: 'id-ID',
+    timeout: STEP_MS,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(STEP_MS);
+
+  // CSP violations, reported by the page itself (the listener is installed before any script).
+  await page.exposeFunction('__satupetaViolation', (v) => {
+    problems.push(`CSP violation: ${v.directive} blocked ${v.blocked || '(inline)'} in ${v.source}:${v.line}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__satupetaViolation({
+        directive: e.violatedDirective,
+        blocked: e.blockedURI,
+        source: e.sourceFile,
+        line: e.lineNumber,
+      });
+    });
+  });
+  page.on('console', (message) => {
+    const text = message.text();
+    // The page sends map errors (a tile that failed, say) to console.warn with a "map:" prefix.
+    if (message.type() === 'error' || (message.type() === 'warning' && text.startsWith('map:'))) {
+      const where = message.location();
+      problems.push(`console ${message.type()}: ${text}${where.url ? ` (${where.url}:${where.lineNumber})` : ''}`);
+    }
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+  page.on('response', (response) => {
+    const url = response.url();
+    if (url.startsWith(`${base}/tiles/zoning/`)) {
+      tiles.set(url, response.status());
+      if (response.status() !== 200 && response.status() !== 204) {
+        problems.push(`zoning tile answered ${response.status()}: ${url}`);
+      }
+    } else if (response.status() >= 400) {
+      problems.push(`HTTP ${response.status()} for ${url}`);
+    }
+  });
+  page.on('requestfailed', (request) => {
+    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
+  });
+
+  // 1. The page loads, under the strict policy.
+  const response = await page.goto(`${base}/`, { waitUntil: 'load' });
+  check(response && response.status() === 200, `GET / answered ${response && response.status()}`);
+  const policy = response.headers()['content-security-policy'] || '';
+  check(policy.includes("script-src 'self'"), `GET / without the strict CSP header (got "${policy}")`);
+  check((await page.title()).includes('satupeta'), 'the page has no satupeta title');
+  log(`page loaded (${policy.length}-character CSP)`);
+
+  // 2. MapLibre draws: the map canvas, the zoning tiles fetched and drawn.
+  const canvas = page.locator('#map canvas.maplibregl-canvas');
+  await canvas.waitFor({ state: 'visible' });
+  const box = await canvas.boundingBox();
+  check(box && box.width > 300 && box.height > 300, `the map canvas is too small: ${JSON.stringify(box)}`);
+  await page.waitForFunction(() => {
+    const map = window.satupeta && window.satupeta.map;
+    return map && map.getLayer('zoning-fill') && map.loaded() && map.areTilesLoaded()
+      && map.queryRenderedFeatures({ layers: ['zoning-fill'] }).length > 0;
+  });
+  const drawn = await page.evaluate(() => window.satupeta.map.queryRenderedFeatures({ layers: ['zoning-fill'] }).length);
+  const statuses = [...tiles.values()];
+  check(statuses.length > 0, 'no request for /tiles/zoning/…');
+  check(statuses.every((s) => s === 200 || s === 204), `zoning tiles answered ${JSON.stringify([...tiles])}`);
+  check(statuses.includes(200), 'no zoning tile had content (all 204)');
+  const colours = await mapColours(page);
+  check(colours >= 5, `the map shows ${colours} zone colours, expected at least 5`);
+  log(`map drawn: ${tiles.size} zoning tiles (${statuses.filter((s) => s === 200).length} with content), `
+    + `${drawn} zone features rendered, ${colours} distinct zone colours`);
+
+  // 3. A click in the city opens the panel with the sub-zone drawn under the cursor.
+  const target = await page.evaluate(findZone);
+  check(target, 'no point on the map lies well inside a zone');
+  await page.mouse.click(box.x + target.x, box.y + target.y);
+  await page.waitForFunction(() => {
+    const panel = document.getElementById('panel');
+    return panel.dataset.state === 'open'
+      && document.getElementById('status').textContent.startsWith('Sub-zona ')
+      && panel.querySelector('.result-head .code');
+  });
+  const answer = await page.evaluate(() => ({
+    status: document.getElementById('status').textContent,
+    code: document.querySelector('#panel .result-head .code').textContent,
+    heading: document.querySelector('#panel .result-head h3').textContent,
+    facts: document.querySelector('#panel .facts').innerText,
+  }));
+  check(answer.code === target.code,
+    `clicked a zone drawn as ${target.code}, the panel says ${answer.code} (${answer.status})`);
+  check(await page.locator('#panel').isVisible(), 'the result panel is not visible');
+  check(/Kecamatan\s+Balikpapan/i.test(answer.facts), `the answer names no kecamatan: ${answer.facts}`);
+  log(`clicked (${Math.round(target.x)}, ${Math.round(target.y)}) on a ${target.code} zone: the panel says "${answer.status}"`);
+
+  await mkdir(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot });
+  log(`screenshot: ${screenshot}`);
+
+  // Late errors (a tile, the answer) count too.
+  check(problems.length === 0, 'errors in the page');
+  log('PASS');
+} catch (error) {
+  console.error(`FAIL: ${error.message}`);
+  for (const p of problems) console.error(`  ${p}`);
+  if (tiles.size) console.error(`  zoning tiles: ${JSON.stringify([...tiles])}`);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(watchdog);
+  if (context) await context.close().catch(() => {});
+  await rm(profile, { recursive: true, force: true });
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/**
+ * How many distinct zone colours the map canvas shows: the pixels are read right after MapLibre
+ * paints a frame (the WebGL buffer is not kept after that), on a grid; only saturated colours
+ * count (the background, the city fill and the boundary lines are greys).
+ */
+function mapColours(page) {
+  return page.evaluate(() => new Promise((resolvePixels) => {
+    const { map } = window.satupeta;
+    map.once('render', () => {
+      const gl = map.painter.context.gl;
+      const w = gl.drawingBufferWidth;
+      const h = gl.drawingBufferHeight;
+      const pixels = new Uint8Array(w * h * 4);
+      gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+      const counts = new Map();
+      let samples = 0;
+      for (let y = 0; y < h; y += 4) {
+        for (let x = 0; x < w; x += 4) {
+          const i = (y * w + x) * 4;
+          const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+          samples += 1;
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 40) {
+            const key = (r >> 4) << 8 | (g >> 4) << 4 | (b >> 4);
+            counts.set(key, (counts.get(key) || 0) + 1);
+          }
+        }
+      }
+      // A colour counts when it fills at least 0.1 % of the map (not an antialiased edge).
+      resolvePixels([...counts.values()].filter((n) => n >= samples / 1000).length);
+    });
+    map.triggerRepaint();
+  }));
+}
+
+/**
+ * A point of the map canvas (CSS pixels) well inside a drawn zone, nearest the centre: the zone
+ * under it and under points 12 px around it is the same, so the click cannot land on an edge.
+ */
+function findZone() {
+  const { map } = window.satupeta;
+  const canvas = map.getCanvas();
+  const [w, h] = [canvas.clientWidth, canvas.clientHeight];
+  const codeAt = (x, y) => {
+    // A zone cut by a tile edge is one feature per tile: one code is one zone.
+    const codes = new Set(map.queryRenderedFeatures([x, y], { layers: ['zoning-fill'] })
+      .map((f) => f.properties.code));
+    return codes.size === 1 ? [...codes][0] : null;
+  };
+  const candidates = [];
+  for (let y = 40; y < h - 40; y += 16) {
+    for (let x = 60; x < w - 40; x += 16) candidates.push([x, y]);
+  }
+  candidates.sort((a, b) => Math.hypot(a[0] - w / 2, a[1] - h / 2) - Math.hypot(b[0] - w / 2, b[1] - h / 2));
+  for (const [x, y] of candidates) {
+    const code = codeAt(x, y);
+    if (!code) continue;
+    const around = [[-12, 0], [12, 0], [0, -12], [0, 12], [-9, -9], [9, 9], [-9, 9], [9, -9]];
+    if (around.every(([dx, dy]) => codeAt(x + dx, y + dy) === code)) return { x, y, code };
+  }
+  return null;
+}

@@ -1,0 +1,92 @@
+//! The map page in a real browser: Debian's Chromium, driven by `tests/browser/smoke.mjs`
+//! (playwright-core), loads the page of a server over the demo plan, sees the zoning drawn and
+//! asks for the sub-zone under a click. The script says what it checks.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use satupeta::ingest::{self, ImportOptions};
+use satupeta::web::{Options, Server};
+
+use super::harness::{demo_plan, fresh_db, root};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// What the smoke test needs on the machine, with how to install what is missing.
+fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        missing.push("Node.js 20 or newer (`node` and `npm` on the PATH)".to_string());
+    }
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!(
+            "Chromium at {CHROMIUM} (apt-get install --no-install-recommends chromium)"
+        ));
+    }
+    if !root()
+        .join("tests/browser/node_modules/playwright-core")
+        .is_dir()
+    {
+        missing.push(
+            "playwright-core in tests/browser/node_modules \
+             (npm ci --prefix tests/browser, or `make test`, which runs it)"
+                .to_string(),
+        );
+    }
+    missing
+}
+
+#[tokio::test]
+async fn the_map_page_draws_the_zoning_and_answers_a_click() {
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser smoke test needs:\n  {}",
+        missing.join("\n  ")
+    );
+
+    let db = fresh_db().await;
+    ingest::import(
+        &db.pool,
+        &ImportOptions {
+            plan: Some("Demo".into()),
+            ..ImportOptions::new(demo_plan())
+        },
+    )
+    .await
+    .unwrap();
+    let base = Server::start(&db.url, &Options::default())
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    // The script keeps its own 60 s limit; this one only guards against a hung browser.
+    let run = tokio::process::Command::new("node")
+        .arg(root().join("tests/browser/smoke.mjs"))
+        .arg(&base)
+        .current_dir(root())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("the browser smoke test did not finish within 90 s")
+        .expect("run node");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the browser smoke test failed ({}):\n{report}",
+        output.status
+    );
+    eprintln!(
+        "browser smoke test passed in {:.1} s:\n{report}",
+        started.elapsed().as_secs_f64()
+    );
+}
