@@ -76,19 +76,17 @@ impl Cors {
     }
 
     fn layer(&self) -> Option<CorsLayer> {
-        let origin = match self {
-            Cors::Any => AllowOrigin::any(),
-            Cors::Origins(list) => AllowOrigin::list(list.clone()),
-            Cors::None => return None,
-        };
-        Some(
-            CorsLayer::new()
-                .allow_origin(origin)
-                .allow_methods([Method::GET, Method::HEAD, Method::POST])
-                .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
-                .expose_headers([header::ETAG, header::RETRY_AFTER])
-                .max_age(Duration::from_secs(3600)),
-        )
+        let layer = CorsLayer::new()
+            .allow_methods([Method::GET, Method::HEAD, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
+            .expose_headers([header::ETAG, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(3600));
+        match self {
+            // The same answer for every origin: nothing for caches to tell apart.
+            Cors::Any => Some(layer.allow_origin(AllowOrigin::any()).vary([])),
+            Cors::Origins(list) => Some(layer.allow_origin(AllowOrigin::list(list.clone()))),
+            Cors::None => None,
+        }
     }
 }
 
@@ -238,8 +236,8 @@ impl AppState {
 /// Most routes pass the general middleware (outermost first): tracing, compression of dynamic
 /// answers, [`edge::finish`] (problem+json, `Cache-Control`, security headers), the body limit,
 /// the API's request timeout. The busiest routes, answered from memory with their own headers,
-/// errors and compression (tiles, point lookups, `/healthz`), pass only tracing, CORS and two
-/// constant security headers. Every request first passes [`edge::GuardLayer`] (414, 431).
+/// errors and compression (tiles, point lookups, `/healthz`), pass only tracing, CORS and
+/// `nosniff`. Every request first passes [`edge::GuardLayer`] (414, 431).
 pub fn router(state: AppState) -> Router {
     let cors = state.cors.layer();
     let mut public = Router::new()
@@ -267,10 +265,6 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
         ));
     let compression = CompressionLayer::new()
         .quality(CompressionLevel::Fastest)
