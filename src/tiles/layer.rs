@@ -112,16 +112,9 @@ impl VectorLayer {
         &self.name
     }
 
-    /// The features, in id order.
+    /// The features, in priority order (the first is on top where they overlap).
     pub fn features(&self) -> &[TileFeature] {
         &self.features
-    }
-
-    /// The features whose bounding box contains the point (EPSG:3857).
-    pub fn features_at(&self, x: f64, y: f64) -> impl Iterator<Item = &TileFeature> {
-        self.tree
-            .locate_in_envelope_intersecting(&AABB::from_point([x, y]))
-            .map(|e| &self.features[e.index])
     }
 
     /// Bounding box of every feature, `[west, south, east, north]` in EPSG:3857.

@@ -65,11 +65,11 @@ pub(crate) struct FeatureRow {
 pub(crate) struct FeatureBatch {
     names: HashMap<String, Arc<str>>,
     attributes: TableBuilder,
-    read: Vec<(PublishedFeature0, Pending)>,
+    read: Vec<(DecodedRow, Pending)>,
 }
 
 /// A feature read, waiting for its batch's attribute table.
-pub(crate) struct PublishedFeature0 {
+pub(crate) struct DecodedRow {
     id: i64,
     version_id: i64,
     subzone: Arc<str>,
@@ -103,7 +103,7 @@ impl FeatureBatch {
             .ok_or(ZoningError::StoredFeature(id))?;
         let overlays =
             RawValue::from_string(row.overlays).map_err(|_| ZoningError::StoredFeature(id))?;
-        let feature = PublishedFeature0 {
+        let feature = DecodedRow {
             id,
             version_id: row.version_id,
             subzone: self.name(row.subzone_code),

@@ -547,6 +547,23 @@ async fn answers_carry_cache_validators_and_the_pages_their_security_headers() {
     assert_eq!(plain.header("content-encoding"), "");
     assert_eq!(browser.body, plain.body);
     assert_eq!(browser.json()["activity"]["kbli"], "56101");
+    // A client that weighs brotli above gzip gets brotli, compressed per answer.
+    let brotli = get(&url, &[("accept-encoding", "gzip;q=0.5, br")]).await;
+    assert_eq!(brotli.header("content-encoding"), "br");
+    assert_eq!(brotli.body, plain.body);
+    // Answers compressed whole per request (the benchmark's other way) are the same answers.
+    let dynamic = serve_with(
+        &db,
+        Options {
+            answers: satupeta::web::AnswerCompression::Dynamic,
+            ..Options::default()
+        },
+    )
+    .await;
+    let dynamic_url = url.replace(&base, &dynamic);
+    let per_answer = get(&dynamic_url, &[BROWSER]).await;
+    assert_eq!(per_answer.header("content-encoding"), "br");
+    assert_eq!(per_answer.body, plain.body);
     assert_eq!(browser.header("cache-control"), "no-cache");
     assert!(browser.header("vary").contains("accept-encoding"));
     // Weak entity tags are compared weakly.
