@@ -1,7 +1,9 @@
 # Quick start: `make run` (install, build, start the embedded database, load the demo, serve) and
 # `make test` (every test, against a throwaway PostGIS cluster).
 
-APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential chromium
+APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
+# The browser test drives Debian's Chromium: installed for `make test` only.
+TEST_PACKAGES := chromium
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= var
@@ -53,6 +55,7 @@ $(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
 ## Runs every test (unit and integration, against a throwaway PostGIS cluster; the map page in
 ## Debian's Chromium).
 test: deps $(BROWSER_DEPS)
+	$(call install_missing,$(TEST_PACKAGES))
 	cargo test --all-targets
 
 lint:
