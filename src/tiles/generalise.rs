@@ -79,8 +79,9 @@ pub fn shape_facts(shape: &Geometry<f64>) -> ShapeFacts {
         let Some(rect) = part.bounding_rect() else {
             continue;
         };
-        // Precise to a thousandth of the part's size, and never coarser than 10 cm.
-        let tolerance = (rect.width().max(rect.height()) / 1000.0).clamp(1e-6, 0.1);
+        // Precise to a two-hundredth of the part's size and at least to half a metre: far finer
+        // than the pixels it is compared with (38 m at zoom 12).
+        let tolerance = (rect.width().max(rect.height()) / 200.0).clamp(1e-6, 0.5);
         let Ok(pole) = polylabel::polylabel(part, &tolerance) else {
             continue;
         };
@@ -126,6 +127,14 @@ fn role(feature: &TileFeature, envelope: &AABB<[f64; 2]>, cell: f64) -> Role {
         Role::Strip
     } else {
         Role::Small
+    }
+}
+
+/// Measures every zone of a coverage layer that a generalised tile may ask about, so that the
+/// first low-zoom tiles after a publication need not (run in the background after a reload).
+pub fn measure_all(layer: &VectorLayer) {
+    for feature in layer.features().iter().filter(|f| f.class.is_some()) {
+        facts(feature);
     }
 }
 

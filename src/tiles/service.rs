@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::cache::TileKey;
-use super::generalise::{GENERALISED_UP_TO, REACH_UNITS, render_generalised};
+use super::generalise::{GENERALISED_UP_TO, REACH_UNITS, measure_all, render_generalised};
 use super::mercator::{tile_bounds, unproject};
 use super::sources::{LoadedLayer, ZONING, registered_layers, zoning_layer};
 use super::{Archive, TileOrigin, archive_path};
@@ -167,6 +167,7 @@ impl TileService {
             let id = loaded.id.clone();
             layers.insert(id, Arc::new(LayerState::first(loaded, tables_change)));
         }
+        measure_in_background(&layers);
         let service = TileService {
             pool,
             layers: ArcSwap::from_pointee(layers),
@@ -309,6 +310,7 @@ impl TileService {
             }
         }
         changed |= next.len() != current.len();
+        measure_in_background(&next);
         self.layers.store(Arc::new(next));
         changed
     }
@@ -389,6 +391,15 @@ async fn build_zoning(
     previous: Option<Arc<VectorLayer>>,
 ) -> Result<LoadedLayer> {
     Ok(crate::cpu::background(move || zoning_layer(&snapshot, previous.as_deref())).await?)
+}
+
+/// Measures the zones of the zoning layer on a blocking thread (zones already measured, kept
+/// across reloads, are skipped at once).
+fn measure_in_background(layers: &HashMap<String, Arc<LayerState>>) {
+    if let Some(zoning) = layers.get(ZONING) {
+        let layer = zoning.layer.clone();
+        tokio::spawn(crate::cpu::background(move || measure_all(&layer)));
+    }
 }
 
 /// Renders a tile: generalised at low zooms for a coverage layer, else every feature.

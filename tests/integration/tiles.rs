@@ -466,7 +466,7 @@ async fn assert_wide_zones_stay(
     let wide: Vec<(String, f64, f64, Vec<u8>, f64)> = sqlx::query_as(
         "SELECT f.subzone_code, ST_X(c.center), ST_Y(c.center), ST_AsBinary(f.geom_3857), 2 * c.radius / $1
          FROM published_zoning f, ST_MaximumInscribedCircle(f.geom_3857) c
-         WHERE 2 * c.radius >= $1 * 1.02",
+         WHERE 2 * c.radius >= $1 * 1.05",
     )
     .bind(pixel)
     .fetch_all(&db.pool)
