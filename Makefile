@@ -6,7 +6,8 @@ APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-es
 TEST_PACKAGES := chromium
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DATA_DIR ?= var
+# The data directory: DATA_DIR=..., or SATUPETA_DATA_DIR from the environment, or var/.
+DATA_DIR ?= $(or $(SATUPETA_DATA_DIR),var)
 BIND ?= 127.0.0.1:8080
 DEMO_BLOCKS ?= 4000
 DEMO := $(DATA_DIR)/demo.gpkg

@@ -20,12 +20,16 @@ pub struct Limits {
     pub parcel_vertices: usize,
     /// Area of a parcel in hectares; larger parcels get 422.
     pub parcel_area_ha: f64,
+    /// Degrees of longitude or latitude a parcel spans at most; wider ones get 422.
+    pub parcel_span_deg: f64,
     /// Characters of an activity search (`q`); longer ones get 422.
     pub search_chars: usize,
     /// Words of an activity search (`q`); more get 422.
     pub search_words: usize,
     /// Hits an activity search returns at most (`limit`).
     pub search_hits: usize,
+    /// Request bodies read and parsed at once (each at most `body_bytes`); more wait in line.
+    pub body_concurrency: usize,
     /// Parcel computations running in the database at once; more wait in line.
     pub parcel_concurrency: usize,
     /// CPU-heavy tasks (tile rendering) running at once on the blocking threads; more wait.
@@ -45,6 +49,9 @@ pub struct Limits {
     pub write_stall_s: u64,
     /// Connections served at once; further connections wait to be accepted.
     pub connections: usize,
+    /// Connections one client address holds at once; more are closed (a reverse proxy in front
+    /// counts as one client: raise it there).
+    pub connections_per_client: usize,
     /// Seconds clients are told to wait (`Retry-After`) when the server or database is busy.
     pub retry_after_s: u64,
     /// Seconds in-flight requests get to finish on shutdown.
@@ -58,15 +65,17 @@ const _: () =
 
 /// The limits in force.
 pub const LIMITS: Limits = Limits {
-    body_bytes: 1024 * 1024,
+    body_bytes: 512 * 1024,
     uri_bytes: 8 * 1024,
     header_bytes: 32 * 1024,
     header_count: 100,
     parcel_vertices: 5_000,
     parcel_area_ha: 2_500.0,
+    parcel_span_deg: 0.5,
     search_chars: 200,
     search_words: 12,
     search_hits: 500,
+    body_concurrency: 8,
     parcel_concurrency: 4,
     cpu_concurrency: 4,
     queue_wait_s: 3,
@@ -76,6 +85,7 @@ pub const LIMITS: Limits = Limits {
     header_read_s: 10,
     write_stall_s: 30,
     connections: 4096,
+    connections_per_client: 512,
     retry_after_s: 5,
     shutdown_grace_s: 10,
 };
@@ -137,6 +147,6 @@ mod tests {
         assert_eq!(bytes_text(1024 * 1024), "1 MiB");
         assert_eq!(bytes_text(8 * 1024), "8 KiB");
         assert_eq!(bytes_text(1500), "1500 bytes");
-        assert_eq!(LIMITS.body_size_text(), "1 MiB");
+        assert_eq!(LIMITS.body_size_text(), "512 KiB");
     }
 }

@@ -311,7 +311,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&settings).await?;
             let options = satupeta::bench::BenchOptions {
                 polygons: blocks,
-                work_dir: settings.data_dir.join("bench"),
+                // Absolute: nginx reads its configuration and tile paths from its own prefix.
+                work_dir: std::path::absolute(settings.data_dir.join("bench"))?,
                 database_url: db.url.clone(),
                 connections,
                 duration: Duration::from_secs(seconds),
@@ -364,8 +365,9 @@ async fn serve(db: &Database, bind: SocketAddr, options: &web::Options) -> anyho
         "zoning snapshot loaded"
     );
     drop(snapshot);
+    let shutdown = shutdown_signal()?;
     println!("serving on http://{}", listener.local_addr()?);
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shutdown).await?;
     Ok(())
 }
 
@@ -406,12 +408,16 @@ async fn open(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url.as_deref(), &settings.data_dir).await?)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
-    }
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that arrives as soon as the server says it serves is caught.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+    })
 }

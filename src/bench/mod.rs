@@ -305,8 +305,16 @@ struct Measured {
 pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     check_tools(&["wrk", "curl", "ogr2ogr", process::nginx_binary()])?;
     let prepared = prepare(options).await?;
-    let ogr_s = ogr2ogr_copy(&prepared)?;
-    let (points, first) = write_points(&prepared, options).await?;
+    // The benchmark database is dropped whether the measurements succeed or not.
+    let measured = measure(options, &prepared).await;
+    prepared.finish().await?;
+    print_table(options, &measured?);
+    Ok(())
+}
+
+async fn measure(options: &BenchOptions, prepared: &Prepared) -> anyhow::Result<Measured> {
+    let ogr_s = ogr2ogr_copy(prepared)?;
+    let (points, first) = write_points(prepared, options).await?;
     let server = Process::satupeta(&options.binary, &prepared.url, &[])?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let memory_rest = server.memory_mb().0;
@@ -322,7 +330,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     let tiles = tiles_against_nginx(options, &server)?;
     let memory_loaded = server.memory_mb().0;
     println!("publishing a new version while the server runs ...");
-    let fresh = fresh::publish_and_wait(&prepared, &server.url, first).await?;
+    let fresh = fresh::publish_and_wait(prepared, &server.url, first).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let memory_peak = server.memory_mb().1;
     drop(server);
@@ -333,7 +341,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
     )?;
     let dynamic = wrk_paths(options, &points, Client::Browser, &dynamic_server.url)?;
     drop(dynamic_server);
-    let measured = Measured {
+    Ok(Measured {
         features: prepared.features,
         size_mb: prepared.size_mb,
         import_s: prepared.import_seconds,
@@ -349,10 +357,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
         memory_loaded,
         memory_peak,
         fresh,
-    };
-    prepared.finish().await?;
-    print_table(options, &measured);
-    Ok(())
+    })
 }
 
 fn print_table(options: &BenchOptions, m: &Measured) {

@@ -147,6 +147,7 @@ pub async fn restore(db: &Database, file: &Path) -> Result<Summary> {
     let script = tools.restore_script(file).await?;
     tools.run_script(script.path()).await?;
     drop(script);
+    end_other_sessions(&db.pool).await?;
     super::migrate(&db.pool).await?;
     let mut tx = db.pool.begin().await?;
     super::announce_change(&mut tx, "restore").await?;
@@ -155,6 +156,19 @@ pub async fn restore(db: &Database, file: &Path) -> Result<Summary> {
         contents: contents(&db.pool).await?,
         bytes: file_size(file)?,
     })
+}
+
+/// Ends every other session on the database: the restore recreated PostGIS, and a session that
+/// used the old one keeps stale type and operator numbers (`no spatial operator found`). Running
+/// servers open fresh connections at once (their pools test a connection before using it).
+async fn end_other_sessions(pool: &sqlx::PgPool) -> Result<()> {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 async fn contents<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<Contents> {

@@ -114,6 +114,12 @@ impl EmbeddedCluster {
         self.started_here = false;
     }
 
+    /// Stops the cluster when this process ends, also if another process started it (that one has
+    /// gone: the last process out stops the cluster).
+    pub fn adopt(&mut self) {
+        self.started_here = true;
+    }
+
     /// The connection URL of database `db` in this cluster, with the password: hand it to
     /// external tools through the environment, and show it only through [`super::url::redact`].
     pub fn url(&self, db: &str) -> String {

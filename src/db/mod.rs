@@ -75,8 +75,9 @@ impl Database {
         Ok(Database { pool, url, cluster })
     }
 
-    /// Closes the pool, then stops the embedded cluster if this process started it and no other
-    /// process (a server, an import) is still using it.
+    /// Closes the pool, then stops the embedded cluster if no other process (a server, an import)
+    /// still uses it: the last process out stops it, whichever started it, so that a cluster is
+    /// never left running without an owner.
     pub async fn close(mut self) {
         if let Some(cluster) = self.cluster.as_mut() {
             let others: i64 = sqlx::query_scalar(
@@ -92,6 +93,8 @@ impl Database {
                     "leaving the embedded database running: {others} other connection(s) use it"
                 );
                 cluster.detach();
+            } else {
+                cluster.adopt();
             }
         }
         self.pool.close().await;

@@ -44,10 +44,11 @@ pub struct EncodedTile {
     pub gzip: Bytes,
     /// brotli-compressed.
     pub brotli: Bytes,
-    /// Strong ETag, quoted.
+    /// Strong ETag of the uncompressed bytes, quoted; each coding has its own (below), as RFC 9110
+    /// asks of strong validators.
     pub etag: String,
-    /// The ETag as a header value, made once.
-    pub etag_header: HeaderValue,
+    /// The ETags of the uncompressed, gzip and brotli bodies, as header values made once.
+    pub etags: [HeaderValue; 3],
     /// Generation of the layer it was rendered from.
     pub generation: u64,
     /// Where it came from.
@@ -58,15 +59,20 @@ impl EncodedTile {
     /// Compresses `raw` and computes its ETag.
     pub fn new(raw: Vec<u8>, generation: u64, origin: TileOrigin) -> Self {
         let digest = Sha256::digest(&raw);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-        let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+        let hash = hex::encode(&digest[..12]);
+        let etag = format!("\"{hash}\"");
+        let value = |suffix: &str| {
+            HeaderValue::from_str(&format!("\"{hash}{suffix}\""))
+                .unwrap_or(HeaderValue::from_static("\"\""))
+        };
+        let etags = [value(""), value("-gz"), value("-br")];
         if raw.is_empty() {
             return EncodedTile {
                 raw: Bytes::new(),
                 gzip: Bytes::new(),
                 brotli: Bytes::new(),
                 etag,
-                etag_header,
+                etags,
                 generation,
                 origin,
             };
@@ -84,7 +90,7 @@ impl EncodedTile {
             gzip: Bytes::from(gzip),
             brotli: Bytes::from(brotli),
             etag,
-            etag_header,
+            etags,
             generation,
             origin,
         }

@@ -422,7 +422,10 @@ fn layer_info(loaded: &LoadedLayer, change_id: i64) -> LayerInfo {
     LayerInfo {
         id: loaded.id.clone(),
         description: loaded.description.clone(),
-        version: format!("c{change_id}"),
+        version: loaded
+            .version
+            .clone()
+            .unwrap_or_else(|| format!("c{change_id}")),
         bounds,
         minzoom: MIN_ZOOM,
         maxzoom: MAX_ZOOM,

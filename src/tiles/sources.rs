@@ -37,6 +37,10 @@ pub struct LoadedLayer {
     pub fields: Vec<(String, String)>,
     /// The features.
     pub layer: VectorLayer,
+    /// The content's version, when the source names it (registered tables: a digest of every
+    /// feature, so that a tile URL naming it can be cached for ever); else the change that
+    /// produced it.
+    pub version: Option<String>,
 }
 
 /// The zoning layer of a snapshot: every published zone in Web Mercator, in lookup priority (the
@@ -105,6 +109,7 @@ pub fn zoning_layer(snapshot: &Snapshot, previous: Option<&VectorLayer>) -> Load
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         layer: VectorLayer::coverage(ZONING, features, classes),
+        version: None,
     }
 }
 
@@ -184,14 +189,40 @@ async fn read_table(conn: &mut PgConnection, entry: Registered) -> Result<Loaded
             .collect();
         features.push(TileFeature::new(feature_id as u64, shape, values));
     }
+    let layer = VectorLayer::new(&entry.id, features);
     Ok(LoadedLayer {
         fields: entry
             .properties
             .iter()
             .map(|p| (p.clone(), String::new()))
             .collect(),
-        layer: VectorLayer::new(&entry.id, features),
+        version: Some(content_version(&entry.description, &layer)),
+        layer,
         id: entry.id,
         description: entry.description,
     })
+}
+
+/// A digest of a layer's content: its description and every feature's id, properties and
+/// coordinates.
+fn content_version(description: &str, layer: &VectorLayer) -> String {
+    use geo::CoordsIter;
+    use sha2::{Digest, Sha256};
+    use std::hash::{Hash, Hasher};
+    let mut digest = Sha256::new();
+    digest.update(description.as_bytes());
+    for feature in layer.features() {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        feature.id.hash(&mut hasher);
+        for (key, value) in feature.all_properties() {
+            key.hash(&mut hasher);
+            value.hash(&mut hasher);
+        }
+        for c in feature.shape.coords_iter() {
+            c.x.to_bits().hash(&mut hasher);
+            c.y.to_bits().hash(&mut hasher);
+        }
+        digest.update(hasher.finish().to_le_bytes());
+    }
+    format!("h{}", hex::encode(&digest.finalize()[..8]))
 }

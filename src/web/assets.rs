@@ -1,7 +1,7 @@
 //! The map page and its static files, compiled into the binary.
 
 use axum::extract::Path;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// (path under /static/, content type, bytes)
@@ -45,19 +45,36 @@ pub async fn index() -> Response {
         .into_response()
 }
 
-/// `GET /static/{*path}`: the page's scripts, styles and the vendored MapLibre GL JS.
-pub async fn file(Path(path): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == path) {
-        Some((_, content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => super::ApiError::not_found(format!("no static file {path}")).into_response(),
+/// `GET /static/{*path}`: the page's scripts, styles and the vendored MapLibre GL JS. The URLs do
+/// not change when the files do, so browsers revalidate them (`no-cache` with a strong ETag): a
+/// deployment is seen at once, and an unchanged file costs a 304.
+pub async fn file(Path(path): Path<String>, request: HeaderMap) -> Response {
+    let Some(position) = ASSETS.iter().position(|(name, _, _)| *name == path) else {
+        return super::ApiError::not_found(format!("no static file {path}")).into_response();
+    };
+    let (_, content_type, bytes) = ASSETS[position];
+    let etag = &entity_tags()[position];
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::ETAG, etag.as_str()),
+    ];
+    if super::http::not_modified(&request, etag) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
+    (headers, bytes).into_response()
+}
+
+/// The strong ETag of each asset: a digest of its bytes, computed once.
+fn entity_tags() -> &'static [String] {
+    static TAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TAGS.get_or_init(|| {
+        use sha2::Digest;
+        ASSETS
+            .iter()
+            .map(|(_, _, bytes)| format!("\"{}\"", hex::encode(&sha2::Sha256::digest(bytes)[..12])))
+            .collect()
+    })
 }
 
 /// `GET /data/balikpapan_admin.geojson`: the administrative boundaries the map draws.

@@ -199,3 +199,62 @@ async fn problem_of(response: Response, path: &str) -> Response {
     }
     problem
 }
+
+/// The paths of the public read API, where browsers of other origins may call (CORS).
+const PUBLIC_PATHS: &[&str] = &["/api/v1/", "/tiles/", "/ogc/", "/data/"];
+
+/// CORS (tower-http's) on the public read API only, outside every other layer, so that errors made
+/// before routing (413, 414, 431) carry the CORS headers too.
+#[derive(Clone)]
+pub struct PublicCorsLayer {
+    /// The CORS policy; `None` answers no cross-origin call.
+    pub cors: Option<tower_http::cors::CorsLayer>,
+}
+
+impl<S> tower::Layer<S> for PublicCorsLayer {
+    type Service = PublicCors<S>;
+    fn layer(&self, inner: S) -> PublicCors<S> {
+        PublicCors {
+            inner,
+            cors: self.cors.clone(),
+        }
+    }
+}
+
+/// The service of [`PublicCorsLayer`].
+#[derive(Clone)]
+pub struct PublicCors<S> {
+    inner: S,
+    cors: Option<tower_http::cors::CorsLayer>,
+}
+
+impl<S> tower::Service<Request> for PublicCors<S>
+where
+    S: tower::Service<Request, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures::future::Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let path = request.uri().path();
+        let public = PUBLIC_PATHS.iter().any(|p| path.starts_with(p));
+        match (&self.cors, public) {
+            (Some(cors), true) => {
+                // The ready service serves this request; a clone waits for the next.
+                let waiting = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, waiting);
+                let mut service = tower::Layer::layer(cors, ready);
+                futures::future::Either::Left(tower::Service::call(&mut service, request))
+            }
+            _ => futures::future::Either::Right(self.inner.call(request)),
+        }
+    }
+}

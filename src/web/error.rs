@@ -117,6 +117,7 @@ impl From<ParcelError> for ApiError {
             }
             ParcelError::NotJson(_) | ParcelError::Shape(_) => ApiError::bad_request(e.to_string()),
             ParcelError::TooLarge { .. }
+            | ParcelError::TooWide { .. }
             | ParcelError::Ring { .. }
             | ParcelError::Empty
             | ParcelError::Invalid(_)

@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `/healthz`, outside the general middleware: the cheapest answer of the server.
 pub fn lean_routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz).fallback(super::method_not_allowed))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -118,9 +118,11 @@ impl LinkBase {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .filter(|h| is_plain_host(h));
+        // Behind a chain of proxies the first value is the one the client used.
         let scheme = headers
             .get("x-forwarded-proto")
             .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.split(',').next())
             .map(str::trim)
             .filter(|s| *s == "http" || *s == "https")
             .unwrap_or("http");
@@ -191,6 +193,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
             .map_err(|e| super::ApiError::bad_request(e.body_text()))
     }
 }
+
+/// `Vary` of an answer whose links are built from the request (see [`LinkBase`]).
+pub const LINKS_VARY: &str = "host, x-forwarded-proto";
 
 /// A header value from text known to be valid (ETags and tokens made by this server).
 pub fn header_value(text: &str) -> HeaderValue {
@@ -278,6 +283,9 @@ mod tests {
             let h = headers(header::HOST, forged);
             assert_eq!(base.for_request(&h), "http://127.0.0.1:8080", "{forged}");
         }
+        let mut h = headers(header::HOST, "peta.example");
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https, http"));
+        assert_eq!(base.for_request(&h), "https://peta.example");
         let mut h = headers(header::HOST, "localhost:8080");
         h.insert("x-forwarded-proto", HeaderValue::from_static("javascript"));
         assert_eq!(base.for_request(&h), "http://localhost:8080");

@@ -144,6 +144,8 @@ pub struct Shared {
     answers: Arc<answers::Answers>,
     /// Parcel computations running in the database at once.
     parcels: Semaphore,
+    /// Request bodies being read at once.
+    bodies: Semaphore,
     links: arc_swap::ArcSwap<LinkBase>,
     cors: Cors,
 }
@@ -195,6 +197,7 @@ impl AppState {
             tiles: Arc::new(tiles),
             answers: Arc::new(answers::Answers::new(options.answers)),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
+            bodies: Semaphore::new(LIMITS.body_concurrency),
             links: arc_swap::ArcSwap::from_pointee(LinkBase {
                 public_url: options
                     .public_url
@@ -237,13 +240,16 @@ impl AppState {
 /// answers, [`edge::finish`] (problem+json, `Cache-Control`, security headers), the body limit,
 /// the API's request timeout. The busiest routes, answered from memory with their own headers,
 /// errors and compression (tiles, point lookups, `/healthz`), pass only tracing, CORS and
-/// `nosniff`. Every request first passes [`edge::GuardLayer`] (414, 431).
+/// `nosniff`. Every request first passes CORS (on the public paths, [`edge::PublicCorsLayer`])
+/// and [`edge::GuardLayer`] (414, 431).
 pub fn router(state: AppState) -> Router {
-    let cors = state.cors.layer();
-    let mut public = Router::new()
+    let cors = edge::PublicCorsLayer {
+        cors: state.cors.layer(),
+    };
+    let public = Router::new()
         .nest(
             "/api/v1",
-            zoning::routes()
+            zoning::routes(&state)
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -255,12 +261,8 @@ pub fn router(state: AppState) -> Router {
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),
         );
-    let mut lean = tiles::tile_routes().merge(zoning::point_routes());
-    if let Some(cors) = cors {
-        public = public.layer(cors.clone());
-        lean = lean.layer(cors);
-    }
-    let lean = lean
+    let lean = tiles::tile_routes()
+        .merge(zoning::point_routes())
         .merge(health::lean_routes())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -287,8 +289,21 @@ pub fn router(state: AppState) -> Router {
         .layer(compression)
         .merge(lean)
         .layer(edge::GuardLayer)
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The answer to a method a route does not take (for the routes outside the general middleware,
+/// which would otherwise answer a bare 405).
+pub(crate) async fn method_not_allowed(
+    method: Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 async fn not_found(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> ApiError {

@@ -6,7 +6,9 @@
 //!   connections are closed);
 //! - a response that the client does not read for [`Limits::write_stall_s`](crate::limits::Limits)
 //!   closes the connection;
-//! - at most [`Limits::connections`](crate::limits::Limits) connections are served at once;
+//! - at most [`Limits::connections`](crate::limits::Limits) connections are served at once, and
+//!   at most [`Limits::connections_per_client`](crate::limits::Limits) from one address (more are
+//!   closed at once), so that one client cannot take every slot;
 //! - on shutdown the listener stops accepting and in-flight requests get a grace period.
 
 use std::future::Future;
@@ -36,11 +38,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let connections = Arc::new(Semaphore::new(LIMITS.connections));
+    let clients: Clients = Arc::default();
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(LIMITS.header_read_timeout())
         .max_buf_size(HEAD_BUFFER_BYTES)
+        // Above the guard's own limit, so that the guard answers with problem+json first.
+        .max_headers(2 * LIMITS.header_count)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
@@ -60,6 +65,11 @@ pub async fn serve(
                 }
             },
         };
+        let Some(client) = Client::admit(&clients, peer.ip()) else {
+            tracing::debug!(%peer, "refused: the client holds too many connections");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(LIMITS.write_stall_timeout()));
@@ -75,6 +85,7 @@ pub async fn serve(
             if let Err(e) = connection.await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
+            drop(client);
             drop(permit);
         });
     }
@@ -86,4 +97,42 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Open connections by client address.
+type Clients = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
+
+/// One client's hold on a connection slot, released when dropped.
+struct Client {
+    clients: Clients,
+    ip: std::net::IpAddr,
+}
+
+impl Client {
+    /// A slot for `ip`, unless it already holds as many connections as one client may.
+    fn admit(clients: &Clients, ip: std::net::IpAddr) -> Option<Self> {
+        let mut open = clients.lock().ok()?;
+        let count = open.entry(ip).or_insert(0);
+        if *count >= LIMITS.connections_per_client {
+            return None;
+        }
+        *count += 1;
+        Some(Client {
+            clients: clients.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.clients.lock()
+            && let Some(count) = open.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }

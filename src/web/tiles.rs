@@ -28,10 +28,13 @@ pub fn routes() -> Router<AppState> {
 /// headers and errors, so they skip the general middleware.
 pub fn tile_routes() -> Router<AppState> {
     Router::new()
-        .route("/tiles/{layer}/{z}/{x}/{file}", get(xyz_tile))
+        .route(
+            "/tiles/{layer}/{z}/{x}/{file}",
+            get(xyz_tile).fallback(super::method_not_allowed),
+        )
         .route(
             "/ogc/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
-            get(ogc_tile),
+            get(ogc_tile).fallback(super::method_not_allowed),
         )
 }
 
@@ -103,7 +106,14 @@ async fn tilejson(
         "bounds": layer.bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]),
         "vector_layers": [vector_layer(&layer)],
     });
-    Ok(([(header::CACHE_CONTROL, "no-cache")], axum::Json(body)).into_response())
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, super::http::LINKS_VARY),
+        ],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 fn vector_layer(layer: &LayerInfo) -> serde_json::Value {
@@ -149,9 +159,18 @@ async fn tile_response(
     } else {
         "public, max-age=0, must-revalidate"
     };
+    let coding = match tile.raw.is_empty() {
+        true => Coding::Identity,
+        false => negotiate(headers, &[Coding::Brotli, Coding::Gzip]),
+    };
+    let (body, etag) = match coding {
+        Coding::Brotli => (tile.brotli.clone(), &tile.etags[2]),
+        Coding::Gzip => (tile.gzip.clone(), &tile.etags[1]),
+        Coding::Identity => (tile.raw.clone(), &tile.etags[0]),
+    };
     let mut response = Response::new(axum::body::Body::empty());
     let out = response.headers_mut();
-    out.insert(header::ETAG, tile.etag_header.clone());
+    out.insert(header::ETAG, etag.clone());
     out.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
@@ -161,7 +180,7 @@ async fn tile_response(
         "x-tile-source",
         HeaderValue::from_static(tile.origin.as_str()),
     );
-    if not_modified(headers, &tile.etag) {
+    if not_modified(headers, etag.to_str().unwrap_or_default()) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);
     }
@@ -170,23 +189,18 @@ async fn tile_response(
         return Ok(response);
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
-    let body = match negotiate(headers, &[Coding::Brotli, Coding::Gzip]) {
-        Coding::Brotli => {
-            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            tile.brotli.clone()
-        }
-        Coding::Gzip => {
-            out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            tile.gzip.clone()
-        }
-        Coding::Identity => tile.raw.clone(),
-    };
+    if coding != Coding::Identity {
+        out.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.token()),
+        );
+    }
     *response.body_mut() = axum::body::Body::from(body);
     Ok(response)
 }
 
-async fn tile_matrix_sets(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Value> {
-    axum::Json(json!({
+async fn tile_matrix_sets(BaseUrl(base): BaseUrl) -> impl IntoResponse {
+    linked(json!({
         "tileMatrixSets": [{
             "id": "WebMercatorQuad",
             "title": "Google Maps Compatible for the World",
@@ -195,6 +209,11 @@ async fn tile_matrix_sets(BaseUrl(base): BaseUrl) -> axum::Json<serde_json::Valu
         }],
         "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/ogc/tileMatrixSets")}],
     }))
+}
+
+/// A JSON document whose links were built from the request: it varies with `Host`.
+fn linked(body: serde_json::Value) -> Response {
+    ([(header::VARY, super::http::LINKS_VARY)], axum::Json(body)).into_response()
 }
 
 fn tileset_json(base: &str, layer: &LayerInfo) -> serde_json::Value {
@@ -225,18 +244,18 @@ async fn tileset(
     State(state): State<AppState>,
     Path(id): Path<String>,
     BaseUrl(base): BaseUrl,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let layer = state.tiles.layer(&id)?;
-    Ok(axum::Json(tileset_json(&base, &layer)))
+    Ok(linked(tileset_json(&base, &layer)))
 }
 
 async fn tilesets(
     State(state): State<AppState>,
     Path(id): Path<String>,
     BaseUrl(base): BaseUrl,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let layer = state.tiles.layer(&id)?;
-    Ok(axum::Json(json!({
+    Ok(linked(json!({
         "tilesets": [{
             "title": layer.description,
             "dataType": "vector",

@@ -16,9 +16,15 @@ use crate::limits::LIMITS;
 use crate::zoning::{ParcelRequest, VersionLookup, list_versions, lookup_parcel, lookup_point};
 
 /// The `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/zoning/parcel", post(parcel))
+        .route(
+            "/zoning/parcel",
+            post(parcel).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                body_slot,
+            )),
+        )
         .route("/activities", get(activities))
         .route("/subzones", get(subzones))
         .route("/plans", get(plans))
@@ -31,12 +37,7 @@ pub fn routes() -> Router<AppState> {
 pub fn point_routes() -> Router<AppState> {
     Router::new().route(
         "/api/v1/zoning",
-        get(point).fallback(|| async {
-            ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "/api/v1/zoning takes GET",
-            )
-        }),
+        get(point).fallback(super::method_not_allowed),
     )
 }
 
@@ -106,6 +107,24 @@ async fn point(
                 .answers
                 .respond(&headers, &snapshot, &answer, activity))
         }
+    }
+}
+
+/// Takes one of the [`Limits::body_concurrency`](crate::limits::Limits) slots before the body is
+/// read, so that the bodies held in memory at once are bounded, whatever the connections.
+async fn body_slot(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let slot = tokio::time::timeout(LIMITS.queue_wait(), state.bodies.acquire()).await;
+    match slot {
+        Ok(Ok(_permit)) => next.run(request).await,
+        _ => ApiError::unavailable(format!(
+            "{} request bodies are being read; none finished within {} s",
+            LIMITS.body_concurrency, LIMITS.queue_wait_s
+        ))
+        .into_response(),
     }
 }
 

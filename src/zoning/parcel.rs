@@ -4,6 +4,7 @@
 //! The parcel is read and bounded here before the database sees it (coordinates, vertex count,
 //! area; see [`crate::limits::LIMITS`]); validity and the parts are one SQL statement.
 
+use geo::orient::{Direction, Orient};
 use geo::{Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
 use geozero::{CoordDimensions, ToWkb};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,15 @@ pub enum ParcelError {
     TooManyVertices {
         /// Vertices sent.
         count: usize,
+    },
+    /// Wider than [`crate::limits::Limits::parcel_span_deg`] in longitude or latitude (a ring that
+    /// crosses the antimeridian spans nearly 360°).
+    #[error("the parcel spans {lon:.3}° of longitude and {lat:.3}° of latitude; a parcel spans at most {}° each way", LIMITS.parcel_span_deg)]
+    TooWide {
+        /// Degrees of longitude.
+        lon: f64,
+        /// Degrees of latitude.
+        lat: f64,
     },
     /// Larger than [`crate::limits::Limits::parcel_area_ha`].
     #[error("the parcel covers {hectares:.0} ha; at most {} ha are measured at once", LIMITS.parcel_area_ha)]
@@ -141,7 +151,9 @@ impl ParcelRequest {
             };
             out.push(Polygon::new(exterior, lines.collect()));
         }
-        Ok(MultiPolygon(out))
+        // Rings may come in either order (RFC 7946 asks parsers to accept both): orient them as
+        // the geodesic area wants them, exteriors counter-clockwise.
+        Ok(MultiPolygon(out).orient(Direction::Default))
     }
 }
 
@@ -298,9 +310,21 @@ struct ParcelRow {
     area_m2: f64,
 }
 
-/// Checks the parcel's size before the database measures it: its geodesic area must be within
-/// [`crate::limits::Limits::parcel_area_ha`].
+/// Checks the parcel's size before the database measures it: its bounding box within
+/// [`crate::limits::Limits::parcel_span_deg`] each way (PostGIS measures the parts in plane
+/// degrees, so a ring across the antimeridian would cover the whole city's band), and its geodesic
+/// area within [`crate::limits::Limits::parcel_area_ha`].
 pub fn check_size(request: &ParcelRequest) -> std::result::Result<(), ParcelError> {
+    use geo::BoundingRect;
+    let Some(rect) = request.geometry.bounding_rect() else {
+        return Err(ParcelError::Empty);
+    };
+    if rect.width() > LIMITS.parcel_span_deg || rect.height() > LIMITS.parcel_span_deg {
+        return Err(ParcelError::TooWide {
+            lon: rect.width(),
+            lat: rect.height(),
+        });
+    }
     let hectares = request.geometry.geodesic_area_unsigned() / 10_000.0;
     if hectares > LIMITS.parcel_area_ha {
         return Err(ParcelError::TooLarge { hectares });
@@ -416,6 +440,22 @@ mod tests {
         // Heights in the third place of a position are accepted and ignored.
         let with_z = serde_json::json!({"type": "Polygon", "coordinates": [[[116.8, -1.2, 12.0], [116.801, -1.2, 12.0], [116.801, -1.199, 12.0], [116.8, -1.2, 12.0]]]});
         assert!(ParcelRequest::from_json(with_z.to_string().as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn rings_in_either_order_measure_the_same_parcel() {
+        let counter = serde_json::json!({"type": "Polygon", "coordinates": [[[116.86, -1.24], [116.861, -1.24], [116.861, -1.239], [116.86, -1.239], [116.86, -1.24]]]});
+        let clockwise = serde_json::json!({"type": "Polygon", "coordinates": [[[116.86, -1.24], [116.86, -1.239], [116.861, -1.239], [116.861, -1.24], [116.86, -1.24]]]});
+        let area = |v: &Value| {
+            let request = ParcelRequest::from_json(v.to_string().as_bytes()).unwrap();
+            check_size(&request).unwrap();
+            request.geometry.geodesic_area_unsigned()
+        };
+        let (a, b) = (area(&counter), area(&clockwise));
+        assert!(
+            (a - b).abs() < 1e-6 && (a - 12_300.0).abs() < 200.0,
+            "{a} {b}"
+        );
     }
 
     #[test]

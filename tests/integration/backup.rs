@@ -129,6 +129,19 @@ async fn a_restore_brings_back_every_plan_version_and_the_rules_as_they_were_bac
     assert_ne!(state(&db.pool).await, backed_up);
     let live = Live::load(db.pool.clone()).await.unwrap();
     let newest_before = db::latest_change(&db.pool).await.unwrap();
+    let newest_version: i64 = sqlx::query_scalar("SELECT max(id) FROM plan_version")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    // A server's pool that has used PostGIS before the restore (the restore recreates it).
+    let server_pool = db::connect_server(&db.url).await.unwrap();
+    let (lon, lat) = super::fixtures::cell_centre(0, 0);
+    assert!(
+        !satupeta::zoning::features_at(&server_pool, lon, lat, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let restore = satupeta(&["restore", file.to_str().unwrap()], &env);
     assert!(restore.status.success(), "{}", text(&restore));
@@ -158,13 +171,30 @@ async fn a_restore_brings_back_every_plan_version_and_the_rules_as_they_were_bac
     assert!(live.refresh().await.unwrap(), "the server did not reload");
     assert_eq!(live.snapshot().index.len(), 5);
 
-    // The restored database takes new versions where the backup left off.
+    // The server's pool still measures with PostGIS: its old sessions were replaced.
+    assert!(
+        !satupeta::zoning::features_at(&server_pool, lon, lat, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The restored database takes new versions where the backup left off, under ids never used
+    // before: a server that held version ids of the discarded versions cannot mistake the new one.
     import_first(&db.pool, &dir, 3).await;
-    let numbers: Vec<i32> = sqlx::query_scalar("SELECT version FROM plan_version ORDER BY id")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(numbers, [1, 2, 3]);
+    let numbers: Vec<(i64, i32)> =
+        sqlx::query_as("SELECT id, version FROM plan_version ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        numbers.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        numbers[2].0 > newest_version,
+        "{numbers:?} reuses an id at or below {newest_version}"
+    );
 }
 
 #[tokio::test]

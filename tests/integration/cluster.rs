@@ -127,3 +127,44 @@ async fn a_cluster_that_trusted_local_connections_is_given_a_password_on_start()
     drop(second);
     accepted(&cluster.url("postgres")).await.unwrap();
 }
+
+#[test]
+fn the_last_process_out_stops_a_cluster_another_process_started() {
+    // A process starts the cluster and leaves it running for others (as an import does when a
+    // server attaches meanwhile), then ends.
+    let data_dir = scratch_dir().join("var");
+    let mut first = EmbeddedCluster::start(&data_dir.join("postgres")).expect("start");
+    first.detach();
+    drop(first);
+    let pid_file = data_dir.join("postgres/postmaster.pid");
+    assert!(pid_file.exists(), "the cluster runs on without its owner");
+    // A server attaches to it; when it stops, no one else uses the cluster: it stops it.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .current_dir(super::harness::root())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("serving on "), "{line}");
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let output = server.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !pid_file.exists(),
+        "the cluster was left running without an owner"
+    );
+}

@@ -154,13 +154,27 @@ async fn every_limit_is_a_clear_4xx_and_the_server_keeps_answering() {
     assert_problem(
         &post(padded.to_string()).await,
         413,
-        "larger than the 1 MiB limit",
+        &format!("larger than the {} limit", LIMITS.body_size_text()),
     );
     assert_problem(
         &post("{\"type\": \"Polygon\"".into()).await,
         400,
         "not JSON",
     );
+    // Rings in either order are the same parcel (RFC 7946); a ring across the antimeridian is not
+    // a parcel of this city.
+    let clockwise = json!({"type": "Polygon", "coordinates": [[[116.86, -1.24], [116.86, -1.239], [116.861, -1.239], [116.861, -1.24], [116.86, -1.24]]]});
+    let answer = post(clockwise.to_string()).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let hectares = answer.json()["area_m2"].as_f64().unwrap() / 10_000.0;
+    assert!((hectares - 1.23).abs() < 0.02, "{hectares} ha");
+    let band = json!({"type": "Polygon", "coordinates": [[[-179.9999, -1.30], [-179.9999, -1.05], [179.9999, -1.05], [179.9999, -1.30], [-179.9999, -1.30]]]});
+    assert_problem(&post(band.to_string()).await, 422, "spans");
 
     // Searches: too long and too many words (422); a URL too long (414); headers too large (431).
     let search = |q: String| get_owned(format!("{base}/api/v1/activities?q={q}"));
@@ -181,6 +195,42 @@ async fn every_limit_is_a_clear_4xx_and_the_server_keeps_answering() {
         &get(&format!("{base}/healthz"), &[("cookie", &cookie)]).await,
         431,
         "header fields",
+    );
+    // Errors made before routing carry CORS headers on the public API too.
+    let origin = ("origin", "https://peta.example.go.id");
+    let answer = get(
+        &format!("{base}/api/v1/subzones"),
+        &[origin, ("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.header("access-control-allow-origin")),
+        (431, "*")
+    );
+    let long_tile = format!(
+        "{base}/tiles/zoning/1/0/0.mvt?v={}",
+        "x".repeat(LIMITS.uri_bytes)
+    );
+    let answer = get(&long_tile, &[origin]).await;
+    assert_eq!(
+        (answer.status, answer.header("access-control-allow-origin")),
+        (414, "*")
+    );
+    let big = send(
+        client()
+            .post(&parcel_url)
+            .header("origin", origin.1)
+            .body(vec![b' '; LIMITS.body_bytes + 1]),
+    )
+    .await;
+    assert_eq!(
+        (big.status, big.header("access-control-allow-origin")),
+        (413, "*")
+    );
+    assert_problem(
+        &send(client().post(format!("{base}/healthz"))).await,
+        405,
+        "does not take POST",
     );
 
     // Heavy requests at the limits, all at once: parcels at the vertex limit across the city,
@@ -589,11 +639,24 @@ async fn answers_carry_cache_validators_and_the_pages_their_security_headers() {
         "{base}/tiles/zoning/{}/{}/{}.mvt",
         coord.z, coord.x, coord.y
     );
-    let tile = get(&tile_url, &[("accept-encoding", "br;q=0, gzip")]).await;
+    let gzip_only = ("accept-encoding", "br;q=0, gzip");
+    let tile = get(&tile_url, &[gzip_only]).await;
     assert_eq!(tile.header("content-encoding"), "gzip");
     let weak = format!("W/{}", tile.header("etag"));
     assert_eq!(
-        get(&tile_url, &[("if-none-match", &weak)]).await.status,
+        get(&tile_url, &[gzip_only, ("if-none-match", &weak)])
+            .await
+            .status,
+        304
+    );
+    // Static files are revalidated by their strong ETag.
+    let script = get(&format!("{base}/static/app.js"), &[]).await;
+    assert_eq!(script.header("cache-control"), "no-cache");
+    let tag = script.header("etag").to_string();
+    assert_eq!(
+        get(&format!("{base}/static/app.js"), &[("if-none-match", &tag)])
+            .await
+            .status,
         304
     );
     // The map page.
@@ -740,4 +803,31 @@ fn tile_codes(body: &[u8]) -> Vec<String> {
         }
     }
     codes
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_connection() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    let address = base.trim_start_matches("http://").to_string();
+    let extra = 10;
+    let mut held = Vec::new();
+    for _ in 0..LIMITS.connections_per_client + extra {
+        held.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    // The connections beyond the client's share are closed at once; the others stay open.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut closed_at = Vec::new();
+    for (i, stream) in held.iter_mut().enumerate() {
+        let mut byte = [0u8; 1];
+        match stream.try_read(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            _ => closed_at.push(i),
+        }
+    }
+    let closed = closed_at.len();
+    assert_eq!(closed, extra, "{closed} connections closed: {closed_at:?}");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(get(&format!("{base}/healthz"), &[]).await.status, 200);
 }

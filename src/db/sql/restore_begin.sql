@@ -9,6 +9,13 @@ SELECT GREATEST(
            COALESCE(pg_sequence_last_value(pg_get_serial_sequence('public.change_log', 'id')::regclass), 0)
        ) AS newest_change \gset
 
+-- Remember where every sequence stood: after the restore, ids continue above them, so that no plan
+-- version, zone or change id that a running server has seen is ever given to other content.
+CREATE TEMP TABLE satupeta_sequences_before ON COMMIT DROP AS
+SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS name, COALESCE(last_value, 0) AS last_value
+FROM pg_sequences
+WHERE schemaname NOT IN ('pg_catalog', 'information_schema');
+
 -- Drop everything the project created: the public schema (PostGIS with it) and every other
 -- schema that is not PostgreSQL's own. The backup creates them again.
 DO $$
