@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use super::load::{WrkResult, wrk};
+use super::load::{Client, WrkResult, write_script, wrk};
 use super::process::free_port;
 use super::{BenchOptions, CITY_BBOX, prepare};
 use crate::tiles::TileCoord;
@@ -51,24 +51,6 @@ fn tile_list() -> anyhow::Result<(Vec<TileCoord>, Vec<TileCoord>)> {
         mix.extend(all.into_iter().take(400));
     }
     Ok((low, mix))
-}
-
-/// A wrk script that requests the paths in `list`, in random order, accepting gzip.
-fn write_script(script: &Path, list: &Path) -> anyhow::Result<()> {
-    std::fs::write(
-        script,
-        format!(
-            "local paths = {{}}\n\
-             for line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
-             math.randomseed(6471)\n\
-             wrk.headers[\"Accept-Encoding\"] = \"gzip\"\n\
-             request = function()\n\
-               return wrk.format(\"GET\", paths[math.random(#paths)])\n\
-             end\n",
-            list.display()
-        ),
-    )?;
-    Ok(())
 }
 
 /// The largest tile of each zoom 0–16: (uncompressed bytes, path).
@@ -201,7 +183,7 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
             all.iter().map(path).collect::<Vec<_>>().join("\n") + "\n",
         )?;
         let script = options.work_dir.join(format!("{name}.lua"));
-        write_script(&script, &file)?;
+        write_script(&script, &file, Client::Browser)?;
         Ok(script)
     };
     let ours_script = write_list("tiles-satupeta.txt", &ours_path)?;
@@ -249,7 +231,7 @@ pub async fn run_tiles(options: &BenchOptions, martin: &PathBuf) -> anyhow::Resu
         "plan: {features} zoning polygons ({size_mb:.1} MB GeoPackage); peer: {martin_version}"
     );
     println!(
-        "tiles: {} (every tile over the city at z0–z14, 400 random at z15 and z16); {} connections, {} s per run, gzip",
+        "tiles: {} (every tile over the city at z0–z14, 400 random at z15 and z16); {} connections, {} s per run, browser headers",
         all.len(),
         options.connections,
         options.duration.as_secs()
