@@ -133,7 +133,6 @@ async fn parcel(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let request = ParcelRequest::from_json(&body)?;
-    crate::zoning::check_size(&request)?;
     let _slot = tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
         .await
         .map_err(|_| {

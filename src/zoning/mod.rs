@@ -11,8 +11,7 @@ mod point;
 pub use index::{PublishedFeature, VersionInfo, ZoningIndex};
 pub use live::{Live, Snapshot};
 pub use parcel::{
-    Limits, OutsidePart, ParcelAnswer, ParcelError, ParcelPart, ParcelRequest, check_size,
-    lookup_parcel,
+    Limits, OutsidePart, ParcelAnswer, ParcelError, ParcelPart, ParcelRequest, lookup_parcel,
 };
 pub use plans::{PlanVersion, list_versions};
 pub use point::{

@@ -69,13 +69,12 @@ pub enum ParcelError {
     NoArea,
 }
 
-/// A parcel to look up: its polygon in WGS 84, and optionally a KBLI code.
+/// A parcel to look up: its polygon in WGS 84, and optionally a KBLI code. Made only by
+/// [`ParcelRequest::new`], which checks its size once: whatever holds one may measure it.
 #[derive(Debug)]
 pub struct ParcelRequest {
-    /// The parcel.
-    pub geometry: MultiPolygon<f64>,
-    /// A KBLI code whose rule to report.
-    pub activity: Option<String>,
+    geometry: MultiPolygon<f64>,
+    activity: Option<String>,
 }
 
 /// The GeoJSON geometry of a parcel, as sent.
@@ -91,35 +90,57 @@ enum GeoJsonPolygon {
 }
 
 impl ParcelRequest {
+    /// A parcel within the size limits ([`check_size`]).
+    pub fn new(
+        geometry: MultiPolygon<f64>,
+        activity: Option<String>,
+    ) -> std::result::Result<Self, ParcelError> {
+        check_size(&geometry)?;
+        Ok(ParcelRequest { geometry, activity })
+    }
+
+    /// The parcel.
+    pub fn geometry(&self) -> &MultiPolygon<f64> {
+        &self.geometry
+    }
+
+    /// The KBLI code whose rule to report.
+    pub fn activity(&self) -> Option<&str> {
+        self.activity.as_deref()
+    }
+
     /// Reads a request body: `{"geometry": <GeoJSON>, "activity": "KBLI"}`, a GeoJSON Feature
     /// (`properties.activity`), or a bare Polygon or MultiPolygon.
     pub fn from_json(body: &[u8]) -> std::result::Result<Self, ParcelError> {
-        let value: Value =
+        let mut value: Value =
             serde_json::from_slice(body).map_err(|e| ParcelError::NotJson(e.to_string()))?;
+        let take = |value: &mut Value, key: &str| {
+            value
+                .as_object_mut()
+                .and_then(|o| o.remove(key))
+                .unwrap_or(Value::Null)
+        };
         let (geometry, activity) = match value.get("type").and_then(Value::as_str) {
-            Some("Feature") => (
-                value.get("geometry").cloned().unwrap_or(Value::Null),
-                value.pointer("/properties/activity").cloned(),
-            ),
-            Some(_) => (value, None),
-            None => (
-                value.get("geometry").cloned().unwrap_or(Value::Null),
-                value.get("activity").cloned(),
-            ),
+            Some("Feature") => {
+                let mut properties = take(&mut value, "properties");
+                (
+                    take(&mut value, "geometry"),
+                    take(&mut properties, "activity"),
+                )
+            }
+            Some(_) => (value, Value::Null),
+            None => (take(&mut value, "geometry"), take(&mut value, "activity")),
         };
         let activity = match activity {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-            Some(other) => {
+            Value::Null => None,
+            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            other => {
                 return Err(ParcelError::Shape(format!(
                     "`activity` is {other}, not a KBLI code"
                 )));
             }
         };
-        Ok(ParcelRequest {
-            geometry: Self::polygons(geometry)?,
-            activity,
-        })
+        Self::new(Self::polygons(geometry)?, activity)
     }
 
     /// A GeoJSON Polygon or MultiPolygon as checked polygons.
@@ -314,9 +335,9 @@ struct ParcelRow {
 /// [`crate::limits::Limits::parcel_span_deg`] each way (PostGIS measures the parts in plane
 /// degrees, so a ring across the antimeridian would cover the whole city's band), and its geodesic
 /// area within [`crate::limits::Limits::parcel_area_ha`].
-pub fn check_size(request: &ParcelRequest) -> std::result::Result<(), ParcelError> {
+fn check_size(geometry: &MultiPolygon<f64>) -> std::result::Result<(), ParcelError> {
     use geo::BoundingRect;
-    let Some(rect) = request.geometry.bounding_rect() else {
+    let Some(rect) = geometry.bounding_rect() else {
         return Err(ParcelError::Empty);
     };
     if rect.width() > LIMITS.parcel_span_deg || rect.height() > LIMITS.parcel_span_deg {
@@ -325,7 +346,7 @@ pub fn check_size(request: &ParcelRequest) -> std::result::Result<(), ParcelErro
             lat: rect.height(),
         });
     }
-    let hectares = request.geometry.geodesic_area_unsigned() / 10_000.0;
+    let hectares = geometry.geodesic_area_unsigned() / 10_000.0;
     if hectares > LIMITS.parcel_area_ha {
         return Err(ParcelError::TooLarge { hectares });
     }
@@ -339,8 +360,7 @@ pub async fn lookup_parcel(
     snapshot: &Snapshot,
     request: &ParcelRequest,
 ) -> Result<ParcelAnswer> {
-    check_size(request)?;
-    let wkb = geo::Geometry::MultiPolygon(request.geometry.clone())
+    let wkb = geo::Geometry::MultiPolygon(request.geometry().clone())
         .to_wkb(CoordDimensions::xy())
         .map_err(|e| ParcelError::Invalid(e.to_string()))?;
     let rows: Vec<ParcelRow> = sqlx::query_as(include_str!("sql/parcel_parts.sql"))
@@ -382,8 +402,7 @@ pub async fn lookup_parcel(
         let tier = rules.tier_for(&subzone, area).cloned();
         let limits = tier.as_ref().map(|t| Limits::of(t, row.area_m2));
         let activity = request
-            .activity
-            .as_deref()
+            .activity()
             .map(|k| activity_answer(rules, k, &subzone))
             .transpose()?;
         if let Some(a) = &activity {
@@ -432,11 +451,11 @@ mod tests {
         let wrapped = serde_json::json!({"geometry": polygon, "activity": "56101"});
         for body in [&feature, &wrapped] {
             let request = ParcelRequest::from_json(body.to_string().as_bytes()).unwrap();
-            assert_eq!(request.activity.as_deref(), Some("56101"));
-            assert_eq!(request.geometry.0.len(), 1);
+            assert_eq!(request.activity(), Some("56101"));
+            assert_eq!(request.geometry().0.len(), 1);
         }
         let bare = ParcelRequest::from_json(polygon.to_string().as_bytes()).unwrap();
-        assert!(bare.activity.is_none());
+        assert!(bare.activity().is_none());
         // Heights in the third place of a position are accepted and ignored.
         let with_z = serde_json::json!({"type": "Polygon", "coordinates": [[[116.8, -1.2, 12.0], [116.801, -1.2, 12.0], [116.801, -1.199, 12.0], [116.8, -1.2, 12.0]]]});
         assert!(ParcelRequest::from_json(with_z.to_string().as_bytes()).is_ok());
@@ -448,8 +467,7 @@ mod tests {
         let clockwise = serde_json::json!({"type": "Polygon", "coordinates": [[[116.86, -1.24], [116.86, -1.239], [116.861, -1.239], [116.861, -1.24], [116.86, -1.24]]]});
         let area = |v: &Value| {
             let request = ParcelRequest::from_json(v.to_string().as_bytes()).unwrap();
-            check_size(&request).unwrap();
-            request.geometry.geodesic_area_unsigned()
+            request.geometry().geodesic_area_unsigned()
         };
         let (a, b) = (area(&counter), area(&clockwise));
         assert!(
@@ -490,15 +508,14 @@ mod tests {
             check(serde_json::json!({"type": "Polygon", "coordinates": [many]})),
             ParcelError::TooManyVertices { count } if count == LIMITS.parcel_vertices + 1
         ));
-        let city = ParcelRequest::from_json(
-            serde_json::json!({"type": "Polygon", "coordinates": square(116.7, -1.3, 0.3)})
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
-        assert!(
-            matches!(check_size(&city), Err(ParcelError::TooLarge { hectares }) if hectares > 100_000.0)
+        let city =
+            check(serde_json::json!({"type": "Polygon", "coordinates": square(116.7, -1.3, 0.3)}));
+        assert!(matches!(city, ParcelError::TooLarge { hectares } if hectares > 100_000.0));
+        // Across the antimeridian the ring spans the whole world's width in plane degrees.
+        let band = check(
+            serde_json::json!({"type": "Polygon", "coordinates": [[[-179.9999, -1.3], [-179.9999, -1.05], [179.9999, -1.05], [179.9999, -1.3], [-179.9999, -1.3]]]}),
         );
+        assert!(matches!(band, ParcelError::TooWide { lon, .. } if lon > 359.0));
         assert!(matches!(
             ParcelRequest::from_json(b"{not json"),
             Err(ParcelError::NotJson(_))

@@ -306,10 +306,11 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         [x_mid - w, y0 - h / 4.0]
     ]]);
     let geojson = json!({"type": "Polygon", "coordinates": ring});
-    let request = ParcelRequest {
-        geometry: ParcelRequest::polygons(geojson.clone()).unwrap(),
-        activity: Some("56101".into()),
-    };
+    let request = ParcelRequest::new(
+        ParcelRequest::polygons(geojson.clone()).unwrap(),
+        Some("56101".into()),
+    )
+    .unwrap();
     let answer = zoning::lookup_parcel(&db.pool, &snapshot, &request)
         .await
         .unwrap();
@@ -431,13 +432,14 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
         |x: f64, y: f64, s: f64| json!([[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]);
 
     // Wholly outside: no parts, no limits, all of it outside the plan.
-    let outside = ParcelRequest {
-        geometry: ParcelRequest::polygons(
+    let outside = ParcelRequest::new(
+        ParcelRequest::polygons(
             json!({"type": "Polygon", "coordinates": square(116.9, -1.2, 0.001)}),
         )
         .unwrap(),
-        activity: None,
-    };
+        None,
+    )
+    .unwrap();
     let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
         .await
         .unwrap();
@@ -469,10 +471,7 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
     let answer = zoning::lookup_parcel(
         &db.pool,
         &snapshot,
-        &ParcelRequest {
-            geometry: ParcelRequest::polygons(multi).unwrap(),
-            activity: None,
-        },
+        &ParcelRequest::new(ParcelRequest::polygons(multi).unwrap(), None).unwrap(),
     )
     .await
     .unwrap();
@@ -503,18 +502,13 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
         ),
     ] {
         // Bad shapes are refused as they are read; an invalid polygon by PostGIS.
-        let error = match ParcelRequest::polygons(geometry) {
+        let request = ParcelRequest::polygons(geometry)
+            .and_then(|geometry| ParcelRequest::new(geometry, None));
+        let error = match request {
             Err(e) => ZoningError::from(e),
-            Ok(geometry) => zoning::lookup_parcel(
-                &db.pool,
-                &snapshot,
-                &ParcelRequest {
-                    geometry,
-                    activity: None,
-                },
-            )
-            .await
-            .unwrap_err(),
+            Ok(request) => zoning::lookup_parcel(&db.pool, &snapshot, &request)
+                .await
+                .unwrap_err(),
         };
         assert!(
             matches!(&error, ZoningError::Parcel(_)) && error.to_string().contains(words),
