@@ -44,34 +44,44 @@ pub struct EncodedTile {
     pub gzip: Bytes,
     /// brotli-compressed.
     pub brotli: Bytes,
-    /// Strong ETag of the uncompressed bytes, quoted; each coding has its own (below), as RFC 9110
-    /// asks of strong validators.
-    pub etag: String,
-    /// The ETags of the uncompressed, gzip and brotli bodies, as header values made once.
-    pub etags: [HeaderValue; 3],
+    /// The strong ETag of each body: one per content coding, as RFC 9110 asks of strong
+    /// validators; header values made once.
+    pub etags: CodingTags,
     /// Generation of the layer it was rendered from.
     pub generation: u64,
     /// Where it came from.
     pub origin: TileOrigin,
 }
 
+/// The ETags of a tile's bodies: a digest of the tile, and the coding.
+#[derive(Debug)]
+pub struct CodingTags {
+    /// Of the uncompressed body.
+    pub raw: HeaderValue,
+    /// Of the gzip body.
+    pub gzip: HeaderValue,
+    /// Of the brotli body.
+    pub brotli: HeaderValue,
+}
+
 impl EncodedTile {
-    /// Compresses `raw` and computes its ETag.
+    /// Compresses `raw` and computes its ETags.
     pub fn new(raw: Vec<u8>, generation: u64, origin: TileOrigin) -> Self {
-        let digest = Sha256::digest(&raw);
-        let hash = hex::encode(&digest[..12]);
-        let etag = format!("\"{hash}\"");
-        let value = |suffix: &str| {
+        let hash = hex::encode(&Sha256::digest(&raw)[..12]);
+        let tag = |suffix: &str| {
             HeaderValue::from_str(&format!("\"{hash}{suffix}\""))
                 .unwrap_or(HeaderValue::from_static("\"\""))
         };
-        let etags = [value(""), value("-gz"), value("-br")];
+        let etags = CodingTags {
+            raw: tag(""),
+            gzip: tag("-gz"),
+            brotli: tag("-br"),
+        };
         if raw.is_empty() {
             return EncodedTile {
                 raw: Bytes::new(),
                 gzip: Bytes::new(),
                 brotli: Bytes::new(),
-                etag,
                 etags,
                 generation,
                 origin,
@@ -89,7 +99,6 @@ impl EncodedTile {
             raw: Bytes::from(raw),
             gzip: Bytes::from(gzip),
             brotli: Bytes::from(brotli),
-            etag,
             etags,
             generation,
             origin,

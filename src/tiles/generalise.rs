@@ -197,20 +197,17 @@ impl Window {
         )
     }
 
-    /// Gives `label` to every unset cell whose centre lies in `shape`; returns how many it took.
-    fn sample(&mut self, shape: &Geometry<f64>, envelope: &AABB<[f64; 2]>, label: u32) -> usize {
+    /// Gives `label` to every unset cell whose centre lies in `shape`.
+    fn sample(&mut self, shape: &Geometry<f64>, envelope: &AABB<[f64; 2]>, label: u32) {
         let (columns, rows) = self.cells_within(envelope.lower(), envelope.upper());
-        let mut taken = 0;
         for row in rows {
             for column in columns.clone() {
                 let at = row * self.size + column;
                 if self.labels[at] == UNSET && shape.intersects(&self.centre(column, row)) {
                     self.labels[at] = label;
-                    taken += 1;
                 }
             }
         }
-        taken
     }
 
     /// The cell holding a point, if it is in the window.
@@ -227,20 +224,15 @@ impl Window {
 pub fn render_generalised(layer: &VectorLayer, coord: TileCoord) -> Result<Option<Vec<u8>>> {
     let mut window = Window::around(coord);
     let features = layer.features();
-    let candidates = layer.positions_in(&window.envelope());
     let mut narrow_wide = Vec::new();
-    for &position in &candidates {
-        let feature = &features[position];
+    for candidate in layer.boxes_in(&window.envelope()) {
+        let feature = &features[candidate.index];
         let Some(class) = feature.class else { continue };
-        let Some(rect) = feature.shape.bounding_rect() else {
-            continue;
-        };
-        let envelope = AABB::from_corners(rect.min().into(), rect.max().into());
-        let role = role(feature, &envelope, window.cell);
+        let role = role(feature, &candidate.envelope, window.cell);
         let label = if role == Role::Strip { STRIP } else { class };
-        window.sample(&feature.shape, &envelope, label);
+        window.sample(&feature.shape, &candidate.envelope, label);
         if role == Role::Wide && facts(feature).width < 2.0 * window.cell {
-            narrow_wide.push(position);
+            narrow_wide.push(candidate.index);
         }
     }
     keep_poles(&mut window, layer, &narrow_wide);
@@ -262,11 +254,14 @@ pub fn render_generalised(layer: &VectorLayer, coord: TileCoord) -> Result<Optio
     Ok(encoder.finish(layer.name()))
 }
 
-/// A zone at least a pixel wide keeps the cell of its pole even when no cell centre fell inside
-/// it, unless a zone before it in priority covers the pole.
+/// A zone at least a pixel wide (but narrower than two, the only ones that may miss every cell
+/// centre) keeps the cell of its pole, unless a zone before it in priority covers the pole. The
+/// rule reads only the zone and the layer, never the window, so every tile whose window holds
+/// that cell gives it the same class.
 fn keep_poles(window: &mut Window, layer: &VectorLayer, wide: &[usize]) {
     let features = layer.features();
-    for &position in wide {
+    // Lowest priority first, so that where two poles share a cell the zone before wins.
+    for &position in wide.iter().rev() {
         let feature = &features[position];
         let (Some(class), pole) = (feature.class, facts(feature).pole) else {
             continue;
@@ -279,28 +274,14 @@ fn keep_poles(window: &mut Window, layer: &VectorLayer, wide: &[usize]) {
         }
         let point = Point(pole);
         let covered_before = layer
-            .positions_in(&AABB::from_point([pole.x, pole.y]))
+            .boxes_in(&AABB::from_point([pole.x, pole.y]))
             .into_iter()
-            .take_while(|p| *p < position)
-            .any(|p| features[p].shape.intersects(&point));
-        if !covered_before && !has_cell(window, feature, class) {
+            .take_while(|b| b.index < position)
+            .any(|b| features[b.index].shape.intersects(&point));
+        if !covered_before {
             window.labels[at] = class;
         }
     }
-}
-
-/// Whether a cell of the window already carries the feature's class inside its bounding box.
-fn has_cell(window: &Window, feature: &TileFeature, class: u32) -> bool {
-    let Some(rect) = feature.shape.bounding_rect() else {
-        return false;
-    };
-    let (columns, rows) = window.cells_within(rect.min().into(), rect.max().into());
-    rows.into_iter().any(|row| {
-        columns.clone().any(|column| {
-            window.labels[row * window.size + column] == class
-                && feature.shape.intersects(&window.centre(column, row))
-        })
-    })
 }
 
 /// Gives strip cells the most common class among their four neighbours, for a few rounds; strip

@@ -95,15 +95,15 @@ impl VectorLayer {
         &self.classes
     }
 
-    /// The features whose bounding box meets the envelope (EPSG:3857), by position in
-    /// [`VectorLayer::features`].
-    pub fn positions_in(&self, envelope: &AABB<[f64; 2]>) -> Vec<usize> {
-        let mut found: Vec<usize> = self
+    /// The features whose bounding box meets the envelope (EPSG:3857), with their bounding boxes,
+    /// by position in [`VectorLayer::features`] (so in priority order).
+    pub fn boxes_in(&self, envelope: &AABB<[f64; 2]>) -> Vec<IndexedBox> {
+        let mut found: Vec<IndexedBox> = self
             .tree
             .locate_in_envelope_intersecting(envelope)
-            .map(|e| e.index)
+            .copied()
             .collect();
-        found.sort_unstable();
+        found.sort_unstable_by_key(|b| b.index);
         found
     }
 

@@ -17,7 +17,7 @@ mod service;
 mod sources;
 
 pub use archive::{Archive, ArchiveInfo, SeedSummary, archive_path, seed};
-pub use cache::{EncodedTile, TileCache, TileOrigin};
+pub use cache::{CodingTags, EncodedTile, TileCache, TileOrigin};
 pub use generalise::{GENERALISED_UP_TO, REACH_UNITS, ShapeFacts, shape_facts};
 pub use layer::{TileFeature, VectorLayer};
 pub use mercator::{TileCoord, project, tile_bounds, unproject};

@@ -20,7 +20,6 @@ use super::{
     BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
     TilesError, VectorLayer,
 };
-use crate::db::latest_change;
 use crate::geometry::IndexedBox;
 use crate::zoning::{Live, Snapshot};
 
@@ -134,10 +133,9 @@ pub struct TileService {
     pool: PgPool,
     layers: ArcSwap<HashMap<String, Arc<LayerState>>>,
     cache: TileCache,
-    /// The snapshot change the zoning layer reflects.
-    zoning_change: AtomicI64,
-    /// The database change the registered tables reflect.
-    tables_change: AtomicI64,
+    /// The change (of the zoning snapshot, the newest of the database when it was read) the
+    /// layers reflect.
+    change_id: AtomicI64,
     /// Serialises refreshes.
     refreshing: tokio::sync::Mutex<()>,
     /// Where pre-seeded archives are looked for.
@@ -157,7 +155,6 @@ impl TileService {
     ) -> Result<Self> {
         let change_id = snapshot.change_id;
         let zoning = build_zoning(snapshot, None).await?;
-        let tables_change = latest_change(&pool).await?;
         let mut layers = HashMap::new();
         layers.insert(
             ZONING.to_string(),
@@ -165,15 +162,14 @@ impl TileService {
         );
         for loaded in registered_layers(&mut *pool.acquire().await?).await? {
             let id = loaded.id.clone();
-            layers.insert(id, Arc::new(LayerState::first(loaded, tables_change)));
+            layers.insert(id, Arc::new(LayerState::first(loaded, change_id)));
         }
         measure_in_background(&layers);
         let service = TileService {
             pool,
             layers: ArcSwap::from_pointee(layers),
             cache: TileCache::new(cache_bytes),
-            zoning_change: AtomicI64::new(change_id),
-            tables_change: AtomicI64::new(tables_change),
+            change_id: AtomicI64::new(change_id),
             refreshing: tokio::sync::Mutex::new(()),
             tiles_dir,
             archives: ArcSwap::from_pointee(HashMap::new()),
@@ -240,77 +236,56 @@ impl TileService {
         Ok(state)
     }
 
-    /// Brings the layers up to date: the zoning layer with `snapshot`, the registered tables with
-    /// the database. Evicts the cached tiles of what changed; returns whether anything did.
+    /// Brings the layers up to date with `snapshot`: the zoning layer from it, the registered
+    /// tables from the database, when the snapshot holds a change the layers do not. Evicts the
+    /// cached tiles of what changed; returns whether anything did.
     pub async fn refresh(&self, snapshot: Arc<Snapshot>) -> Result<bool> {
         let _one_at_a_time = self.refreshing.lock().await;
-        let mut updates: Vec<(String, LoadedLayer, i64)> = Vec::new();
-        let zoning_change = snapshot.change_id;
-        if zoning_change != self.zoning_change.load(Ordering::Acquire) {
-            let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
-            let loaded = build_zoning(snapshot, previous).await?;
-            updates.push((ZONING.to_string(), loaded, zoning_change));
+        let change = snapshot.change_id;
+        if change == self.change_id.load(Ordering::Acquire) {
+            return Ok(false);
         }
-        let tables_change = latest_change(&self.pool).await?;
-        let tables_changed = tables_change != self.tables_change.load(Ordering::Acquire);
-        let mut tables = Vec::new();
-        if tables_changed {
-            tables = registered_layers(&mut *self.pool.acquire().await?).await?;
-        }
-        let changed = self.apply(updates, tables_changed.then_some((tables, tables_change)));
-        self.zoning_change.store(zoning_change, Ordering::Release);
-        self.tables_change.store(tables_change, Ordering::Release);
+        let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
+        let zoning = build_zoning(snapshot, previous).await?;
+        let tables = registered_layers(&mut *self.pool.acquire().await?).await?;
+        let changed = self.apply(zoning, tables, change);
+        self.change_id.store(change, Ordering::Release);
         if changed {
             self.open_archives().await;
         }
         Ok(changed)
     }
 
-    /// Swaps in the new layer states; `tables` replaces every registered layer (dropping those no
-    /// longer registered).
-    fn apply(
-        &self,
-        zoning: Vec<(String, LoadedLayer, i64)>,
-        tables: Option<(Vec<LoadedLayer>, i64)>,
-    ) -> bool {
+    /// Swaps in the new layer states (a table no longer registered is dropped); evicts the cached
+    /// tiles of what changed.
+    fn apply(&self, zoning: LoadedLayer, tables: Vec<LoadedLayer>, change: i64) -> bool {
         let current = self.layers.load_full();
         let mut next: HashMap<String, Arc<LayerState>> = HashMap::new();
-        let mut changed = false;
-        let mut replace = |id: String, loaded: LoadedLayer, change: i64| match current.get(&id) {
-            Some(old) => match old.next(loaded, change) {
-                Some((state, areas)) => {
-                    self.cache
-                        .evict(&old.key, move |coord| touches(&areas, coord));
-                    next.insert(id, Arc::new(state));
-                    changed = true;
-                }
+        let mut changed = tables.len() + 1 != current.len();
+        let mut zoning_changed = false;
+        for loaded in std::iter::once(zoning).chain(tables) {
+            let id = loaded.id.clone();
+            let state = match current.get(&id) {
+                Some(old) => match old.next(loaded, change) {
+                    Some((state, areas)) => {
+                        self.cache
+                            .evict(&old.key, move |coord| touches(&areas, coord));
+                        zoning_changed |= id == ZONING;
+                        changed = true;
+                        Arc::new(state)
+                    }
+                    None => old.clone(),
+                },
                 None => {
-                    next.insert(id, old.clone());
+                    changed = true;
+                    Arc::new(LayerState::first(loaded, change))
                 }
-            },
-            None => {
-                next.insert(id, Arc::new(LayerState::first(loaded, change)));
-                changed = true;
-            }
-        };
-        for (id, loaded, change) in zoning {
-            replace(id, loaded, change);
+            };
+            next.insert(id, state);
         }
-        let tables_replaced = tables.is_some();
-        if let Some((layers, change)) = tables {
-            for loaded in layers {
-                let id = loaded.id.clone();
-                replace(id, loaded, change);
-            }
+        if zoning_changed {
+            measure_in_background(&next);
         }
-        for (id, state) in current.iter() {
-            let keep = id == ZONING || !tables_replaced;
-            if keep && !next.contains_key(id) {
-                next.insert(id.clone(), state.clone());
-            }
-        }
-        changed |= next.len() != current.len();
-        measure_in_background(&next);
         self.layers.store(Arc::new(next));
         changed
     }
