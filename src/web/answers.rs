@@ -3,10 +3,11 @@
 //! Every browser sends `Accept-Encoding: gzip, deflate, br, zstd`, and most of an answer (the
 //! sub-zone's rules, about 90% of its bytes) is the same for every point of a sub-zone. So each
 //! sub-zone's tail is compressed once per snapshot, at the best level, as a raw deflate stream cut
-//! at a byte boundary (a sync flush); per request only the small head is deflated, at the fastest
-//! level, and the two are joined into one gzip member: header, head blocks, tail blocks, an empty
-//! final block, and the CRC-32 of both parts combined (RFC 1951 and 1952 allow exactly this; the
-//! result is an ordinary gzip stream). No crate joins deflate streams, so it is written here.
+//! at a byte boundary (a sync flush); per request the small head is only copied into stored
+//! (uncompressed) deflate blocks, and the two are joined into one gzip member: header, head
+//! blocks, tail blocks, an empty final block, and the CRC-32 of both parts combined (RFC 1951 and
+//! 1952 allow exactly this; the result is an ordinary gzip stream). No crate joins deflate
+//! streams, so it is written here.
 //!
 //! A client that weighs brotli above gzip gets its answer compressed whole with brotli at the
 //! fastest level. [`AnswerCompression::Dynamic`] compresses every answer that way (brotli, else

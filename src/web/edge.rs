@@ -73,26 +73,20 @@ fn refusal(uri: &axum::http::Uri, headers: &HeaderMap) -> Option<ApiError> {
             ),
         ));
     }
-    if headers.len() > LIMITS.header_count {
-        return Some(too_many_headers(headers));
-    }
+    // Each line as sent: name, ": ", value, CRLF.
     let bytes: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    (bytes > LIMITS.header_bytes).then(|| too_many_headers(headers))
+    (headers.len() > LIMITS.header_count || bytes > LIMITS.header_bytes)
+        .then(|| too_many_headers(headers.len(), bytes))
 }
 
-fn too_many_headers(headers: &HeaderMap) -> ApiError {
-    let bytes: usize = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
+fn too_many_headers(fields: usize, bytes: usize) -> ApiError {
     ApiError::new(
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         format!(
-            "the request has {} header fields in {bytes} bytes; at most {} fields in {} are read",
-            headers.len(),
+            "the request has {fields} header fields in {bytes} bytes; at most {} fields in {} are read",
             LIMITS.header_count,
             bytes_text(LIMITS.header_bytes)
         ),

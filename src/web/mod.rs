@@ -141,7 +141,7 @@ pub struct Shared {
     pub live: Arc<Live>,
     /// Vector tiles of every layer.
     pub tiles: Arc<TileService>,
-    answers: Arc<answers::Answers>,
+    answers: answers::Answers,
     /// Parcel computations running in the database at once.
     parcels: Semaphore,
     /// Request bodies being read at once.
@@ -168,9 +168,6 @@ pub enum StartError {
     /// The tile layers could not be read.
     #[error("reading the tile layers: {0}")]
     Tiles(#[from] crate::tiles::TilesError),
-    /// The listening socket.
-    #[error("listening: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 impl AppState {
@@ -195,7 +192,7 @@ impl AppState {
             pool,
             live,
             tiles: Arc::new(tiles),
-            answers: Arc::new(answers::Answers::new(options.answers)),
+            answers: answers::Answers::new(options.answers),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
             bodies: Semaphore::new(LIMITS.body_concurrency),
             links: arc_swap::ArcSwap::from_pointee(LinkBase {

@@ -27,7 +27,7 @@ use tower::ServiceExt;
 use crate::limits::LIMITS;
 
 /// Bytes hyper buffers for a request head at most: the hard bound behind the friendlier 431 of
-/// the header-size guard (see `web::guard`), which answers before this is reached.
+/// the header-size guard (see `web::edge::GuardLayer`), which answers before this is reached.
 const HEAD_BUFFER_BYTES: usize = 4 * LIMITS.header_bytes;
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish

@@ -164,9 +164,9 @@ async fn tile_response(
         false => negotiate(headers, &[Coding::Brotli, Coding::Gzip]),
     };
     let (body, etag) = match coding {
-        Coding::Brotli => (tile.brotli.clone(), &tile.etags[2]),
-        Coding::Gzip => (tile.gzip.clone(), &tile.etags[1]),
-        Coding::Identity => (tile.raw.clone(), &tile.etags[0]),
+        Coding::Brotli => (tile.brotli.clone(), &tile.etags.brotli),
+        Coding::Gzip => (tile.gzip.clone(), &tile.etags.gzip),
+        Coding::Identity => (tile.raw.clone(), &tile.etags.raw),
     };
     let mut response = Response::new(axum::body::Body::empty());
     let out = response.headers_mut();
