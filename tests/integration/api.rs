@@ -29,6 +29,23 @@ pub async fn serve_with(db: &TestDb, options: Options) -> String {
         .unwrap()
 }
 
+/// Publishes `file` as a version of `plan` from another process (`satupeta import`); returns
+/// what it printed.
+pub async fn import_elsewhere(db: &TestDb, file: &std::path::Path, plan: &str) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
+        .args(["import", file.to_str().unwrap(), "--plan", plan])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 async fn get(url: &str) -> (u16, String, Value) {
     let response = reqwest::get(url).await.unwrap();
     let status = response.status().as_u16();
@@ -201,23 +218,8 @@ async fn a_plan_published_by_another_process_is_served_within_seconds() {
     assert_eq!(get(&url).await.0, 404);
 
     let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 32750);
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
-        .args([
-            "import",
-            file.to_str().unwrap(),
-            "--plan",
-            "Dari proses lain",
-        ])
-        .env("DATABASE_URL", &db.url)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("published version 1"));
+    let printed = import_elsewhere(&db, &file, "Dari proses lain").await;
+    assert!(printed.contains("published version 1"), "{printed}");
     let published = Instant::now();
     loop {
         let (status, _, body) = get(&url).await;

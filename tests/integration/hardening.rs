@@ -17,9 +17,10 @@ use satupeta::web::{Cors, Options, Server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::api::{serve, serve_with};
+use super::api::{import_elsewhere, serve, serve_with};
 use super::fixtures::{self, cell_centre, standard_plan_as};
 use super::harness::{TestDb, demo_plan, fresh_db, scratch_dir};
+use super::tiles::{strings, tile_url};
 
 /// An answer as the client received it: status, headers (lower-case names, repeated ones joined)
 /// and the body decoded from its `Content-Encoding`.
@@ -730,17 +731,7 @@ async fn a_publication_by_another_process_reaches_every_kind_of_answer() {
     features[0].1["NAMOBJ"] = json!("Perkantoran");
     let changed = dir.join("changed.gpkg");
     fixtures::write_gpkg(&changed, 4326, &features);
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
-        .args(["import", changed.to_str().unwrap(), "--plan", "Ubin"])
-        .env("DATABASE_URL", &db.url)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    import_elsewhere(&db, &changed, "Ubin").await;
     let published = Instant::now();
     let d = 0.0002;
     let parcel = json!({"type": "Polygon", "coordinates": [[[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]]});
@@ -757,11 +748,7 @@ async fn a_publication_by_another_process_reaches_every_kind_of_answer() {
         let tilejson = get(&format!("{base}/tiles/zoning.json"), &[]).await.json();
         let template = tilejson["tiles"][0].as_str().unwrap().to_string();
         let coord = TileCoord::containing(lon, lat, 16).unwrap();
-        let tile_url = template
-            .replace("{z}", &coord.z.to_string())
-            .replace("{x}", &coord.x.to_string())
-            .replace("{y}", &coord.y.to_string());
-        let tile = get(&tile_url, &[BROWSER]).await;
+        let tile = get(&tile_url(&template, coord), &[BROWSER]).await;
         let codes = tile_codes(&tile.body);
         let fresh = point["subzone"]["code"] == "KT"
             && point["plan"]["version"] == 2
@@ -784,25 +771,17 @@ async fn a_publication_by_another_process_reaches_every_kind_of_answer() {
     }
 }
 
-/// The `code` values of a tile's features.
+/// The `code` values of a tile's features (none when the body is not a tile).
 fn tile_codes(body: &[u8]) -> Vec<String> {
     use geozero::mvt::{Message, Tile};
-    let Ok(tile) = Tile::decode(body) else {
-        return Vec::new();
-    };
-    let mut codes = Vec::new();
-    for layer in &tile.layers {
-        for feature in &layer.features {
-            for kv in feature.tags.chunks(2) {
-                if layer.keys[kv[0] as usize] == "code"
-                    && let Some(v) = &layer.values[kv[1] as usize].string_value
-                {
-                    codes.push(v.clone());
-                }
-            }
-        }
-    }
-    codes
+    Tile::decode(body)
+        .map(|tile| {
+            tile.layers
+                .iter()
+                .flat_map(|l| strings(l, "code"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -49,6 +49,14 @@ async fn fetch(url: &str, headers: &[(&str, &str)]) -> (u16, HashMap<String, Str
     (status, map, response.bytes().await.unwrap().to_vec())
 }
 
+/// A tile URL from a TileJSON template.
+pub fn tile_url(template: &str, coord: TileCoord) -> String {
+    template
+        .replace("{z}", &coord.z.to_string())
+        .replace("{x}", &coord.x.to_string())
+        .replace("{y}", &coord.y.to_string())
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
@@ -76,7 +84,7 @@ fn shape_in_3857(feature: &tile::Feature, coord: TileCoord) -> MultiPolygon<f64>
 }
 
 /// The text values of property `key` over the layer's features.
-fn strings(layer: &tile::Layer, key: &str) -> Vec<String> {
+pub fn strings(layer: &tile::Layer, key: &str) -> Vec<String> {
     layer
         .features
         .iter()
@@ -292,18 +300,15 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
         .as_str()
         .unwrap()
         .to_string();
-    let url_of = |template: &str, c: TileCoord| {
-        template
-            .replace("{z}", &c.z.to_string())
-            .replace("{x}", &c.x.to_string())
-            .replace("{y}", &c.y.to_string())
-    };
     let (lon, lat) = cell_centre(0, 0);
     let here = TileCoord::containing(lon, lat, 15).unwrap();
     let there = TileCoord::containing(116.985, -1.195, 15).unwrap();
 
-    let (status, headers, gz) =
-        fetch(&url_of(&template, here), &[("accept-encoding", "gzip, br")]).await;
+    let (status, headers, gz) = fetch(
+        &tile_url(&template, here),
+        &[("accept-encoding", "gzip, br")],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-encoding"], "br", "brotli is preferred");
     assert!(headers["vary"].to_lowercase().contains("accept-encoding"));
@@ -316,7 +321,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
         etag.starts_with('"') && etag.ends_with('"'),
         "a strong ETag: {etag}"
     );
-    let (_, plain_headers, plain) = fetch(&url_of(&template, here), &[]).await;
+    let (_, plain_headers, plain) = fetch(&tile_url(&template, here), &[]).await;
     assert!(!plain_headers.contains_key("content-encoding"));
     let decompressed = {
         let mut out = Vec::new();
@@ -331,7 +336,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
         etag.trim_matches('"').trim_end_matches("-br")
     );
     let (status, _, body) = fetch(
-        &url_of(&template, here),
+        &tile_url(&template, here),
         &[("if-none-match", &etag), ("accept-encoding", "gzip, br")],
     )
     .await;
@@ -341,7 +346,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
         fetch(&unversioned, &[]).await.1["cache-control"],
         "public, max-age=0, must-revalidate"
     );
-    let (_, far_headers, _) = fetch(&url_of(&template, there), &[]).await;
+    let (_, far_headers, _) = fetch(&tile_url(&template, there), &[]).await;
 
     // A new version of plan "Ubin" with another sub-zone in cell (0,0).
     let mut features = fixtures::standard_features();
@@ -369,7 +374,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
     };
     // The changed tile has new content; the old ETag no longer matches.
     let (status, headers, body) = fetch(
-        &url_of(&new_template, here),
+        &tile_url(&new_template, here),
         &[("if-none-match", &etag), ("accept-encoding", "br")],
     )
     .await;
@@ -389,7 +394,7 @@ async fn tiles_are_cached_by_etag_and_encoding_and_invalidated_exactly_where_a_p
     );
     // The tile of the other plan is untouched: same ETag, still valid.
     let (status, _, _) = fetch(
-        &url_of(&new_template, there),
+        &tile_url(&new_template, there),
         &[("if-none-match", &far_headers["etag"])],
     )
     .await;
@@ -744,10 +749,6 @@ async fn a_table_registered_as_a_tile_layer_is_served_without_new_code() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let url = after
-        .replace("{z}", &coord.z.to_string())
-        .replace("{x}", &coord.x.to_string())
-        .replace("{y}", &coord.y.to_string());
-    let tile = Tile::decode(fetch(&url, &[]).await.2.as_slice()).unwrap();
+    let tile = Tile::decode(fetch(&tile_url(&after, coord), &[]).await.2.as_slice()).unwrap();
     assert!(strings(&tile.layers[0], "nama").contains(&"SDN 002 Balikpapan Kota".to_string()));
 }
