@@ -431,6 +431,7 @@ async fn tiles_over_plan(service: &satupeta::tiles::TileService, z: u8) -> Vec<(
 fn assert_coverage(z: u8, tiles: &[(TileCoord, Tile)]) -> Vec<String> {
     use geo::{Area, BooleanOps, unary_union};
     assert!(!tiles.is_empty(), "z{z} shows nothing");
+    assert_neighbours_agree(z, tiles);
     let mut shown = Vec::new();
     for (coord, tile) in tiles {
         let layer = &tile.layers[0];
@@ -473,6 +474,76 @@ fn assert_coverage(z: u8, tiles: &[(TileCoord, Tile)]) -> Vec<String> {
     shown.sort();
     shown.dedup();
     shown
+}
+
+/// Neighbouring generalised tiles draw the same classes where their buffers overlap (the strip
+/// of four cells on each side of their shared edge): no seam, whichever tile a client draws.
+fn assert_neighbours_agree(z: u8, tiles: &[(TileCoord, Tile)]) {
+    use geo::{Area, BooleanOps};
+    let by_coord: HashMap<(u32, u32), &Tile> = tiles.iter().map(|(c, t)| ((c.x, c.y), t)).collect();
+    let mut compared = 0;
+    for (coord, tile) in tiles {
+        let [w, s, e, n] = tile_bounds(*coord);
+        let reach = (e - w) / 256.0 * 4.0;
+        // The east neighbour shares the edge x = e, the south neighbour the edge y = s.
+        let neighbours = [
+            (
+                (coord.x + 1, coord.y),
+                geo::Rect::new(
+                    geo::Coord { x: e - reach, y: s },
+                    geo::Coord { x: e + reach, y: n },
+                ),
+            ),
+            (
+                (coord.x, coord.y + 1),
+                geo::Rect::new(
+                    geo::Coord { x: w, y: s - reach },
+                    geo::Coord { x: e, y: s + reach },
+                ),
+            ),
+        ];
+        for ((x, y), strip) in neighbours {
+            let Some(other) = by_coord.get(&(x, y)) else {
+                continue;
+            };
+            let other_coord = TileCoord::new(u32::from(z), x, y).unwrap();
+            let strip = strip.to_polygon();
+            let classes = |tile: &Tile, at: TileCoord| -> HashMap<String, MultiPolygon<f64>> {
+                let layer = &tile.layers[0];
+                layer
+                    .features
+                    .iter()
+                    .map(|f| {
+                        let code = property(layer, f, "code").and_then(|v| v.string_value.clone());
+                        (
+                            code.unwrap_or_default(),
+                            shape_in_3857(f, at).intersection(&strip),
+                        )
+                    })
+                    .collect()
+            };
+            let (here, there) = (classes(tile, *coord), classes(other, other_coord));
+            let pixel = reach / 4.0;
+            for code in here.keys().chain(there.keys()) {
+                let empty = MultiPolygon::<f64>(Vec::new());
+                let (a, b) = (
+                    here.get(code).unwrap_or(&empty),
+                    there.get(code).unwrap_or(&empty),
+                );
+                let differ = a.xor(b).unsigned_area();
+                assert!(
+                    differ < pixel * pixel / 4.0,
+                    "z{z} {coord:?} and tile {x}/{y} disagree on {code}: {:.1} px²",
+                    differ / (pixel * pixel)
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(
+        compared > 0 || tiles.len() < 2,
+        "z{z}: no neighbouring tiles compared"
+    );
 }
 
 /// Every zone at least a pixel wide at zoom `z` (the diameter of its largest inscribed circle, as
