@@ -5,6 +5,7 @@
 //! synthetic plan for trying it all out.
 
 pub mod bench;
+pub mod calendar;
 pub mod config;
 pub mod cpu;
 pub mod db;

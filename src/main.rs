@@ -64,9 +64,29 @@ enum Command {
         /// Overlaps and gaps smaller than this (m²) are ignored.
         #[arg(long, default_value_t = 1.0)]
         tolerance_m2: f64,
-        /// Skip the import when the plan's published version came from the same file content.
+        /// Skip the import when the plan's newest version came from the same file content.
         #[arg(long, requires = "plan")]
         if_changed: bool,
+        /// The version's rule set: a rules directory (default: the plan's current rules, or the
+        /// city's for a new plan).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// The day the version takes effect, YYYY-MM-DD (default: today, Balikpapan time).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        effective: Option<String>,
+        /// Policy: map local sub-zone codes to catalogue codes (CSV with columns from,to).
+        #[arg(long, value_name = "FILE.csv")]
+        code_map: Option<PathBuf>,
+        /// Policy: which code wins when a feature's codes disagree (a warning per feature).
+        #[arg(long, value_enum)]
+        prefer: Option<ingest::Prefer>,
+        /// Policy: publish overlapping zones (lookups rank them; the report lists every overlap).
+        #[arg(long)]
+        allow_overlaps: bool,
+        /// Policy: the file's attributes (KDB, KLB, KDH, KTB, IZN, TBT, BST, TBS, ...) are the
+        /// version's rule set.
+        #[arg(long, conflicts_with = "rules")]
+        rules_from_attributes: bool,
     },
     /// Rule tables (sub-zones, intensity, activities, ITBX).
     Rules {
@@ -115,11 +135,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// Check the CSV tables in DIR and replace the stored rules with them.
+    /// Check the rule set in DIR and publish it: with --plan, as a new version of that plan (its
+    /// current zoning with these rules); without, as the city's rule set: a new version of every
+    /// plan whose rules differ, and the rules of plans imported later without their own.
     Load {
-        /// Directory holding zones.csv, subzones.csv, intensity.csv, kbli2020.csv, activities.csv,
-        /// conditions.csv and itbx.csv.
+        /// Directory holding subzones.csv, intensity.csv, activities.csv, conditions.csv and
+        /// itbx.csv (zones and KBLI 2020 are shared reference data shipped with the binary).
         dir: PathBuf,
+        /// The plan whose rules these are.
+        #[arg(long)]
+        plan: Option<String>,
+        /// The day the rules take effect, YYYY-MM-DD (default: today, Balikpapan time). With a
+        /// date, a version is published even when the rules equal the current ones.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        effective: Option<String>,
     },
 }
 
@@ -235,21 +264,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Rules {
-            command: RulesCommand::Load { dir },
+            command:
+                RulesCommand::Load {
+                    dir,
+                    plan,
+                    effective,
+                },
         } => {
-            let rule_set = rules::load_dir(&dir)?;
+            let effective = effective
+                .as_deref()
+                .map(satupeta::calendar::parse_day)
+                .transpose()?;
+            // The tables are checked before the database is opened.
+            let rule_set = rules::load_dir(&dir, &rules::Reference::shipped()?)?;
             let db = open(&settings).await?;
-            rules::store(&db.pool, &rule_set).await?;
-            println!(
-                "loaded {} sub-zones, {} intensity tiers, {} activities, {} KBLI codes, {} ITBX cells",
-                rule_set.subzones.len(),
-                rule_set.intensity.len(),
-                rule_set.activities.len(),
-                rule_set.kbli.len(),
-                rule_set.itbx.len()
-            );
+            let result = load_rules(&db, &rule_set, plan.as_deref(), effective.as_deref()).await;
             db.close().await;
-            Ok(())
+            result
         }
         Command::Import {
             file,
@@ -259,6 +290,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
             tolerance_m2,
             if_changed,
+            rules: rules_dir,
+            effective,
+            code_map,
+            prefer,
+            allow_overlaps,
+            rules_from_attributes,
         } => {
             let db = open(&settings).await?;
             let plan_name = plan.clone();
@@ -270,12 +307,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 return Ok(());
             }
+            let rules = match &rules_dir {
+                Some(dir) => Some(rules::load_dir(dir, &rules::Reference::shipped()?)?),
+                None => None,
+            };
             let options = ImportOptions {
                 layer,
                 plan,
                 source_crs,
                 dry_run,
                 tolerance_m2,
+                rules,
+                effective,
+                code_map,
+                prefer,
+                allow_overlaps,
+                rules_from_attributes,
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 ..ImportOptions::new(file)
             };
@@ -285,10 +332,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match result {
                 Ok(outcome) => {
                     println!("{}", outcome.report);
-                    match (outcome.version_id, outcome.version) {
-                        (Some(id), Some(version)) => println!(
-                            "published version {version} (id {id}) with {} features in {:.1} s",
+                    match (outcome.version_id, outcome.version, &outcome.rule_set) {
+                        (Some(id), Some(version), Some(rules)) => println!(
+                            "published version {version} (id {id}) with {} features and rule set {} ({}) in {:.1} s",
                             outcome.report.features_published,
+                            rules.id,
+                            &rules.digest[..12.min(rules.digest.len())],
                             started.elapsed().as_secs_f64()
                         ),
                         _ => println!("dry run: nothing was published"),
@@ -352,6 +401,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `satupeta rules load DIR [--plan NAME] [--effective DAY]`.
+async fn load_rules(
+    db: &Database,
+    rule_set: &rules::RuleSet,
+    plan: Option<&str>,
+    effective: Option<&str>,
+) -> anyhow::Result<()> {
+    for note in &rule_set.notes {
+        println!("note: {note}");
+    }
+    let outcome = ingest::publish_rules(&db.pool, plan, rule_set, effective).await?;
+    println!(
+        "rule set {} ({}{}): {} sub-zones, {} intensity tiers, {} activities, {} ITBX cells",
+        outcome.rule_set.id,
+        &outcome.rule_set.digest[..12.min(outcome.rule_set.digest.len())],
+        if outcome.rule_set.reused {
+            ", already stored"
+        } else {
+            ""
+        },
+        rule_set.subzones.len(),
+        rule_set.intensity.len(),
+        rule_set.activities.len(),
+        rule_set.itbx.len()
+    );
+    if plan.is_none() {
+        println!("it is the city's rule set: plans imported without rules of their own use it");
+    }
+    for v in &outcome.versions {
+        println!(
+            "published version {} (id {}) of plan \"{}\": its current zoning with these rules",
+            v.version, v.version_id, v.plan
+        );
+        for warning in &v.unregulated {
+            println!("  warning: {warning}");
+        }
+    }
+    for name in &outcome.unchanged {
+        println!("plan \"{name}\" already uses these rules: no new version");
+    }
+    Ok(())
+}
+
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 async fn serve(db: &Database, bind: SocketAddr, options: &web::Options) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
@@ -361,7 +453,7 @@ async fn serve(db: &Database, bind: SocketAddr, options: &web::Options) -> anyho
     let snapshot = server.state.live.snapshot();
     tracing::info!(
         features = snapshot.index.len(),
-        subzones = snapshot.rules.subzones().len(),
+        rule_sets = snapshot.books.len(),
         "zoning snapshot loaded"
     );
     drop(snapshot);

@@ -103,7 +103,14 @@ pub(crate) async fn prepare(options: &BenchOptions) -> anyhow::Result<Prepared> 
     db::create_database_if_missing(&admin_url, BENCH_DB).await?;
     let pool = db::connect(&url).await?;
     db::migrate(&pool).await?;
-    rules::store(&pool, &rules::load_dir(&options.rules_dir)?).await?;
+    let reference = rules::Reference::shipped()?;
+    ingest::publish_rules(
+        &pool,
+        None,
+        &rules::load_dir(&options.rules_dir, &reference)?,
+        None,
+    )
+    .await?;
     let started = Instant::now();
     let outcome = ingest::import(
         &pool,

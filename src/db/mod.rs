@@ -26,6 +26,9 @@ pub enum DbError {
     /// A migration failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shipped reference data (zones, sub-zone catalogue, KBLI) could not be loaded.
+    #[error("loading the reference data: {0}")]
+    Reference(String),
 }
 
 /// Result alias of the database layer.
@@ -157,6 +160,9 @@ fn application_name() -> String {
 pub async fn migrate(pool: &PgPool) -> Result<()> {
     sqlx::migrate!("./migrations").run(pool).await?;
     crate::reference::ensure_admin_areas(pool).await?;
+    crate::rules::ensure_reference(pool)
+        .await
+        .map_err(|e| DbError::Reference(e.to_string()))?;
     Ok(())
 }
 

@@ -1,26 +1,35 @@
-//! Importing an RDTR plan: GDAL readers -> attribute mapping -> staging in PostGIS -> validation ->
-//! atomic publication of a new plan version.
+//! Importing an RDTR plan, step by step: read the file and map its fields ([`read`], [`fields`]),
+//! stage the rows in PostGIS ([`stage`]), validate them ([`validate`]), and publish a new plan
+//! version atomically ([`publish`]).
 //!
-//! The whole import runs in one transaction: rows are streamed with COPY into a temporary staging
-//! table, repaired and checked there, and only then copied into `zoning_feature` under a new
-//! `plan_version` that becomes the plan's published version. A failed, refused or interrupted
-//! import rolls back and leaves every published version as it was.
+//! The whole import runs in one transaction: rows are streamed with COPY into a temporary
+//! staging table, repaired and checked there, and only then copied into `zoning_feature` under a new
+//! `plan_version` that becomes the plan's newest version, with its rule set and effective date. A
+//! failed, refused or interrupted import rolls back and leaves every version as it was.
+//!
+//! Defaults are strict. Explicit policies let a file with known defects publish, each recorded in
+//! the version's report: `--code-map`, `--prefer`, `--allow-overlaps`, `--rules-from-attributes`.
 
 mod coverage;
 mod fields;
+mod publish;
 mod read;
 mod report;
+mod stage;
+mod validate;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use tokio::sync::mpsc;
+use sqlx::{PgConnection, PgPool};
 
-pub use fields::{Fields, OVERLAY_FIELDS, SubzoneMatch, resolve_subzone};
-pub use report::{Finding, ValidationReport};
+pub use fields::{CodeMap, Fields, OVERLAY_FIELDS, Prefer, Resolver, SubzoneMatch};
+pub use publish::{RulesOutcome, RulesVersion, publish_rules};
+pub use report::{Finding, Policies, ValidationReport};
 
-use crate::rules::RuleBook;
+use crate::rules::attributes::{AttributeFeature, rules_from_attributes};
+use crate::rules::{Reference, RuleBook, RuleSet, StoredRuleSet, Subzone, store_rule_set};
 
 /// Errors of the import.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +74,19 @@ pub struct ImportOptions {
     pub tolerance_m2: f64,
     /// Show a progress bar on the terminal.
     pub progress: bool,
+    /// The rule set of the new version (a rules directory); by default the plan's current rules,
+    /// or the city's for a new plan.
+    pub rules: Option<RuleSet>,
+    /// The day the version takes effect (YYYY-MM-DD); by default the day of publication.
+    pub effective: Option<String>,
+    /// `--code-map`: local codes mapped to catalogue codes.
+    pub code_map: Option<PathBuf>,
+    /// `--prefer`: which code wins when a feature's codes disagree.
+    pub prefer: Option<Prefer>,
+    /// `--allow-overlaps`: overlapping zones publish, ranked by the lookups' precedence.
+    pub allow_overlaps: bool,
+    /// `--rules-from-attributes`: the file's attributes carry its rules.
+    pub rules_from_attributes: bool,
 }
 
 impl ImportOptions {
@@ -78,7 +100,42 @@ impl ImportOptions {
             dry_run: false,
             tolerance_m2: 1.0,
             progress: false,
+            rules: None,
+            effective: None,
+            code_map: None,
+            prefer: None,
+            allow_overlaps: false,
+            rules_from_attributes: false,
         }
+    }
+
+    /// The policies these options set, as the report records them.
+    fn policies(&self) -> Policies {
+        Policies {
+            code_map: self.code_map.as_ref().map(|p| p.display().to_string()),
+            prefer: self.prefer.map(|p| p.as_str().to_string()),
+            allow_overlaps: self.allow_overlaps,
+            rules_from_attributes: self.rules_from_attributes,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if !self.tolerance_m2.is_finite() || self.tolerance_m2 < 0.0 {
+            return Err(IngestError::Input(format!(
+                "the tolerance must be a number of square metres, 0 or more (got {})",
+                self.tolerance_m2
+            )));
+        }
+        if self.rules.is_some() && self.rules_from_attributes {
+            return Err(IngestError::Input(
+                "give either --rules DIR or --rules-from-attributes, not both".into(),
+            ));
+        }
+        if let Some(day) = &self.effective {
+            crate::calendar::parse_day(day)
+                .map_err(|e| IngestError::Input(format!("--effective: {e}")))?;
+        }
+        Ok(())
     }
 }
 
@@ -91,163 +148,80 @@ pub struct ImportOutcome {
     pub version_id: Option<i64>,
     /// The published version's number within its plan; `None` for a dry run.
     pub version: Option<i32>,
+    /// The rule set the version uses; `None` for a dry run.
+    pub rule_set: Option<StoredRuleSet>,
 }
 
-/// What the reader found besides the rows it streamed.
-struct ReadSummary {
-    layer: String,
-    crs: String,
-    shapes: Vec<(i64, geo::MultiPolygon<f64>)>,
-    rejected: Vec<Finding>,
-    unknown: Vec<Finding>,
-    conflicts: Vec<Finding>,
-    features_read: usize,
+/// The rules a new version will have.
+enum VersionRules {
+    /// A rule set not stored yet (from `--rules DIR`).
+    New(RuleSet),
+    /// A stored rule set (the plan's current one, or the city's).
+    Stored,
+    /// The file's own, read after staging (`--rules-from-attributes`).
+    FromAttributes,
 }
-
-/// A row of `repair.sql`: feature, reason, where (x, y), whether nothing polygonal remained.
-type RepairRow = (i64, String, Option<f64>, Option<f64>, bool);
-
-/// Bytes of COPY text sent to PostgreSQL at a time.
-const COPY_CHUNK: usize = 256 * 1024;
 
 /// Imports a plan file: validates it and, unless refused or a dry run, publishes it as the plan's
 /// new version.
 pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutcome> {
     let started = std::time::Instant::now();
-    if !options.tolerance_m2.is_finite() || options.tolerance_m2 < 0.0 {
-        return Err(IngestError::Input(format!(
-            "the tolerance must be a number of square metres, 0 or more (got {})",
-            options.tolerance_m2
-        )));
-    }
-    let rules = RuleBook::load(&mut *pool.acquire().await?).await?;
-    if rules.subzones().is_empty() {
-        return Err(IngestError::Input(
-            "the sub-zone catalogue is empty: load the rule tables first (satupeta rules load data/rules)".into(),
-        ));
-    }
-    let sha256 = file_sha256(&options.file).await?;
-    let file = options.file.clone();
-    let (layer_opt, crs_opt) = (options.layer.clone(), options.source_crs.clone());
-    let (tx_rows, rx_rows) = mpsc::channel::<Vec<u8>>(16);
-    let show_progress = options.progress;
-
-    // GDAL objects stay on one blocking thread; rows travel to the COPY as text chunks.
-    let reader = tokio::task::spawn_blocking(move || -> Result<ReadSummary> {
-        let source = read::open(&file, layer_opt.as_deref(), crs_opt.as_deref())?;
-        let bar = progress_bar(show_progress, source.feature_count);
-        let mut chunk = Vec::with_capacity(COPY_CHUNK + 4096);
-        let (mut unknown, mut conflicts) = (Vec::new(), Vec::new());
-        let mut read_count = 0usize;
-        let mut shapes = Vec::with_capacity(source.feature_count as usize);
-        let rejected = source.read(|mut feature| {
-            read_count += 1;
-            bar.inc(1);
-            let fields = Fields::new(&feature.attributes);
-            let subzone = match resolve_subzone(&fields, &rules) {
-                SubzoneMatch::Found(s) => Some(s.code.clone()),
-                other => {
-                    let finding = |message| Finding {
-                        fid: Some(feature.fid),
-                        message,
-                        location: Some(feature.location),
-                        ..Finding::default()
-                    };
-                    match other {
-                        SubzoneMatch::Conflict(m) => conflicts.push(finding(m)),
-                        SubzoneMatch::Unknown(m) => unknown.push(finding(m)),
-                        _ => unknown.push(finding(
-                            "has no sub-zone code (KODSZN) nor a known NAMOBJ".into(),
-                        )),
-                    }
-                    None
-                }
-            };
-            write_copy_row(&mut chunk, &feature, &fields, subzone.as_deref());
-            drop(fields);
-            shapes.push((
-                feature.fid,
-                std::mem::replace(&mut feature.shape, geo::MultiPolygon(vec![])),
-            ));
-            if chunk.len() >= COPY_CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(COPY_CHUNK + 4096));
-                tx_rows
-                    .blocking_send(full)
-                    .map_err(|_| IngestError::Interrupted)?;
-            }
-            Ok(())
-        })?;
-        if !chunk.is_empty() {
-            tx_rows
-                .blocking_send(chunk)
-                .map_err(|_| IngestError::Interrupted)?;
-        }
-        bar.finish_and_clear();
-        let features_read = read_count + rejected.len();
-        Ok(ReadSummary {
-            layer: source.name.clone(),
-            crs: source.crs.clone(),
-            shapes,
-            rejected,
-            unknown,
-            conflicts,
-            features_read,
-        })
-    });
-
-    let mut conn = pool.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query(include_str!("sql/create_staging.sql"))
-        .execute(&mut *tx)
-        .await?;
-    let copy_result = async {
-        let mut copy = tx
-            .copy_in_raw(
-                "COPY import_staging (fid, subzone_code, block, subblock, kelurahan, kecamatan, overlays, \
-                 attributes, geom, rejected) FROM STDIN",
+    options.check()?;
+    let plan = match &options.plan {
+        Some(plan) => plan.clone(),
+        None => {
+            stage::layer_name(
+                options.file.clone(),
+                options.layer.clone(),
+                options.source_crs.clone(),
             )
-            .await?;
-        let mut rx_rows = rx_rows;
-        while let Some(chunk) = rx_rows.recv().await {
-            copy.send(chunk).await?;
+            .await?
         }
-        copy.finish().await
-    }
-    .await;
-    let read_result = reader
-        .await
-        .map_err(|e| IngestError::Input(format!("the reader failed: {e}")))?;
-    let summary = match (read_result, copy_result) {
-        (Ok(summary), Ok(_)) => summary,
-        // A refused COPY is the cause; the reader only saw its channel close.
-        (Ok(_) | Err(IngestError::Interrupted), Err(e)) => return Err(e.into()),
-        (Err(e), _) => return Err(e),
     };
-    let ReadSummary {
-        layer: layer_name,
-        crs,
-        shapes,
-        rejected,
-        unknown,
-        conflicts,
-        features_read,
-    } = summary;
-    let tolerance_m2 = options.tolerance_m2;
-    let topology = tokio::task::spawn_blocking(move || coverage::check(&shapes, tolerance_m2));
+    let mut conn = pool.acquire().await?;
+    let reference = Arc::new(Reference::load(&mut conn).await?);
+    let (version_rules, book) = rules_for(&mut conn, options, &plan, reference.clone()).await?;
+    let code_map = match &options.code_map {
+        Some(path) => CodeMap::read(path, &book).map_err(IngestError::Input)?,
+        None => CodeMap::default(),
+    };
+    let sha256 = file_sha256(&options.file).await?;
 
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let staged = stage::read_and_stage(
+        &mut tx,
+        stage::StageInput {
+            file: options.file.clone(),
+            layer: options.layer.clone(),
+            source_crs: options.source_crs.clone(),
+            book: book.clone(),
+            code_map: Arc::new(code_map),
+            prefer: options.prefer,
+            keep_attributes: options.rules_from_attributes,
+            progress: options.progress,
+        },
+    )
+    .await?;
     tracing::debug!(elapsed = ?started.elapsed(), "read and staged");
+    let tolerance_m2 = options.tolerance_m2;
+    let shapes = staged.shapes;
+    let topology = tokio::task::spawn_blocking(move || coverage::check(&shapes, tolerance_m2));
     let mut report = ValidationReport {
         file: options.file.display().to_string(),
-        layer: layer_name.clone(),
-        source_crs: crs.clone(),
-        features_read,
+        layer: staged.layer.clone(),
+        source_crs: staged.crs.clone(),
+        features_read: staged.features_read,
         tolerance_m2: options.tolerance_m2,
-        rejected,
-        unknown_codes: unknown,
-        conflicting_codes: conflicts,
+        rejected: staged.rejected,
+        unknown_codes: staged.unknown,
+        conflicting_codes: staged.conflicts,
+        resolved_conflicts: staged.resolved,
+        mapped_codes: validate::mapped_findings(&staged.mapped),
+        derived_subzones: derived_findings(&staged.derived),
+        policies: options.policies(),
         ..ValidationReport::default()
     };
-    repair(&mut tx, &mut report).await?;
+    validate::repair(&mut tx, &mut report).await?;
     let coverage = topology
         .await
         .map_err(|e| IngestError::Input(format!("the topology check failed: {e}")))?;
@@ -256,8 +230,20 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
         coverage.overlaps
     } else {
         // The shapes as read were invalid somewhere: measure overlaps on the repaired geometries.
-        overlaps_after_repair(&mut tx, options.tolerance_m2).await?
+        validate::overlaps_after_repair(&mut tx, options.tolerance_m2).await?
     };
+    let derived: Vec<Subzone> = staged.derived.into_values().map(|(s, _)| s).collect();
+    let (book, new_rules) = match version_rules {
+        VersionRules::FromAttributes => {
+            let rules = file_rules(&mut tx, &staged.kept, &book, &derived, options).await?;
+            report.rules_read = rules.notes.clone();
+            let book = Arc::new(RuleBook::new(0, String::new(), rules.clone(), reference));
+            (book, Some(rules))
+        }
+        VersionRules::New(rules) => (book, Some(rules)),
+        VersionRules::Stored => (book, None),
+    };
+    report.unregulated_subzones = validate::unregulated(&mut tx, &book).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "validated");
     let published: i64 =
         sqlx::query_scalar("SELECT count(*) FROM import_staging WHERE NOT rejected")
@@ -275,59 +261,151 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
             report,
             version_id: None,
             version: None,
+            rule_set: None,
         });
     }
-
-    let plan_name = options.plan.clone().unwrap_or_else(|| layer_name.clone());
-    let plan_id: i64 = sqlx::query_scalar(
-        "INSERT INTO plan (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+    let rule_set = match (&version_rules_id(&book), new_rules) {
+        (_, Some(rules)) => store_rule_set(&mut tx, &rules, false).await?,
+        (Some(id), None) => StoredRuleSet {
+            id: *id,
+            digest: book.digest().to_string(),
+            reused: true,
+        },
+        (None, None) => {
+            return Err(IngestError::Input("the version has no rule set".into()));
+        }
+    };
+    crate::rules::record_derived(&mut tx, &derived).await?;
+    let file = options.file.display().to_string();
+    let origin = publish::Origin {
+        file: &file,
+        sha256: &sha256,
+        layer: &staged.layer,
+        crs: &staged.crs,
+    };
+    let (version_id, version) = publish::publish_staged(
+        &mut tx,
+        &plan,
+        &origin,
+        &report,
+        rule_set.id,
+        options.effective.as_deref(),
     )
-    .bind(&plan_name)
-    .fetch_one(&mut *tx)
     .await?;
-    // The upsert above locks the plan's row until commit: concurrent imports of one plan queue.
-    let (version_id, version): (i64, i32) = sqlx::query_as(
-        "INSERT INTO plan_version (plan_id, version, source_file, source_sha256, source_layer, source_crs,
-                                   feature_count, area_m2, report)
-         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, 0, $7
-         FROM plan_version WHERE plan_id = $1
-         RETURNING id, version",
-    )
-    .bind(plan_id)
-    .bind(options.file.display().to_string())
-    .bind(&sha256)
-    .bind(&layer_name)
-    .bind(&crs)
-    .bind(report.features_published as i32)
-    .bind(sqlx::types::Json(&report))
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(include_str!("sql/publish.sql"))
-        .bind(version_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE plan_version SET area_m2 = (SELECT COALESCE(SUM(area_m2), 0) FROM zoning_feature WHERE version_id = $1)
-         WHERE id = $1",
-    )
-    .bind(version_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE plan SET published_version_id = $1 WHERE id = $2")
-        .bind(version_id)
-        .bind(plan_id)
-        .execute(&mut *tx)
-        .await?;
-    crate::db::announce_change(&mut tx, &format!("plan {plan_name} version {version}")).await?;
     tx.commit().await?;
     Ok(ImportOutcome {
         report,
         version_id: Some(version_id),
         version: Some(version),
+        rule_set: Some(rule_set),
     })
 }
 
-/// Whether the published version of `plan` was imported from a file with this content.
+/// The id of a stored rule book (0 is a book not stored).
+fn version_rules_id(book: &RuleBook) -> Option<i64> {
+    (book.id() != 0).then_some(book.id())
+}
+
+/// The rules of the new version, and the rule book the file's codes are resolved against.
+async fn rules_for(
+    conn: &mut PgConnection,
+    options: &ImportOptions,
+    plan: &str,
+    reference: Arc<Reference>,
+) -> Result<(VersionRules, Arc<RuleBook>)> {
+    if let Some(rules) = &options.rules {
+        let book = RuleBook::new(0, String::new(), rules.clone(), reference);
+        return Ok((VersionRules::New(rules.clone()), Arc::new(book)));
+    }
+    if options.rules_from_attributes {
+        // Codes resolve against the national catalogue; the rules come from the file.
+        let book = RuleBook::new(0, String::new(), RuleSet::default(), reference);
+        return Ok((VersionRules::FromAttributes, Arc::new(book)));
+    }
+    let current: Option<i64> = sqlx::query_scalar(
+        "SELECT v.rule_set_id FROM plan_version v JOIN plan p ON p.id = v.plan_id
+         WHERE p.name = $1 ORDER BY v.version DESC LIMIT 1",
+    )
+    .bind(plan)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = match current {
+        Some(id) => id,
+        None => crate::rules::city_rule_set(conn).await?.ok_or_else(|| {
+            IngestError::Input(
+                "no rules to publish the plan with: load the city's rule tables first (satupeta rules load data/rules), or give --rules DIR or --rules-from-attributes".into(),
+            )
+        })?,
+    };
+    let book = RuleBook::load(conn, id, reference).await?;
+    Ok((VersionRules::Stored, Arc::new(book)))
+}
+
+/// The rule set a file carries in its attributes; features whose sub-zone carries several rule
+/// variants are moved to the variant's code in the staging table.
+async fn file_rules(
+    tx: &mut PgConnection,
+    kept: &[stage::KeptRow],
+    book: &RuleBook,
+    derived: &[Subzone],
+    options: &ImportOptions,
+) -> Result<RuleSet> {
+    let legend = |code: &str| {
+        book.legend(code)
+            .or_else(|| derived.iter().find(|s| s.code == code))
+    };
+    let features: Vec<AttributeFeature<'_>> = kept
+        .iter()
+        .filter_map(|row| {
+            Some(AttributeFeature {
+                fid: row.fid,
+                subzone: legend(&row.code)?,
+                attributes: &row.attributes,
+            })
+        })
+        .collect();
+    let read = rules_from_attributes(&features, &options.file.display().to_string()).map_err(
+        |errors| {
+            IngestError::Input(format!(
+                "--rules-from-attributes: the file's rules cannot be read ({} error(s)):\n  {}",
+                errors.len(),
+                errors.join("\n  ")
+            ))
+        },
+    )?;
+    if !read.reassigned.is_empty() {
+        let (fids, codes): (Vec<i64>, Vec<String>) = read.reassigned.iter().cloned().unzip();
+        sqlx::query(
+            "UPDATE import_staging s SET subzone_code = u.code
+             FROM UNNEST($1::bigint[], $2::text[]) AS u(fid, code) WHERE s.fid = u.fid",
+        )
+        .bind(fids)
+        .bind(codes)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut rules = read.rules;
+    rules.notes = read.notes;
+    Ok(rules)
+}
+
+/// One warning per sub-zone derived from a numeric code the catalogue lacks.
+fn derived_findings(
+    derived: &std::collections::BTreeMap<String, (Subzone, usize)>,
+) -> Vec<Finding> {
+    derived
+        .values()
+        .map(|(s, n)| Finding {
+            message: format!(
+                "numeric code {} is not in the national catalogue: published as a sub-zone of zone {} named \"{}\" (from the file) in {n} feature(s)",
+                s.catalog_code, s.zone, s.name
+            ),
+            ..Finding::default()
+        })
+        .collect()
+}
+
+/// Whether the newest version of `plan` was imported from a file with this content.
 pub async fn is_published(pool: &PgPool, plan: &str, file: &Path) -> Result<bool> {
     let sha256 = file_sha256(file).await?;
     Ok(sqlx::query_scalar(
@@ -338,63 +416,6 @@ pub async fn is_published(pool: &PgPool, plan: &str, file: &Path) -> Result<bool
     .bind(sha256)
     .fetch_one(pool)
     .await?)
-}
-
-/// Repairs invalid geometries in the staging table (GEOS MakeValid), reporting each repair, and
-/// rejects features with nothing polygonal left.
-async fn repair(tx: &mut sqlx::PgConnection, report: &mut ValidationReport) -> Result<()> {
-    let repairs: Vec<RepairRow> = sqlx::query_as(include_str!("sql/repair.sql"))
-        .fetch_all(&mut *tx)
-        .await?;
-    for (fid, reason, x, y, emptied) in repairs {
-        let location = x.zip(y).map(|(x, y)| [x, y]);
-        if emptied {
-            report.rejected.push(Finding {
-                fid: Some(fid),
-                message: format!("invalid geometry ({reason}) with no area left after repair"),
-                location,
-                ..Finding::default()
-            });
-        } else {
-            report.repaired.push(Finding {
-                fid: Some(fid),
-                message: reason,
-                location,
-                ..Finding::default()
-            });
-        }
-    }
-    sqlx::query("UPDATE import_staging SET rejected = true WHERE ST_IsEmpty(geom)")
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Overlaps between repaired geometries, measured by PostGIS.
-async fn overlaps_after_repair(
-    tx: &mut sqlx::PgConnection,
-    tolerance_m2: f64,
-) -> Result<Vec<Finding>> {
-    sqlx::query("CREATE INDEX ON import_staging USING gist (geom)")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("ANALYZE import_staging")
-        .execute(&mut *tx)
-        .await?;
-    let rows: Vec<(i64, i64, f64, f64, f64)> = sqlx::query_as(include_str!("sql/overlaps.sql"))
-        .bind(tolerance_m2)
-        .fetch_all(&mut *tx)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(a, b, area, x, y)| Finding {
-            fid: Some(a),
-            other_fid: Some(b),
-            message: format!("features {a} and {b} overlap by {area:.1} m²"),
-            area_m2: Some(area),
-            location: Some([x, y]),
-        })
-        .collect())
 }
 
 /// SHA-256 of the file's content; for a Shapefile, of the .shp with its .shx, .dbf, .prj and .cpg.
@@ -419,128 +440,4 @@ async fn file_sha256(file: &Path) -> Result<String> {
         hasher.update(&bytes);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-fn progress_bar(visible: bool, len: u64) -> indicatif::ProgressBar {
-    if !visible {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} features ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message("importing");
-    bar
-}
-
-/// Appends one row of COPY text: the resolved columns, the attributes and the geometry as EWKB.
-fn write_copy_row(
-    out: &mut Vec<u8>,
-    feature: &read::SourceFeature,
-    fields: &Fields<'_>,
-    subzone: Option<&str>,
-) {
-    use std::io::Write;
-    let _ = write!(out, "{}\t", feature.fid);
-    for value in [
-        subzone.map(str::to_string),
-        fields.text("KODBLK"),
-        fields.text("KODSBL"),
-        fields.text("WADMKD"),
-        fields.text("WADMKC"),
-    ] {
-        copy_text(out, value.as_deref());
-        out.push(b'\t');
-    }
-    copy_text(
-        out,
-        Some(&serde_json::Value::Object(fields.overlays()).to_string()),
-    );
-    out.push(b'\t');
-    copy_text(
-        out,
-        Some(&serde_json::Value::Object(feature.attributes.clone()).to_string()),
-    );
-    out.push(b'\t');
-    out.extend_from_slice(hex::encode(multipolygon_ewkb(&feature.wkb, 4326)).as_bytes());
-    out.extend_from_slice(if subzone.is_some() {
-        b"\tf\n"
-    } else {
-        b"\tt\n"
-    });
-}
-
-/// Escapes a value for COPY's text format (`\N` for null).
-fn copy_text(out: &mut Vec<u8>, value: Option<&str>) {
-    let Some(value) = value else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    for byte in value.bytes() {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(byte),
-        }
-    }
-}
-
-/// Turns the WKB of a Polygon or MultiPolygon into the EWKB of a MultiPolygon with `srid`.
-/// (PostGIS reads EWKB; writing it here spares a rewrite of every staged row in SQL.)
-fn multipolygon_ewkb(wkb: &[u8], srid: u32) -> Vec<u8> {
-    const SRID_FLAG: u32 = 0x2000_0000;
-    let little = wkb[0] == 1;
-    let kind = if little {
-        u32::from_le_bytes([wkb[1], wkb[2], wkb[3], wkb[4]])
-    } else {
-        u32::from_be_bytes([wkb[1], wkb[2], wkb[3], wkb[4]])
-    };
-    let put = |out: &mut Vec<u8>, v: u32| {
-        if little {
-            out.extend_from_slice(&v.to_le_bytes())
-        } else {
-            out.extend_from_slice(&v.to_be_bytes())
-        }
-    };
-    let mut out = Vec::with_capacity(wkb.len() + 13);
-    out.push(wkb[0]);
-    put(&mut out, 6 | SRID_FLAG);
-    put(&mut out, srid);
-    if kind == 3 {
-        put(&mut out, 1);
-        out.extend_from_slice(wkb);
-    } else {
-        out.extend_from_slice(&wkb[5..]);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_the_separators() {
-        let mut out = Vec::new();
-        copy_text(&mut out, Some("a\tb\\c\nd"));
-        assert_eq!(out, b"a\\tb\\\\c\\nd");
-        let mut null = Vec::new();
-        copy_text(&mut null, None);
-        assert_eq!(null, b"\\N");
-    }
-
-    #[test]
-    fn a_polygon_becomes_a_multipolygon_with_an_srid() {
-        let polygon = gdal::vector::Geometry::from_wkt("POLYGON((0 0,1 0,1 1,0 0))").unwrap();
-        let ewkb = multipolygon_ewkb(&polygon.wkb().unwrap(), 4326);
-        assert_eq!(&ewkb[1..5], &(6u32 | 0x2000_0000).to_le_bytes());
-        assert_eq!(&ewkb[5..9], &4326u32.to_le_bytes());
-        assert_eq!(&ewkb[9..13], &1u32.to_le_bytes());
-    }
 }

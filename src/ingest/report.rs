@@ -23,9 +23,32 @@ pub struct Finding {
     pub location: Option<[f64; 2]>,
 }
 
-/// What an import found in a file. Repairs and gaps are warnings; everything else is an error
-/// that stops the plan from being published.
+/// The explicit policies an import was run with: each lets a file with a known kind of defect
+/// publish, and each is recorded with the version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Policies {
+    /// `--code-map`: the CSV file mapping local codes to catalogue codes.
+    pub code_map: Option<String>,
+    /// `--prefer`: which code wins when a feature's codes disagree (numeric, letter or name).
+    pub prefer: Option<String>,
+    /// `--allow-overlaps`: overlapping zones publish; lookups rank them (see the precedence).
+    pub allow_overlaps: bool,
+    /// `--rules-from-attributes`: the file's own rules became the version's rule set.
+    pub rules_from_attributes: bool,
+}
+
+impl Policies {
+    /// Whether any policy is set.
+    pub fn any(&self) -> bool {
+        *self != Policies::default()
+    }
+}
+
+/// What an import found in a file. Repairs, gaps, and what an explicit policy let through are
+/// warnings; everything else is an error that stops the plan from being published.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ValidationReport {
     /// The file read.
     pub file: String,
@@ -51,6 +74,19 @@ pub struct ValidationReport {
     pub overlaps: Vec<Finding>,
     /// Uncovered holes inside the plan larger than the tolerance (warning).
     pub gaps: Vec<Finding>,
+    /// The policies the import was run with.
+    pub policies: Policies,
+    /// Codes mapped by `--code-map`, one finding per mapping used (warning).
+    pub mapped_codes: Vec<Finding>,
+    /// Features whose codes disagreed, resolved by `--prefer` (warning).
+    pub resolved_conflicts: Vec<Finding>,
+    /// Numeric codes missing from the national catalogue, accepted as sub-zones of the zone their
+    /// leading digits name, named from the file (warning).
+    pub derived_subzones: Vec<Finding>,
+    /// Sub-zones the version's rule set sets no rules for (warning).
+    pub unregulated_subzones: Vec<Finding>,
+    /// What was read from the file's attributes as its rule set (`--rules-from-attributes`).
+    pub rules_read: Vec<String>,
 }
 
 impl ValidationReport {
@@ -59,7 +95,27 @@ impl ValidationReport {
         self.rejected.len()
             + self.unknown_codes.len()
             + self.conflicting_codes.len()
-            + self.overlaps.len()
+            + self.blocking_overlaps()
+    }
+
+    /// Overlaps that stop publication: all of them, unless `--allow-overlaps`.
+    fn blocking_overlaps(&self) -> usize {
+        if self.policies.allow_overlaps {
+            0
+        } else {
+            self.overlaps.len()
+        }
+    }
+
+    /// Number of warnings: what was repaired, let through by a policy, or is only noted.
+    pub fn warning_count(&self) -> usize {
+        self.repaired.len()
+            + self.gaps.len()
+            + (self.overlaps.len() - self.blocking_overlaps())
+            + self.mapped_codes.len()
+            + self.resolved_conflicts.len()
+            + self.derived_subzones.len()
+            + self.unregulated_subzones.len()
     }
 
     /// A one-line summary of the errors.
@@ -68,17 +124,22 @@ impl ValidationReport {
             (self.rejected.len(), "unusable geometries"),
             (self.unknown_codes.len(), "unknown sub-zone codes"),
             (self.conflicting_codes.len(), "conflicting codes"),
-            (self.overlaps.len(), "overlaps between zones"),
+            (self.blocking_overlaps(), "overlaps between zones"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+        let overlaps: &[Finding] = if self.blocking_overlaps() > 0 {
+            &self.overlaps
+        } else {
+            &[]
+        };
         let first = [
-            &self.rejected,
+            &self.rejected[..],
             &self.unknown_codes,
             &self.conflicting_codes,
-            &self.overlaps,
+            overlaps,
         ]
         .into_iter()
         .flatten()
@@ -109,13 +170,31 @@ impl fmt::Display for ValidationReport {
         )?;
         writeln!(f, "  features read:      {}", self.features_read)?;
         writeln!(f, "  features usable:    {}", self.features_published)?;
+        let overlaps = if self.policies.allow_overlaps {
+            "overlaps above tolerance (warning: --allow-overlaps)"
+        } else {
+            "overlaps above tolerance (error)"
+        };
         let sections = [
             ("repaired geometries (warning)", &self.repaired),
             ("rejected geometries (error)", &self.rejected),
             ("unknown codes (error)", &self.unknown_codes),
             ("conflicting codes (error)", &self.conflicting_codes),
-            ("overlaps above tolerance (error)", &self.overlaps),
+            (overlaps, &self.overlaps),
             ("gaps above tolerance (warning)", &self.gaps),
+            ("codes mapped by --code-map (warning)", &self.mapped_codes),
+            (
+                "conflicting codes resolved by --prefer (warning)",
+                &self.resolved_conflicts,
+            ),
+            (
+                "sub-zones derived from their numeric code (warning)",
+                &self.derived_subzones,
+            ),
+            (
+                "sub-zones without rules in the rule set (warning)",
+                &self.unregulated_subzones,
+            ),
         ];
         for (title, findings) in sections {
             let area: f64 = findings.iter().filter_map(|x| x.area_m2).sum();
@@ -130,6 +209,12 @@ impl fmt::Display for ValidationReport {
             }
             if findings.len() > SHOWN {
                 writeln!(f, "    ... and {} more", findings.len() - SHOWN)?;
+            }
+        }
+        if !self.rules_read.is_empty() {
+            writeln!(f, "  rules read from the file's attributes:")?;
+            for note in &self.rules_read {
+                writeln!(f, "    - {note}")?;
             }
         }
         write!(f, "  tolerance: {} m²", self.tolerance_m2)

@@ -1,12 +1,17 @@
-//! The rules held in memory for lookups, read from PostGIS.
+//! A rule set held in memory for lookups: its sub-zones, tiers, activities and ITBX cells indexed,
+//! and the JSON of each sub-zone's rules serialised once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgConnection;
 
-use super::{Activity, Condition, IntensityTier, ItbxClass, Kbli, Result, Subzone, Zone};
+use super::{
+    Activity, Condition, IntensityTier, ItbxClass, Kbli, Reference, Result, RuleSet, Subzone, Zone,
+    read_rule_set,
+};
 
 /// An activity's rule in one sub-zone: its class and the texts of its conditions.
 #[derive(Debug, Clone, Serialize)]
@@ -31,30 +36,30 @@ struct Fragments {
     subzone: Box<RawValue>,
     intensity: Box<RawValue>,
     activities: Box<RawValue>,
-    /// `"subzone":…,"intensity":…,"activities":…}`: the end of every point answer in the sub-zone.
+    /// `"subzone":…,"rules":…,"intensity":…,"activities":…}`: the end of every point answer in
+    /// the sub-zone.
     tail: Box<[u8]>,
 }
 
-/// The tail of an answer whose sub-zone has no rules.
-const EMPTY_TAIL: &[u8] = br#""subzone":null,"intensity":null,"activities":null}"#;
+/// The tail of an answer whose sub-zone neither the rule set nor the catalogue knows.
+const UNKNOWN_TAIL: &[u8] =
+    br#""subzone":null,"rules":{"regulated":false},"intensity":null,"activities":null}"#;
 
-/// A snapshot of every rule table, indexed for lookups.
-#[derive(Debug, Default)]
+/// One rule set, indexed for lookups, with the shared reference data.
+#[derive(Debug)]
 pub struct RuleBook {
+    id: i64,
+    digest: String,
+    rules: RuleSet,
+    reference: Arc<Reference>,
     fragments: HashMap<String, Fragments>,
-    zones: HashMap<String, Zone>,
-    subzones: Vec<Subzone>,
     subzone_by_code: HashMap<String, usize>,
     subzone_by_catalog: HashMap<String, usize>,
     subzone_by_name: HashMap<String, usize>,
     tiers: HashMap<String, Vec<IntensityTier>>,
-    activities: Vec<Activity>,
     activity_index: HashMap<String, usize>,
-    kbli: Vec<Kbli>,
-    kbli_index: HashMap<String, usize>,
     kbli_activity: HashMap<String, usize>,
-    /// KBLI titles and activity names in lower case, for searches.
-    kbli_lower: Vec<String>,
+    /// Activity names in lower case, for searches.
     activity_lower: Vec<String>,
     itbx: HashMap<(String, String), (ItbxClass, Vec<String>)>,
     conditions: HashMap<String, String>,
@@ -83,165 +88,113 @@ pub struct ActivityRef<'a> {
 }
 
 impl RuleBook {
-    /// Reads every rule table from the database.
-    pub async fn load(conn: &mut PgConnection) -> Result<Self> {
-        let zones: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT code, name, kind FROM zone")
-                .fetch_all(&mut *conn)
-                .await?;
-        let subzones: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT code, catalog_code, name, zone_code, color, code_source FROM subzone ORDER BY catalog_code",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        type TierRow = (
-            String,
-            f64,
-            Option<f64>,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            i32,
-            f64,
-            Option<f64>,
-        );
-        let tiers: Vec<TierRow> = sqlx::query_as(
-            "SELECT subzone_code, min_parcel_m2::float8, max_parcel_m2::float8, kdb_max::float8, klb_min::float8,
-                    klb_max::float8, kdh_min::float8, ktb_max::float8, max_height_m::float8, max_floors,
-                    gsb_m::float8, min_lot_m2::float8
-             FROM intensity ORDER BY subzone_code, min_parcel_m2",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let activities: Vec<(String, String, Vec<String>)> = sqlx::query_as(
-            "SELECT a.id, a.name, COALESCE(array_agg(k.kbli_code ORDER BY k.kbli_code)
-                    FILTER (WHERE k.kbli_code IS NOT NULL), '{}')
-             FROM activity a LEFT JOIN activity_kbli k ON k.activity_id = a.id GROUP BY a.id ORDER BY a.id",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let kbli: Vec<(String, String, String, Option<String>, String)> =
-            sqlx::query_as("SELECT code, title, level, parent, category FROM kbli ORDER BY code")
-                .fetch_all(&mut *conn)
-                .await?;
-        let itbx: Vec<(String, String, String, Vec<String>)> =
-            sqlx::query_as("SELECT activity_id, subzone_code, class, conditions FROM itbx")
-                .fetch_all(&mut *conn)
-                .await?;
-        let conditions: Vec<(String, String)> = sqlx::query_as("SELECT code, text FROM condition")
-            .fetch_all(&mut *conn)
-            .await?;
+    /// Reads stored rule set `id`.
+    pub async fn load(conn: &mut PgConnection, id: i64, reference: Arc<Reference>) -> Result<Self> {
+        let (rules, digest) = read_rule_set(conn, id).await?;
+        Ok(Self::new(id, digest, rules, reference))
+    }
 
+    /// Indexes a rule set (stored as `id` with `digest`, or not stored yet: id 0).
+    pub fn new(id: i64, digest: String, rules: RuleSet, reference: Arc<Reference>) -> Self {
         let mut book = RuleBook {
-            zones: zones
-                .into_iter()
-                .map(|(code, name, kind)| (code.clone(), Zone { code, name, kind }))
+            id,
+            digest,
+            reference,
+            conditions: rules
+                .conditions
+                .iter()
+                .map(|c| (c.code.clone(), c.text.clone()))
                 .collect(),
-            subzones: subzones
-                .into_iter()
-                .map(
-                    |(code, catalog_code, name, zone, color, code_source)| Subzone {
-                        code,
-                        catalog_code,
-                        name,
-                        zone,
-                        color,
-                        code_source,
-                    },
-                )
-                .collect(),
-            activities: activities
-                .into_iter()
-                .map(|(id, name, kbli)| Activity { id, name, kbli })
-                .collect(),
-            kbli: kbli
-                .into_iter()
-                .map(|(code, title, level, parent, category)| Kbli {
-                    code,
-                    title,
-                    description: String::new(),
-                    level,
-                    parent,
-                    category,
+            itbx: rules
+                .itbx
+                .iter()
+                .map(|c| {
+                    (
+                        (c.subzone.clone(), c.activity.clone()),
+                        (c.class, c.conditions.clone()),
+                    )
                 })
                 .collect(),
-            conditions: conditions.into_iter().collect(),
-            itbx: itbx
-                .into_iter()
-                .filter_map(|(a, s, c, k)| Some(((s, a), (ItbxClass::parse(&c)?, k))))
+            activity_lower: rules
+                .activities
+                .iter()
+                .map(|a| a.name.to_lowercase())
                 .collect(),
-            ..RuleBook::default()
+            fragments: HashMap::new(),
+            subzone_by_code: HashMap::new(),
+            subzone_by_catalog: HashMap::new(),
+            subzone_by_name: HashMap::new(),
+            tiers: HashMap::new(),
+            activity_index: HashMap::new(),
+            kbli_activity: HashMap::new(),
+            rules,
         };
-        for (code, min, max, kdb, klb_min, klb_max, kdh, ktb, height, floors, gsb, min_lot) in tiers
-        {
+        for tier in &book.rules.intensity {
             book.tiers
-                .entry(code.clone())
+                .entry(tier.subzone.clone())
                 .or_default()
-                .push(IntensityTier {
-                    subzone: code,
-                    min_parcel_m2: min,
-                    max_parcel_m2: max,
-                    kdb_max: kdb,
-                    klb_min,
-                    klb_max,
-                    kdh_min: kdh,
-                    ktb_max: ktb,
-                    max_height_m: height,
-                    max_floors: floors,
-                    gsb_m: gsb,
-                    min_lot_m2: min_lot,
-                });
+                .push(tier.clone());
         }
-        for (i, s) in book.subzones.iter().enumerate() {
+        for tiers in book.tiers.values_mut() {
+            tiers.sort_by(|a, b| a.min_parcel_m2.total_cmp(&b.min_parcel_m2));
+        }
+        for (i, s) in book.rules.subzones.iter().enumerate() {
             book.subzone_by_code.insert(s.code.to_uppercase(), i);
             book.subzone_by_catalog.insert(s.catalog_code.clone(), i);
             book.subzone_by_name.insert(s.name.to_lowercase(), i);
         }
-        for (i, a) in book.activities.iter().enumerate() {
+        for (i, a) in book.rules.activities.iter().enumerate() {
             book.activity_index.insert(a.id.clone(), i);
             for code in &a.kbli {
                 book.kbli_activity.insert(code.clone(), i);
             }
         }
-        book.kbli_lower = book.kbli.iter().map(|k| k.title.to_lowercase()).collect();
-        book.activity_lower = book
-            .activities
-            .iter()
-            .map(|a| a.name.to_lowercase())
-            .collect();
-        book.kbli_index = book
-            .kbli
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.code.clone(), i))
-            .collect();
-        book.fragments = book
+        let legend: Vec<Subzone> = book
+            .rules
             .subzones
             .iter()
-            .map(|s| (s.code.clone(), book.fragments_of(s)))
+            .chain(book.reference.catalogue())
+            .cloned()
             .collect();
-        Ok(book)
+        for subzone in legend {
+            if !book.fragments.contains_key(&subzone.code) {
+                let fragments = book.fragments_of(&subzone);
+                book.fragments.insert(subzone.code.clone(), fragments);
+            }
+        }
+        book
+    }
+
+    /// The stored rule set's id (0 when not stored).
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The digest of the rule set's content.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The rule set as read.
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The shared reference data.
+    pub fn reference(&self) -> &Arc<Reference> {
+        &self.reference
+    }
+
+    /// Whether the rule set regulates the sub-zone (has rules for it).
+    pub fn regulates(&self, code: &str) -> bool {
+        self.subzone_by_code.contains_key(&code.to_uppercase()) && self.tiers.contains_key(code)
     }
 
     fn fragments_of(&self, subzone: &Subzone) -> Fragments {
-        let zone = self.zones.get(&subzone.zone);
+        let zone = self.reference.zone(&subzone.zone);
         let raw = |value: serde_json::Value| {
             RawValue::from_string(value.to_string()).unwrap_or_else(|_| RawValue::NULL.to_owned())
         };
-        let groups: serde_json::Map<String, serde_json::Value> = self
-            .activity_rules(&subzone.code)
-            .into_iter()
-            .filter(|(_, list)| !list.is_empty())
-            .map(|(class, activities)| {
-                (
-                    class.as_str().to_string(),
-                    serde_json::json!({ "label": class.label(), "activities": activities }),
-                )
-            })
-            .collect();
         let subzone_json = raw(serde_json::json!({
                 "code": subzone.code,
                 "catalog_code": subzone.catalog_code,
@@ -249,11 +202,43 @@ impl RuleBook {
                 "zone": { "code": subzone.zone, "name": zone.map(|z| &z.name), "kind": zone.map(|z| &z.kind) },
                 "color": subzone.color,
         }));
-        let intensity = raw(serde_json::json!(self.tiers(&subzone.code)));
-        let activities = raw(serde_json::Value::Object(groups));
+        let regulated = self.regulates(&subzone.code);
+        let (intensity, activities, rules) = if regulated {
+            let groups: serde_json::Map<String, serde_json::Value> = self
+                .activity_rules(&subzone.code)
+                .into_iter()
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(class, activities)| {
+                    (
+                        class.as_str().to_string(),
+                        serde_json::json!({ "label": class.label(), "activities": activities }),
+                    )
+                })
+                .collect();
+            (
+                raw(serde_json::json!(self.tiers(&subzone.code))),
+                raw(serde_json::Value::Object(groups)),
+                serde_json::json!({"set": self.id, "digest": self.digest, "regulated": true}),
+            )
+        } else {
+            (
+                RawValue::NULL.to_owned(),
+                RawValue::NULL.to_owned(),
+                serde_json::json!({
+                    "set": self.id,
+                    "digest": self.digest,
+                    "regulated": false,
+                    "message": format!(
+                        "this plan version's rule set sets no rules for sub-zone {} ({}): neither its building intensity nor its activities are regulated by it; ask DPPR",
+                        subzone.code, subzone.name
+                    ),
+                }),
+            )
+        };
         let tail = format!(
-            "\"subzone\":{},\"intensity\":{},\"activities\":{}}}",
+            "\"subzone\":{},\"rules\":{},\"intensity\":{},\"activities\":{}}}",
             subzone_json.get(),
+            rules,
             intensity.get(),
             activities.get()
         );
@@ -265,10 +250,11 @@ impl RuleBook {
         }
     }
 
-    /// The end of a point answer in the sub-zone: its legend, intensity tiers and activities, and
-    /// the brace that closes the answer (see `zoning::PointAnswer`).
+    /// The end of a point answer in the sub-zone: its legend, whether and by which rule set it is
+    /// regulated, its intensity tiers and activities, and the brace that closes the answer (see
+    /// `zoning::PointAnswer`).
     pub fn answer_tail(&self, code: &str) -> &[u8] {
-        self.fragments.get(code).map_or(EMPTY_TAIL, |f| &f.tail)
+        self.fragments.get(code).map_or(UNKNOWN_TAIL, |f| &f.tail)
     }
 
     /// The sub-zone as answers show it: code, catalog code, name, zone and colour (JSON).
@@ -278,57 +264,69 @@ impl RuleBook {
             .map_or(RawValue::NULL, |f| &f.subzone)
     }
 
-    /// The sub-zone's intensity tiers (JSON array).
+    /// The sub-zone's intensity tiers (JSON array; null when not regulated).
     pub fn intensity_json(&self, code: &str) -> &RawValue {
         self.fragments
             .get(code)
             .map_or(RawValue::NULL, |f| &f.intensity)
     }
 
-    /// Every activity's rule in the sub-zone, grouped by class, with condition texts (JSON object).
+    /// Every activity's rule in the sub-zone, grouped by class, with condition texts (JSON
+    /// object; null when not regulated).
     pub fn activities_json(&self, code: &str) -> &RawValue {
         self.fragments
             .get(code)
             .map_or(RawValue::NULL, |f| &f.activities)
     }
 
-    /// The sub-zone catalogue, ordered by numeric code.
+    /// The sub-zones the rule set regulates, ordered by numeric code.
     pub fn subzones(&self) -> &[Subzone] {
-        &self.subzones
+        &self.rules.subzones
+    }
+
+    /// The legend entry of a sub-zone code: the rule set's, else the catalogue's.
+    pub fn legend(&self, code: &str) -> Option<&Subzone> {
+        self.subzone_by_code
+            .get(&code.to_uppercase())
+            .map(|i| &self.rules.subzones[*i])
+            .or_else(|| self.reference.by_code(code))
     }
 
     /// A zone by code.
     pub fn zone(&self, code: &str) -> Option<&Zone> {
-        self.zones.get(code)
+        self.reference.zone(code)
     }
 
-    /// A sub-zone by letter code (any case, with or without the dash: `r3`, `R-3`).
+    /// A sub-zone by letter code (any case, with or without the dash: `r3`, `R-3`): the rule set's,
+    /// else the national catalogue's.
     pub fn subzone(&self, code: &str) -> Option<&Subzone> {
         let upper = code.trim().to_uppercase();
-        let index = self.subzone_by_code.get(&upper).or_else(|| {
+        let find = |c: &str| self.legend(c);
+        find(&upper).or_else(|| {
             // Real data writes R3 as well as R-3: insert the dash before the first digit.
             let split = upper.find(|c: char| c.is_ascii_digit())?;
             let (letters, digits) = upper.split_at(split);
-            (!letters.ends_with('-'))
-                .then(|| self.subzone_by_code.get(&format!("{letters}-{digits}")))?
-        })?;
-        Some(&self.subzones[*index])
+            (!letters.ends_with('-') && !letters.is_empty())
+                .then(|| find(&format!("{letters}-{digits}")))?
+        })
     }
 
-    /// A sub-zone by its 8-digit Permen 14 code; accepts the float form `32103300.0` real data has.
+    /// A sub-zone by its 8-digit Permen 14 code (the float form `32103300.0` real data has too).
     pub fn subzone_by_catalog(&self, code: &str) -> Option<&Subzone> {
         let code = code.trim();
         let code = code.strip_suffix(".0").unwrap_or(code);
         self.subzone_by_catalog
             .get(code)
-            .map(|i| &self.subzones[*i])
+            .map(|i| &self.rules.subzones[*i])
+            .or_else(|| self.reference.by_catalog(code))
     }
 
     /// A sub-zone by its NAMOBJ name (any case).
     pub fn subzone_by_name(&self, name: &str) -> Option<&Subzone> {
         self.subzone_by_name
             .get(&name.trim().to_lowercase())
-            .map(|i| &self.subzones[*i])
+            .map(|i| &self.rules.subzones[*i])
+            .or_else(|| self.reference.by_name(name))
     }
 
     /// The intensity tiers of a sub-zone, by increasing parcel size.
@@ -343,7 +341,7 @@ impl RuleBook {
 
     /// A KBLI entry by code.
     pub fn kbli(&self, code: &str) -> Option<&Kbli> {
-        self.kbli_index.get(code.trim()).map(|i| &self.kbli[*i])
+        self.reference.kbli(code)
     }
 
     /// The activity that rules a KBLI code: the one listing the code or its nearest ancestor.
@@ -351,7 +349,7 @@ impl RuleBook {
         let mut current = self.kbli(code)?;
         loop {
             if let Some(i) = self.kbli_activity.get(&current.code) {
-                return Some(&self.activities[*i]);
+                return Some(&self.rules.activities[*i]);
             }
             current = self.kbli(current.parent.as_deref()?)?;
         }
@@ -359,7 +357,7 @@ impl RuleBook {
 
     /// An activity's rule in a sub-zone.
     pub fn activity_rule(&self, subzone: &str, activity_id: &str) -> Option<ActivityRule> {
-        let activity = &self.activities[*self.activity_index.get(activity_id)?];
+        let activity = &self.rules.activities[*self.activity_index.get(activity_id)?];
         let (class, codes) = self
             .itbx
             .get(&(subzone.to_string(), activity_id.to_string()))?;
@@ -390,7 +388,7 @@ impl RuleBook {
         ]
         .map(|c| (c, Vec::new()))
         .into();
-        for activity in &self.activities {
+        for activity in &self.rules.activities {
             if let Some(rule) = self.activity_rule(subzone, &activity.id)
                 && let Some(group) = groups.iter_mut().find(|(c, _)| *c == rule.class)
             {
@@ -408,9 +406,8 @@ impl RuleBook {
         let words: Vec<&str> = query.split_whitespace().collect();
         let named: Vec<&Activity> = self.activities_matching(&words);
         let mut hits: Vec<&Kbli> = self
-            .kbli
-            .iter()
-            .zip(&self.kbli_lower)
+            .reference
+            .kbli_titles()
             .filter(|(k, title)| {
                 if is_code {
                     k.code.starts_with(&query)
@@ -443,7 +440,8 @@ impl RuleBook {
     }
 
     fn activities_matching(&self, words: &[&str]) -> Vec<&Activity> {
-        self.activities
+        self.rules
+            .activities
             .iter()
             .zip(&self.activity_lower)
             .filter(|(_, name)| has_every_word(name, words))

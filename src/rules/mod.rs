@@ -1,12 +1,23 @@
-//! Land-use and building-intensity rules: the sub-zone catalogue, intensity tiers, activities keyed
-//! by KBLI, the ITBX matrix and its condition texts. Loaded from CSV (`satupeta rules load DIR`)
-//! into PostGIS, and held in memory as a [`RuleBook`] for lookups.
+//! Land-use and building-intensity rules. A *rule set* (the sub-zones a regulation covers, their
+//! intensity tiers, activities keyed by KBLI, the ITBX matrix and its condition texts) is read from
+//! CSV tables ([`load_dir`]) or from a plan file's attributes ([`attributes`]), stored once and never
+//! changed ([`store_rule_set`]), and held in memory as a [`RuleBook`] for lookups. Every plan
+//! version names its rule set. The zones, the national sub-zone catalogue and KBLI 2020 are shared
+//! [`Reference`] data.
 
+pub mod attributes;
 mod book;
-mod load;
+mod csv;
+mod reference;
+mod store;
+mod tables;
 
-pub use book::{ActivityRule, RuleBook};
-pub use load::{RuleSet, load_dir, store};
+pub use book::{ActivityRef, ActivityRule, KbliHit, RuleBook};
+pub use reference::{
+    DERIVED, Reference, ensure_reference, is_catalog_code, is_color, record_derived,
+};
+pub use store::{StoredRuleSet, city_rule_set, read_rule_set, store_rule_set};
+pub use tables::load_dir;
 
 use serde::Serialize;
 
@@ -24,6 +35,9 @@ pub enum RulesError {
     /// The rule files have errors; each line names the file, row and problem.
     #[error("the rule tables have {} error(s):\n  {}", .0.len(), .0.join("\n  "))]
     Invalid(Vec<String>),
+    /// There is no rule set with this id.
+    #[error("there is no rule set {0}")]
+    UnknownRuleSet(i64),
     /// The database refused the rules.
     #[error("storing the rules: {0}")]
     Sql(#[from] sqlx::Error),
@@ -32,8 +46,27 @@ pub enum RulesError {
 /// Result alias of the rules capability.
 pub type Result<T> = std::result::Result<T, RulesError>;
 
+/// A plan version's rule set as read, before it is stored.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    /// The sub-zones it regulates.
+    pub subzones: Vec<Subzone>,
+    /// Intensity tiers.
+    pub intensity: Vec<IntensityTier>,
+    /// Activities.
+    pub activities: Vec<Activity>,
+    /// Condition texts.
+    pub conditions: Vec<Condition>,
+    /// The ITBX matrix.
+    pub itbx: Vec<ItbxCell>,
+    /// Where it was read from.
+    pub source: String,
+    /// What the reading noticed (differences from the national catalogue, ignored files), in words.
+    pub notes: Vec<String>,
+}
+
 /// A zone: the group a sub-zone belongs to (R, K, RTH, ...).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Zone {
     /// Letter code, e.g. `R`.
     pub code: String,
@@ -43,8 +76,8 @@ pub struct Zone {
     pub kind: String,
 }
 
-/// One entry of the sub-zone catalogue (the legend).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A sub-zone: an entry of the national catalogue or of a rule set's legend.
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct Subzone {
     /// Letter code, e.g. `R-3`.
     pub code: String,
@@ -56,12 +89,13 @@ pub struct Subzone {
     pub zone: String,
     /// Permen 14 fill colour, `#RRGGBB`.
     pub color: String,
-    /// `observed` when the numeric code is seen in published data, `inferred` otherwise.
+    /// `observed` when the numeric code is seen in published data, `inferred` when inferred from
+    /// the numbering, `derived` when taken from a published file.
     pub code_source: String,
 }
 
 /// Building-intensity limits of a sub-zone for parcels within a size range.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct IntensityTier {
     /// Sub-zone letter code.
     pub subzone: String,
@@ -79,12 +113,12 @@ pub struct IntensityTier {
     pub kdh_min: f64,
     /// KTB: maximum basement footprint, % of the parcel.
     pub ktb_max: f64,
-    /// Maximum building height, metres.
-    pub max_height_m: f64,
-    /// Maximum number of floors.
-    pub max_floors: i32,
-    /// GSB: minimum front setback, metres.
-    pub gsb_m: f64,
+    /// Maximum building height, metres, where the rule set sets one.
+    pub max_height_m: Option<f64>,
+    /// Maximum number of floors, where the rule set sets one.
+    pub max_floors: Option<i32>,
+    /// GSB: minimum front setback, metres, where the rule set sets one.
+    pub gsb_m: Option<f64>,
     /// Minimum parcel size for building, m², where the plan sets one.
     pub min_lot_m2: Option<f64>,
 }
@@ -97,7 +131,7 @@ impl IntensityTier {
 }
 
 /// An activity of the ITBX matrix, with the KBLI codes it covers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Activity {
     /// Activity id, e.g. `012`.
     pub id: String,
@@ -108,7 +142,7 @@ pub struct Activity {
 }
 
 /// One row of the KBLI 2020 classification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Kbli {
     /// Code: a category letter or 2 to 5 digits.
     pub code: String,
@@ -203,7 +237,7 @@ pub struct ItbxCell {
 }
 
 /// A numbered condition attached to T and B cells.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Condition {
     /// Code, e.g. `T1`.
     pub code: String,

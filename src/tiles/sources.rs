@@ -3,6 +3,7 @@
 //! in `tile_layer` from PostGIS.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::{Geometry, MapCoords};
 use geozero::ToGeo;
@@ -12,7 +13,7 @@ use sqlx::PgConnection;
 use super::layer::{Key, SharedProperties};
 use super::mercator::project;
 use super::{Result, TileFeature, TilesError, VectorLayer};
-use crate::zoning::Snapshot;
+use crate::zoning::{Regulations, Snapshot};
 
 /// The id of the zoning layer.
 pub const ZONING: &str = "zoning";
@@ -24,7 +25,10 @@ pub const ZONING_FIELDS: &[(&str, &str)] = &[
     ("name", "sub-zone name (NAMOBJ)"),
     ("color", "Permen 14 legend colour, #RRGGBB"),
     ("block", "block code (KODBLK)"),
-    ("plan_version", "id of the plan version the zone belongs to"),
+    (
+        "plan_version",
+        "id of the plan version in force the zone belongs to",
+    ),
 ];
 
 /// A layer read from its source, with what TileJSON says of it.
@@ -49,39 +53,64 @@ pub struct LoadedLayer {
 /// measured are kept: a zone's geometry never changes under its id.
 pub fn zoning_layer(snapshot: &Snapshot, previous: Option<&VectorLayer>) -> LoadedLayer {
     let keys: Vec<Key> = ZONING_FIELDS.iter().map(|(k, _)| Key::from(*k)).collect();
-    let rules = &snapshot.rules;
-    let classes: Vec<SharedProperties> = rules
-        .subzones()
-        .iter()
-        .map(|s| {
-            SharedProperties::from(vec![
-                (keys[0].clone(), TileValue::Str(s.code.clone())),
-                (keys[1].clone(), TileValue::Str(s.catalog_code.clone())),
-                (keys[2].clone(), TileValue::Str(s.name.clone())),
-                (keys[3].clone(), TileValue::Str(s.color.clone())),
-            ])
-        })
-        .collect();
-    let class_of: HashMap<&str, u32> = rules
-        .subzones()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.code.as_str(), i as u32))
-        .collect();
+    let regulations = Regulations {
+        versions: snapshot.index.versions(),
+        version_of: snapshot.index.in_force(),
+        books: &snapshot.books,
+    };
+    // One class per legend entry: a sub-zone as its version's rule set (or the catalogue) draws it.
+    let mut classes: Vec<SharedProperties> = Vec::new();
+    let mut class_of: HashMap<(i64, Arc<str>), Option<u32>> = HashMap::new();
+    let mut class_by_legend: HashMap<[String; 4], u32> = HashMap::new();
+    let mut class = |zone: &crate::zoning::PublishedFeature| -> Option<u32> {
+        let book = regulations.book(zone)?;
+        *class_of
+            .entry((book.id(), zone.subzone.clone()))
+            .or_insert_with(|| {
+                let s = book.legend(&zone.subzone)?;
+                let legend = [
+                    s.code.clone(),
+                    s.catalog_code.clone(),
+                    s.name.clone(),
+                    s.color.clone(),
+                ];
+                let next = classes.len() as u32;
+                let id = *class_by_legend.entry(legend.clone()).or_insert_with(|| {
+                    classes.push(SharedProperties::from(
+                        legend
+                            .into_iter()
+                            .zip(&keys)
+                            .map(|(value, key)| (key.clone(), TileValue::Str(value)))
+                            .collect::<Vec<_>>(),
+                    ));
+                    next
+                });
+                Some(id)
+            })
+    };
     let measured: HashMap<u64, &TileFeature> = previous
         .map(|l| l.features().iter().map(|f| (f.id, f)).collect())
         .unwrap_or_default();
-    let mut zones: Vec<_> = snapshot.index.features().iter().collect();
-    zones.sort_by_key(|f| (std::cmp::Reverse(f.version_id), f.id));
+    let mut zones: Vec<&crate::zoning::PublishedFeature> =
+        snapshot.index.features().iter().map(|f| &**f).collect();
+    zones.sort_by_key(|f| f.id);
+    regulations.rank(&mut zones);
+    let versions: Vec<Option<u64>> = zones
+        .iter()
+        .map(|z| regulations.version(z).map(|v| v.version_id as u64))
+        .collect();
+    let zone_classes: Vec<Option<u32>> = zones.iter().map(|z| class(z)).collect();
     let features = zones
         .into_iter()
-        .map(|zone| {
-            let class = class_of.get(&*zone.subzone).copied();
+        .zip(versions.into_iter().zip(zone_classes))
+        .map(|(zone, (version, class))| {
             let mut properties = Vec::with_capacity(2);
             if let Some(block) = &zone.block {
                 properties.push((keys[4].clone(), TileValue::Str(block.to_string())));
             }
-            properties.push((keys[5].clone(), TileValue::Uint(zone.version_id as u64)));
+            if let Some(version) = version {
+                properties.push((keys[5].clone(), TileValue::Uint(version)));
+            }
             let id = zone.id as u64;
             let feature = TileFeature {
                 class,

@@ -48,11 +48,11 @@ pub struct Answers {
     tails: std::sync::RwLock<Tails>,
 }
 
-/// The tails compressed for one snapshot, by sub-zone.
+/// The tails compressed for one snapshot, by rule set and sub-zone.
 #[derive(Default)]
 struct Tails {
     change_id: i64,
-    by_subzone: std::collections::HashMap<String, Arc<Tail>>,
+    by_subzone: std::collections::HashMap<i64, std::collections::HashMap<String, Arc<Tail>>>,
 }
 
 /// The gzip member header: no name, no time, unknown OS (RFC 1952, section 2.3).
@@ -99,11 +99,11 @@ impl Answers {
         let head = answer.head_json();
         let body = match (coding, self.mode) {
             (Coding::Gzip, AnswerCompression::Composed) => {
-                gzip_joined(&head, &self.tail(snapshot, answer.subzone_code))
+                gzip_joined(&head, &self.tail(snapshot, answer))
             }
             (coding, _) => {
                 let mut whole = head;
-                whole.extend_from_slice(snapshot.rules.answer_tail(answer.subzone_code));
+                whole.extend_from_slice(answer.tail());
                 compress_fast(whole, coding)
             }
         };
@@ -116,15 +116,16 @@ impl Answers {
         (headers, Body::from(body)).into_response()
     }
 
-    /// The sub-zone's tail of `snapshot`, compressed once.
-    fn tail(&self, snapshot: &Snapshot, subzone: &str) -> Arc<Tail> {
+    /// The answer's tail (its rule set's rules of its sub-zone), compressed once per snapshot.
+    fn tail(&self, snapshot: &Snapshot, answer: &PointAnswer<'_>) -> Arc<Tail> {
+        let (set, subzone) = (answer.book.id(), answer.subzone_code);
         if let Ok(tails) = self.tails.read()
             && tails.change_id == snapshot.change_id
-            && let Some(tail) = tails.by_subzone.get(subzone)
+            && let Some(tail) = tails.by_subzone.get(&set).and_then(|t| t.get(subzone))
         {
             return tail.clone();
         }
-        let bytes = snapshot.rules.answer_tail(subzone);
+        let bytes = answer.tail();
         let mut crc = crc32fast::Hasher::new();
         crc.update(bytes);
         let tail = Arc::new(Tail {
@@ -139,7 +140,11 @@ impl Answers {
                     ..Tails::default()
                 };
             }
-            tails.by_subzone.insert(subzone.to_string(), tail.clone());
+            tails
+                .by_subzone
+                .entry(set)
+                .or_default()
+                .insert(subzone.to_string(), tail.clone());
         }
         tail
     }

@@ -129,15 +129,18 @@ impl From<ParcelError> for ApiError {
 impl From<ZoningError> for ApiError {
     fn from(e: ZoningError) -> Self {
         match e {
-            ZoningError::Coordinates { .. } | ZoningError::UnknownKbli(_) => {
-                ApiError::bad_request(e.to_string())
-            }
+            ZoningError::Coordinates { .. }
+            | ZoningError::UnknownKbli(_)
+            | ZoningError::BadDay(_) => ApiError::bad_request(e.to_string()),
             ZoningError::NotCovered { .. }
+            | ZoningError::NothingInForce { .. }
+            | ZoningError::NotOfPlan { .. }
             | ZoningError::KbliNotRuled { .. }
             | ZoningError::NoItbxCell { .. }
             | ZoningError::UnknownVersion(_) => ApiError::not_found(e.to_string()),
             ZoningError::Parcel(p) => p.into(),
             ZoningError::Sql(e) => database(e),
+            ZoningError::Rules(crate::rules::RulesError::Sql(e)) => database(e),
             other => ApiError::internal(other),
         }
     }

@@ -36,7 +36,8 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let body = serde_json::json!({
         "database": database,
         "features": snapshot.index.len(),
-        "subzones": snapshot.rules.subzones().len(),
+        "rule_sets": snapshot.books.len(),
+        "today": snapshot.today,
         "change": snapshot.change_id,
         "tile_layers": state.tiles.layers().len(),
         "tile_cache_bytes": state.tiles.cached_bytes(),

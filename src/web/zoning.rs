@@ -10,10 +10,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::http::ApiPath;
+use super::http::{ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::limits::LIMITS;
-use crate::zoning::{ParcelRequest, VersionLookup, list_versions, lookup_parcel, lookup_point};
+use crate::zoning::{
+    ParcelOptions, ParcelRequest, VersionChoice, VersionLookup, list_versions, lookup_parcel,
+    lookup_point, parse_day,
+};
 
 /// The `/api/v1` routes.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -29,6 +32,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/subzones", get(subzones))
         .route("/plans", get(plans))
         .route("/plans/versions/{id}", get(plan_version))
+        .route("/plans/{plan_id}/changes", get(plan_changes))
         .route("/limits", get(limits))
 }
 
@@ -41,12 +45,13 @@ pub fn point_routes() -> Router<AppState> {
     )
 }
 
-/// The query of a point lookup: `lon`, `lat`, and optionally `activity` (KBLI) and `version`.
+/// The query of a point lookup: `lon`, `lat`, and optionally `activity` (KBLI), and `version` (a
+/// version id) or `at` (a day, YYYY-MM-DD).
 pub struct PointQuery {
     lon: f64,
     lat: f64,
     activity: Option<String>,
-    version: Option<i64>,
+    choice: Option<VersionChoice>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PointQuery {
@@ -74,6 +79,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PointQuery {
                 })
             })
             .transpose()?;
+        let at = query.get("at").map(|d| parse_day(d)).transpose()?;
+        let choice = match (version, at) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request("give `version` or `at`, not both"));
+            }
+            (Some(v), None) => Some(VersionChoice::Version(v)),
+            (None, Some(day)) => Some(VersionChoice::At(day)),
+            (None, None) => None,
+        };
         Ok(PointQuery {
             lon: degrees("lon")?,
             lat: degrees("lat")?,
@@ -81,7 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PointQuery {
                 .get("activity")
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
-            version,
+            choice,
         })
     }
 }
@@ -93,16 +107,24 @@ async fn point(
 ) -> Result<Response, ApiError> {
     let snapshot = state.live.snapshot();
     let activity = query.activity.as_deref();
-    match query.version {
-        None => {
-            let answer = lookup_point(&snapshot, query.lon, query.lat, activity)?;
+    match query.choice {
+        Some(choice) if !choice.is_current(&snapshot) => {
+            let found = VersionLookup::read(
+                &state.pool,
+                &state.live,
+                &snapshot,
+                choice,
+                query.lon,
+                query.lat,
+            )
+            .await?;
+            let answer = found.answer(activity)?;
             Ok(state
                 .answers
                 .respond(&headers, &snapshot, &answer, activity))
         }
-        Some(version) => {
-            let found = VersionLookup::read(&state.pool, version, query.lon, query.lat).await?;
-            let answer = found.answer(&snapshot.rules, activity)?;
+        _ => {
+            let answer = lookup_point(&snapshot, query.lon, query.lat, activity)?;
             Ok(state
                 .answers
                 .respond(&headers, &snapshot, &answer, activity))
@@ -128,10 +150,36 @@ async fn body_slot(
     }
 }
 
+/// The query of a parcel lookup: optionally `at` (a day, YYYY-MM-DD) and `compare_to` (a version
+/// id to compare with).
+#[derive(serde::Deserialize)]
+struct ParcelQuery {
+    at: Option<String>,
+    compare_to: Option<String>,
+}
+
+impl ParcelQuery {
+    fn options(self) -> Result<ParcelOptions, ApiError> {
+        Ok(ParcelOptions {
+            at: self.at.as_deref().map(parse_day).transpose()?,
+            compare_to: self
+                .compare_to
+                .map(|v| {
+                    v.trim().parse().map_err(|_| {
+                        ApiError::bad_request(format!("`compare_to` is \"{v}\", not a version id"))
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
 async fn parcel(
     State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ParcelQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let options = query.options()?;
     let request = ParcelRequest::from_json(&body)?;
     let _slot = tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
         .await
@@ -143,16 +191,18 @@ async fn parcel(
         })?
         .map_err(ApiError::internal)?;
     let snapshot = state.live.snapshot();
-    let answer = lookup_parcel(&state.pool, &snapshot, &request).await?;
+    let answer = lookup_parcel(&state.pool, &state.live, &snapshot, &request, &options).await?;
     Ok(Json(answer).into_response())
 }
 
-/// The query of an activity search.
+/// The query of an activity search: `q`, and optionally `limit` and `version` (whose rule set to
+/// search; by default the city's rule set in force).
 #[derive(serde::Deserialize)]
 struct SearchQuery {
     #[serde(default)]
     q: String,
     limit: Option<String>,
+    version: Option<String>,
 }
 
 async fn activities(
@@ -188,22 +238,65 @@ async fn activities(
         None => 50,
     };
     let snapshot = state.live.snapshot();
-    let rules = &snapshot.rules;
+    let rules = match query.version {
+        Some(v) => {
+            let id: i64 = v.trim().parse().map_err(|_| {
+                ApiError::bad_request(format!("`version` is \"{v}\", not a version id"))
+            })?;
+            let version = crate::zoning::list_versions(&state.pool, Some(id))
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
+            state.live.book(&snapshot, version.rules.id).await?
+        }
+        None => snapshot
+            .default_book
+            .clone()
+            .ok_or_else(|| ApiError::not_found("no rules are loaded (satupeta rules load DIR)"))?,
+    };
     Ok(Json(json!({
         "query": q,
+        "rule_set": { "id": rules.id(), "digest": rules.digest() },
         "kbli": rules.search(q, limit),
         "activities": rules.activities_named(q),
     })))
 }
 
-async fn subzones(State(state): State<AppState>) -> Json<Value> {
+/// The query of the legend: `catalogue=true` lists the whole national catalogue.
+#[derive(serde::Deserialize)]
+struct LegendQuery {
+    #[serde(default)]
+    catalogue: bool,
+}
+
+/// The legend: the sub-zones of the rule sets in force (each once), or the national catalogue.
+async fn subzones(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LegendQuery>,
+) -> Json<Value> {
     let snapshot = state.live.snapshot();
-    let rules = &snapshot.rules;
-    let legend: Vec<Value> = rules
-        .subzones()
-        .iter()
+    let reference = &snapshot.reference;
+    let mut entries: Vec<&crate::rules::Subzone> = if query.catalogue {
+        reference.catalogue().iter().collect()
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        let mut books: Vec<_> = snapshot.books.values().collect();
+        books.sort_by_key(|b| b.id());
+        books
+            .into_iter()
+            .flat_map(|b| b.subzones())
+            .filter(|s| seen.insert(s.code.clone()))
+            .collect()
+    };
+    entries.sort_by(|a, b| {
+        a.catalog_code
+            .cmp(&b.catalog_code)
+            .then(a.code.cmp(&b.code))
+    });
+    let legend: Vec<Value> = entries
+        .into_iter()
         .map(|s| {
-            let zone = rules.zone(&s.zone);
+            let zone = reference.zone(&s.zone);
             json!({
                 "code": s.code,
                 "catalog_code": s.catalog_code,
@@ -236,6 +329,45 @@ async fn plan_version(
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
     Ok(Json(version).into_response())
+}
+
+/// The query of a plan's changes: two version ids of the plan.
+#[derive(serde::Deserialize)]
+struct ChangesQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn plan_changes(
+    State(state): State<AppState>,
+    ApiPath(plan_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ChangesQuery>,
+) -> Result<Response, ApiError> {
+    let plan_id: i64 = plan_id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("\"{plan_id}\" is not a plan id")))?;
+    let version = |name: &str, value: Option<String>| -> Result<i64, ApiError> {
+        let value = value.ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the query parameter `{name}` is required (a version id)"
+            ))
+        })?;
+        value.trim().parse().map_err(|_| {
+            ApiError::bad_request(format!("`{name}` is \"{value}\", not a version id"))
+        })
+    };
+    let (from, to) = (version("from", query.from)?, version("to", query.to)?);
+    let snapshot = state.live.snapshot();
+    let body =
+        crate::zoning::plan_changes(&state.pool, &state.live, &snapshot, plan_id, from, to).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/geo+json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 async fn limits() -> Json<crate::limits::Limits> {

@@ -24,7 +24,8 @@ use crate::geometry::{IndexedBox, box_tree};
 pub struct PublishedFeature {
     /// Feature id (stable: the row never changes).
     pub id: i64,
-    /// The plan version it belongs to.
+    /// The plan version that imported it (its geometry version: later versions that change only
+    /// the rules reuse it).
     pub version_id: i64,
     /// Sub-zone letter code.
     pub subzone: Arc<str>,
@@ -139,7 +140,7 @@ impl FeatureBatch {
     }
 }
 
-/// What a lookup says about a plan version.
+/// What a lookup says about a plan version: the regulation that produced the answer.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct VersionInfo {
     /// Plan id.
@@ -152,21 +153,55 @@ pub struct VersionInfo {
     pub version: i32,
     /// When it was published.
     pub published_at: String,
-    /// Whether it is its plan's published version.
+    /// The day it took effect (YYYY-MM-DD).
+    pub effective_from: String,
+    /// The day the plan's next version took effect, if any: this one is in force until then.
+    pub in_force_until: Option<String>,
+    /// Its rule set.
+    pub rule_set_id: i64,
+    /// The digest of its rule set.
+    pub rule_digest: Option<String>,
+    /// The version whose zoning rows it uses (itself, unless it changed only the rules).
+    #[serde(skip)]
+    pub geometry_version_id: i64,
+    /// Whether it is in force today.
+    #[serde(skip)]
+    pub in_force: bool,
+    /// Whether it is its plan's newest version.
     #[serde(skip)]
     pub published: bool,
 }
 
-/// Every published zoning feature with an R-tree over their bounding boxes.
+/// For each plan, the version in force on `day` (YYYY-MM-DD): the one with the latest effective
+/// date on or before it, the higher version number on a tie. Returns geometry version -> version.
+pub fn versions_in_force(versions: &HashMap<i64, VersionInfo>, day: &str) -> HashMap<i64, i64> {
+    let mut best: HashMap<i64, &VersionInfo> = HashMap::new();
+    for v in versions
+        .values()
+        .filter(|v| v.effective_from.as_str() <= day)
+    {
+        let slot = best.entry(v.plan_id).or_insert(v);
+        if (v.effective_from.as_str(), v.version) > (slot.effective_from.as_str(), slot.version) {
+            *slot = v;
+        }
+    }
+    best.values()
+        .map(|v| (v.geometry_version_id, v.version_id))
+        .collect()
+}
+
+/// The zoning features of every version in force today, with an R-tree over their bounding boxes.
 #[derive(Default)]
 pub struct ZoningIndex {
     features: Vec<Arc<PublishedFeature>>,
     tree: RTree<IndexedBox>,
     versions: HashMap<i64, VersionInfo>,
+    /// Geometry version -> the version in force that uses it.
+    in_force: HashMap<i64, i64>,
 }
 
 impl ZoningIndex {
-    /// Reads every feature of every published plan version and indexes them.
+    /// Reads every feature of every plan version in force and indexes them.
     pub async fn load(conn: &mut PgConnection) -> Result<Self> {
         Self::load_after(conn, &ZoningIndex::default()).await
     }
@@ -175,11 +210,12 @@ impl ZoningIndex {
     /// and reading only those of versions published since.
     pub async fn load_after(conn: &mut PgConnection, previous: &ZoningIndex) -> Result<Self> {
         let versions = load_versions(&mut *conn).await?;
-        let published: HashSet<i64> = versions
+        let in_force: HashMap<i64, i64> = versions
             .values()
-            .filter(|v| v.published)
-            .map(|v| v.version_id)
+            .filter(|v| v.in_force)
+            .map(|v| (v.geometry_version_id, v.version_id))
             .collect();
+        let published: HashSet<i64> = in_force.keys().copied().collect();
         let mut features: Vec<Arc<PublishedFeature>> = previous
             .features
             .iter()
@@ -199,6 +235,7 @@ impl ZoningIndex {
                 tree: box_tree(features.iter().map(|f| &f.geometry)),
                 features,
                 versions,
+                in_force,
             }
         })
         .await
@@ -222,7 +259,7 @@ impl ZoningIndex {
     }
 
     /// Every feature whose polygon intersects the point (boundary included, as `ST_Intersects`),
-    /// the most recently published plan version first, then by id.
+    /// by id (the lookup orders them by precedence).
     pub fn at(&self, lon: f64, lat: f64) -> Vec<&PublishedFeature> {
         let point = geo::Coord { x: lon, y: lat };
         let mut hits: Vec<&PublishedFeature> = self
@@ -231,13 +268,18 @@ impl ZoningIndex {
             .map(|e| &*self.features[e.index])
             .filter(|f| covers(&f.geometry, point))
             .collect();
-        hits.sort_by_key(|f| (std::cmp::Reverse(f.version_id), f.id));
+        hits.sort_by_key(|f| f.id);
         hits
     }
 
-    /// The plan version a feature belongs to.
+    /// A plan version by id.
     pub fn version(&self, version_id: i64) -> Option<&VersionInfo> {
         self.versions.get(&version_id)
+    }
+
+    /// Geometry version -> the version in force today that uses it.
+    pub fn in_force(&self) -> &HashMap<i64, i64> {
+        &self.in_force
     }
 
     /// Every plan version, by id.

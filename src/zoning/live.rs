@@ -1,25 +1,51 @@
-//! The live snapshot of published plans and rules that lookups read, replaced when another
-//! process (or this one) publishes a plan or loads rules.
+//! The live snapshot of the plan versions in force and their rules that lookups read, replaced
+//! when another process (or this one) publishes a version or loads rules, and when a new day puts
+//! another version in force.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
-use super::{Result, ZoningIndex};
-use crate::db::latest_change;
-use crate::rules::RuleBook;
+use super::{Result, ZoningError, ZoningIndex};
+use crate::rules::{Reference, RuleBook};
 
-/// Everything a lookup reads, consistent with one state of the database.
+/// Where the database is: its newest change and Balikpapan's day.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+struct Clock {
+    change: i64,
+    today: String,
+    day: i32,
+}
+
+/// Everything a lookup reads, consistent with one state of the database on one day.
 pub struct Snapshot {
-    /// Published zoning features.
+    /// The zoning features of the versions in force today.
     pub index: ZoningIndex,
-    /// Rule tables.
-    pub rules: RuleBook,
-    /// The newest change (see `change_log`) this snapshot includes: two snapshots with the same
-    /// change hold the same content, in this process or any other.
+    /// Zones, the sub-zone catalogue and KBLI.
+    pub reference: Arc<Reference>,
+    /// The rule books of the versions in force, by rule set id.
+    pub books: HashMap<i64, Arc<RuleBook>>,
+    /// The rule set answers about activities use when no version is named: the city's rule set
+    /// when a plan in force uses it, else that of the most recently published version in force.
+    pub default_book: Option<Arc<RuleBook>>,
+    /// Balikpapan's day the snapshot was taken (YYYY-MM-DD).
+    pub today: String,
+    /// The newest database change (see `change_log`) the snapshot includes.
+    pub db_change: i64,
+    /// Identifies the snapshot's content in this process or any other: the day and the newest
+    /// change (a new day can put a version in force without any change).
     pub change_id: i64,
+}
+
+impl Snapshot {
+    /// The rule book of a version in force.
+    pub fn book_of_version(&self, version_id: i64) -> Option<&Arc<RuleBook>> {
+        let version = self.index.version(version_id)?;
+        self.books.get(&version.rule_set_id)
+    }
 }
 
 /// The current snapshot, swapped atomically when the data changes.
@@ -28,6 +54,9 @@ pub struct Live {
     pool: PgPool,
     /// Serialises reloads, so that two never read the database at once.
     reloading: tokio::sync::Mutex<()>,
+    /// Rule books of versions not in force (asked for by date or id): rule sets never change, so
+    /// they are kept, per snapshot (whose reference data they use).
+    older_books: moka::sync::Cache<(i64, i64), Arc<RuleBook>>,
 }
 
 impl Live {
@@ -38,6 +67,7 @@ impl Live {
             current: ArcSwap::from_pointee(snapshot),
             pool,
             reloading: tokio::sync::Mutex::new(()),
+            older_books: moka::sync::Cache::new(32),
         })
     }
 
@@ -46,20 +76,36 @@ impl Live {
         self.current.load_full()
     }
 
-    /// Reloads the snapshot if the database has changed since it was loaded; returns whether it
-    /// did. Plan versions already held are kept, not read again.
+    /// The rule book of rule set `id`, with the reference data of `snapshot`.
+    pub async fn book(&self, snapshot: &Snapshot, id: i64) -> Result<Arc<RuleBook>> {
+        if let Some(book) = snapshot.books.get(&id) {
+            return Ok(book.clone());
+        }
+        let key = (id, snapshot.change_id);
+        if let Some(book) = self.older_books.get(&key) {
+            return Ok(book);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let book = Arc::new(RuleBook::load(&mut conn, id, snapshot.reference.clone()).await?);
+        self.older_books.insert(key, book.clone());
+        Ok(book)
+    }
+
+    /// Reloads the snapshot if the database has changed, or the day, since it was loaded;
+    /// returns whether it did. Plan versions already held are kept, not read again.
     pub async fn refresh(&self) -> Result<bool> {
         let _one_at_a_time = self.reloading.lock().await;
-        let latest = latest_change(&self.pool).await?;
+        let clock = read_clock(&self.pool).await?;
         let current = self.current.load_full();
-        if latest == current.change_id {
+        if clock.change == current.db_change && clock.today == current.today {
             return Ok(false);
         }
         let started = Instant::now();
         let snapshot = load_snapshot(&self.pool, &current.index).await?;
         tracing::info!(
             features = snapshot.index.len(),
-            change = snapshot.change_id,
+            change = snapshot.db_change,
+            today = snapshot.today,
             seconds = started.elapsed().as_secs_f64(),
             "zoning snapshot reloaded"
         );
@@ -68,8 +114,17 @@ impl Live {
     }
 }
 
+async fn read_clock<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<Clock> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE((SELECT MAX(id) FROM change_log), 0) AS change, city_today()::text AS today,
+                (city_today() - DATE '1970-01-01') AS day",
+    )
+    .fetch_one(executor)
+    .await?)
+}
+
 /// Reads the features, the rules and the newest change id in one read-only, repeatable-read
-/// transaction, so that the three agree even while another process publishes.
+/// transaction, so that they agree even while another process publishes.
 async fn load_snapshot(pool: &PgPool, previous: &ZoningIndex) -> Result<Snapshot> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -79,13 +134,49 @@ async fn load_snapshot(pool: &PgPool, previous: &ZoningIndex) -> Result<Snapshot
     sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *tx)
         .await?;
-    let change_id = latest_change(&mut *tx).await?;
+    let clock = read_clock(&mut *tx).await?;
     let index = ZoningIndex::load_after(&mut tx, previous).await?;
-    let rules = RuleBook::load(&mut tx).await?;
+    let reference = Arc::new(Reference::load(&mut tx).await?);
+    let mut books = HashMap::new();
+    for version in index.versions().values().filter(|v| v.in_force) {
+        if !books.contains_key(&version.rule_set_id) {
+            let book = RuleBook::load(&mut tx, version.rule_set_id, reference.clone()).await?;
+            books.insert(version.rule_set_id, Arc::new(book));
+        }
+    }
+    let city = crate::rules::city_rule_set(&mut tx).await?;
+    let city_book = match city {
+        Some(id) if !books.contains_key(&id) => Some(Arc::new(
+            RuleBook::load(&mut tx, id, reference.clone()).await?,
+        )),
+        _ => None,
+    };
     tx.commit().await?;
+    let newest_in_force = index
+        .versions()
+        .values()
+        .filter(|v| v.in_force)
+        .max_by_key(|v| v.version_id)
+        .map(|v| v.rule_set_id);
+    // The city's rule set when a plan in force uses it; else the newest version's in force; else
+    // the city's rule set, loaded before any plan is.
+    let default_book = city
+        .filter(|id| books.contains_key(id))
+        .or(newest_in_force)
+        .and_then(|id| books.get(&id).cloned())
+        .or(city_book);
+    if clock.change >= 1 << 32 {
+        return Err(ZoningError::Background(
+            "the change log passed 2^32 entries".into(),
+        ));
+    }
     Ok(Snapshot {
         index,
-        rules,
-        change_id,
+        reference,
+        books,
+        default_book,
+        change_id: (i64::from(clock.day) << 32) | clock.change,
+        db_change: clock.change,
+        today: clock.today,
     })
 }

@@ -2,20 +2,24 @@
 //! answered from it, parcel lookups measured in PostGIS, and the plan catalogue.
 
 mod attributes;
+mod changes;
 mod index;
 mod live;
 mod parcel;
 mod plans;
 mod point;
 
-pub use index::{PublishedFeature, VersionInfo, ZoningIndex};
+pub use changes::plan_changes;
+pub use index::{PublishedFeature, VersionInfo, ZoningIndex, versions_in_force};
 pub use live::{Live, Snapshot};
 pub use parcel::{
-    Limits, OutsidePart, ParcelAnswer, ParcelError, ParcelPart, ParcelRequest, lookup_parcel,
+    Limits, OutsidePart, ParcelAnswer, ParcelError, ParcelOptions, ParcelPart, ParcelRequest,
+    RegulationOverlap, TOTALS_RULE, Totals, lookup_parcel,
 };
 pub use plans::{PlanVersion, list_versions};
 pub use point::{
-    ActivityAnswer, OverlapInfo, PointAnswer, PointHead, VersionLookup, features_at, lookup_point,
+    ActivityAnswer, OverlapInfo, PRECEDENCE, PointAnswer, PointHead, Regulations, VersionChoice,
+    VersionLookup, features_at, lookup_point, parse_day,
 };
 
 /// Errors of zoning lookups.
@@ -59,6 +63,27 @@ pub enum ZoningError {
     /// There is no such plan version.
     #[error("there is no plan version {0}")]
     UnknownVersion(i64),
+    /// A version of another plan than the one asked about.
+    #[error("plan version {version} is not a version of plan {plan}")]
+    NotOfPlan {
+        /// The version.
+        version: i64,
+        /// The plan asked about.
+        plan: i64,
+    },
+    /// A day that is not a calendar day written YYYY-MM-DD.
+    #[error("\"{0}\" is not a day written YYYY-MM-DD")]
+    BadDay(String),
+    /// No plan version in force on the day covers the point.
+    #[error("no plan version in force on {day} covers lon={lon}, lat={lat}")]
+    NothingInForce {
+        /// Longitude asked.
+        lon: f64,
+        /// Latitude asked.
+        lat: f64,
+        /// The day asked.
+        day: String,
+    },
     /// The parcel cannot be measured.
     #[error(transparent)]
     Parcel(#[from] ParcelError),

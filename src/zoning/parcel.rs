@@ -12,11 +12,14 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
-use super::index::{VersionInfo, load_versions};
-use super::point::{ActivityAnswer, activity_answer, check_coordinates};
-use super::{Result, Snapshot};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::index::{VersionInfo, load_versions, versions_in_force};
+use super::point::{ActivityAnswer, PRECEDENCE, Regulations, activity_answer, check_coordinates};
+use super::{Live, Result, Snapshot};
 use crate::limits::LIMITS;
-use crate::rules::{IntensityTier, ItbxClass};
+use crate::rules::{IntensityTier, ItbxClass, RuleBook};
 
 /// Why a parcel cannot be measured.
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +217,7 @@ fn ring_of(
 }
 
 /// Building limits in square metres (and height) for an area under one intensity tier.
-#[derive(Debug, Serialize, Clone, Copy)]
+#[derive(Debug, Serialize, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// KDB × area.
     pub max_footprint_m2: f64,
@@ -226,13 +229,20 @@ pub struct Limits {
     pub min_green_m2: f64,
     /// KTB × area.
     pub max_basement_m2: f64,
-    /// Maximum height, metres.
-    pub max_height_m: f64,
-    /// Maximum floors.
-    pub max_floors: i32,
-    /// Minimum front setback, metres.
-    pub gsb_m: f64,
+    /// Maximum height, metres, where the rule set sets one.
+    pub max_height_m: Option<f64>,
+    /// Maximum floors, where the rule set sets one.
+    pub max_floors: Option<i32>,
+    /// Minimum front setback, metres, where the rule set sets one.
+    pub gsb_m: Option<f64>,
 }
+
+/// The rule by which a parcel's totals are made from its parts.
+pub const TOTALS_RULE: &str = "the totals are those of a building on the parcel's buildable parts \
+(parts whose sub-zone allows building: KDB above 0): footprint, floor area, green area and basement \
+add up over those parts; height and floors are the lowest, and the setback the largest, of those \
+parts. Parts where the plan allows no building (KDB 0, such as road bodies, parks and water) and \
+parts the rule set does not regulate add nothing and set no limit; their areas are reported.";
 
 impl Limits {
     fn of(tier: &IntensityTier, area: f64) -> Self {
@@ -248,20 +258,50 @@ impl Limits {
         }
     }
 
-    /// The limits of two parts of one parcel: areas add up; height, floors and setback take the
-    /// stricter value.
+    /// The limits of two buildable parts of one parcel: areas add up; height and floors take the
+    /// lower value, the setback the larger (a value the rule set leaves unset sets no limit).
     fn merge(self, other: Self) -> Self {
+        fn stricter<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>, lower: bool) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(if (a < b) == lower { a } else { b }),
+                (a, b) => a.or(b),
+            }
+        }
         Limits {
             max_footprint_m2: self.max_footprint_m2 + other.max_footprint_m2,
             max_floor_area_m2: self.max_floor_area_m2 + other.max_floor_area_m2,
             min_floor_area_m2: self.min_floor_area_m2 + other.min_floor_area_m2,
             min_green_m2: self.min_green_m2 + other.min_green_m2,
             max_basement_m2: self.max_basement_m2 + other.max_basement_m2,
-            max_height_m: self.max_height_m.min(other.max_height_m),
-            max_floors: self.max_floors.min(other.max_floors),
-            gsb_m: self.gsb_m.max(other.gsb_m),
+            max_height_m: stricter(self.max_height_m, other.max_height_m, true),
+            max_floors: stricter(self.max_floors, other.max_floors, true),
+            gsb_m: stricter(self.gsb_m, other.gsb_m, false),
         }
     }
+}
+
+/// What a part of the parcel was in the version compared with.
+#[derive(Debug, Serialize)]
+pub struct BeforePiece {
+    /// The zone of the earlier version.
+    pub feature_id: i64,
+    /// Its sub-zone then.
+    pub subzone: Box<RawValue>,
+    /// The area of the part that was in it, m².
+    pub area_m2: f64,
+    /// What differs between then and now: `subzone`, `intensity`, `activities` (none: unchanged).
+    pub differs: Vec<&'static str>,
+}
+
+/// What changed for one part of the parcel since the version compared with.
+#[derive(Debug, Serialize)]
+pub struct PartChange {
+    /// Whether nothing differs anywhere on the part.
+    pub unchanged: bool,
+    /// The pieces of the part by the zones of the earlier version.
+    pub before: Vec<BeforePiece>,
+    /// The area of the part no zone of the earlier version covered, m².
+    pub not_covered_before_m2: f64,
 }
 
 /// One part of a parcel: the piece inside one zone.
@@ -276,12 +316,19 @@ pub struct ParcelPart {
     pub subzone_code: String,
     /// The sub-zone: code, catalog code, name, zone, colour.
     pub subzone: Box<RawValue>,
+    /// Whether the version's rule set regulates the sub-zone.
+    pub regulated: bool,
     /// Block code.
     pub block: Option<String>,
-    /// Area of this part, m² (geodesic, on the WGS 84 ellipsoid).
+    /// Area of this part that this zone rules, m² (geodesic, on the WGS 84 ellipsoid); where zones
+    /// overlap, the area counts once, for the zone that rules it.
     pub area_m2: f64,
-    /// Share of the parcel, 0..1.
+    /// The area of the zone inside the parcel, overlapped parts included, m².
+    pub zone_area_m2: f64,
+    /// Share of the parcel, 0..1 (of `area_m2`).
     pub share: f64,
+    /// Whether the plan allows building here (the tier's KDB above 0).
+    pub buildable: bool,
     /// The intensity tier that applies (chosen by the whole parcel's area).
     pub intensity: Option<IntensityTier>,
     /// The limits for this part.
@@ -289,9 +336,26 @@ pub struct ParcelPart {
     /// The rule of the activity asked about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<ActivityAnswer>,
+    /// What changed here since the version compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<PartChange>,
+    /// The part's shape, for overlap and change measurements.
+    #[serde(skip)]
+    shape: MultiPolygon<f64>,
 }
 
-/// The part of a parcel no published plan covers.
+/// Where two zones overlap inside the parcel.
+#[derive(Debug, Serialize)]
+pub struct RegulationOverlap {
+    /// The zone that rules the overlap.
+    pub ruling_feature_id: i64,
+    /// The zone overruled there.
+    pub overruled_feature_id: i64,
+    /// The overlap's area, m².
+    pub area_m2: f64,
+}
+
+/// The part of a parcel no plan in force covers.
 #[derive(Debug, Serialize)]
 pub struct OutsidePart {
     /// Area, m².
@@ -300,21 +364,45 @@ pub struct OutsidePart {
     pub share: f64,
 }
 
+/// The parcel's totals and what they leave out.
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    /// The rule applied.
+    pub rule: &'static str,
+    /// The limits of a building on the buildable parts; absent when no part is buildable.
+    pub buildable: Option<Limits>,
+    /// Area of the buildable parts, m².
+    pub buildable_m2: f64,
+    /// Area of the parts where the plan allows no building, m².
+    pub not_buildable_m2: f64,
+    /// Area of the parts the rule set does not regulate, m².
+    pub unregulated_m2: f64,
+}
+
 /// The answer to a parcel lookup.
 #[derive(Debug, Serialize)]
 pub struct ParcelAnswer {
+    /// The day whose regulations answer (YYYY-MM-DD).
+    pub at: String,
     /// The parcel's area, m² (geodesic, on the WGS 84 ellipsoid).
     pub area_m2: f64,
-    /// The parcel's parts, one per zone it falls in, largest first.
+    /// The parcel's parts, one per zone that rules some of it, largest first.
     pub parts: Vec<ParcelPart>,
-    /// The limits summed over the parts; height, floors and setback are the most restrictive
-    /// part's. Absent when no part is in a zone with intensity rules.
-    pub totals: Option<Limits>,
-    /// The class of the activity asked about on the whole parcel: the parts' classes combined
-    /// (prohibited anywhere is prohibited; T and B make TB).
+    /// The parcel's totals (see [`TOTALS_RULE`]).
+    pub totals: Totals,
+    /// The class of the activity asked about on the whole parcel: the classes of the regulated
+    /// parts combined (prohibited anywhere is prohibited; T and B make TB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_class: Option<ItbxClass>,
-    /// The part outside every published plan.
+    /// Where zones overlap inside the parcel (each area counted once, for the ruling zone).
+    pub overlaps: Vec<RegulationOverlap>,
+    /// How overlapping zones are ranked, when some overlap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<&'static str>,
+    /// The version compared with (`compare_to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_to: Option<VersionInfo>,
+    /// The part outside every plan in force.
     pub outside_plan: OutsidePart,
 }
 
@@ -329,6 +417,7 @@ struct ParcelRow {
     block: Option<String>,
     version_id: Option<i64>,
     area_m2: f64,
+    wkb: Option<Vec<u8>>,
 }
 
 /// Checks the parcel's size before the database measures it: its bounding box within
@@ -353,18 +442,30 @@ fn check_size(geometry: &MultiPolygon<f64>) -> std::result::Result<(), ParcelErr
     Ok(())
 }
 
-/// Measures a parcel against the published plans in PostGIS (a plan published after `snapshot`
-/// was taken included), with the rules of `snapshot`.
-pub async fn lookup_parcel(
-    pool: &PgPool,
-    snapshot: &Snapshot,
-    request: &ParcelRequest,
-) -> Result<ParcelAnswer> {
-    let wkb = geo::Geometry::MultiPolygon(request.geometry().clone())
-        .to_wkb(CoordDimensions::xy())
-        .map_err(|e| ParcelError::Invalid(e.to_string()))?;
+/// Which regulation a parcel is measured against, and which version to compare with.
+#[derive(Debug, Default, Clone)]
+pub struct ParcelOptions {
+    /// The day whose versions in force answer (default: today).
+    pub at: Option<String>,
+    /// A version of a plan to compare with: each part says what changed since.
+    pub compare_to: Option<i64>,
+}
+
+/// A zone's piece of the parcel as PostGIS measured it.
+struct Piece {
+    id: i64,
+    subzone: String,
+    block: Option<String>,
+    geometry_version: i64,
+    area_m2: f64,
+    shape: MultiPolygon<f64>,
+}
+
+/// Measures the parcel against zoning rows `geometry` (geometry version ids).
+async fn measure(pool: &PgPool, wkb: &[u8], geometry: &[i64]) -> Result<(Vec<Piece>, f64, f64)> {
     let rows: Vec<ParcelRow> = sqlx::query_as(include_str!("sql/parcel_parts.sql"))
         .bind(wkb)
+        .bind(geometry)
         .fetch_all(pool)
         .await?;
     let parcel = rows
@@ -375,64 +476,313 @@ pub async fn lookup_parcel(
         return Err(ParcelError::Invalid(reason.clone()).into());
     }
     let area = parcel.area_m2;
+    let mut outside = 0.0;
+    let mut pieces = Vec::new();
+    for row in rows {
+        match (
+            row.kind.as_str(),
+            row.id,
+            row.subzone_code,
+            row.version_id,
+            row.wkb,
+        ) {
+            ("outside", ..) => outside = row.area_m2,
+            ("part", Some(id), Some(subzone), Some(geometry_version), Some(wkb)) => {
+                pieces.push(Piece {
+                    id,
+                    subzone,
+                    block: row.block,
+                    geometry_version,
+                    area_m2: row.area_m2,
+                    shape: decode_polygons(id, wkb)?,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok((pieces, area, outside))
+}
+
+fn decode_polygons(id: i64, wkb: Vec<u8>) -> Result<MultiPolygon<f64>> {
+    use geozero::ToGeo;
+    match geozero::wkb::Wkb(wkb).to_geo() {
+        Ok(geo::Geometry::MultiPolygon(m)) => Ok(m),
+        Ok(geo::Geometry::Polygon(p)) => Ok(MultiPolygon(vec![p])),
+        _ => Err(super::ZoningError::StoredFeature(id)),
+    }
+}
+
+/// Measures a parcel against the plan versions in force today (or on `options.at`), with their
+/// rule sets; a version published after `snapshot` was taken is included.
+pub async fn lookup_parcel(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    request: &ParcelRequest,
+    options: &ParcelOptions,
+) -> Result<ParcelAnswer> {
+    let wkb = geo::Geometry::MultiPolygon(request.geometry().clone())
+        .to_wkb(CoordDimensions::xy())
+        .map_err(|e| ParcelError::Invalid(e.to_string()))?;
+    // The versions are read again: the parcel is measured in PostGIS, which may hold a version
+    // published since the snapshot.
+    let versions = load_versions(&mut *pool.acquire().await?).await?;
+    let day = options.at.clone().unwrap_or_else(|| snapshot.today.clone());
+    let version_of = match &options.at {
+        Some(day) => versions_in_force(&versions, day),
+        None => versions
+            .values()
+            .filter(|v| v.in_force)
+            .map(|v| (v.geometry_version_id, v.version_id))
+            .collect(),
+    };
+    let geometry: Vec<i64> = version_of.keys().copied().collect();
+    let (pieces, area, outside) = measure(pool, &wkb, &geometry).await?;
     if area <= 0.0 {
         return Err(ParcelError::NoArea.into());
     }
-    // A version published after the snapshot was taken is read once from the database.
-    let all_known = rows.iter().all(|r| {
-        r.version_id
-            .is_none_or(|v| snapshot.index.version(v).is_some())
-    });
-    let fresh_versions = match all_known {
-        true => None,
-        false => Some(load_versions(&mut *pool.acquire().await?).await?),
+    let books = books_of(live, snapshot, &versions, version_of.values()).await?;
+    let regulations = Regulations {
+        versions: &versions,
+        version_of: &version_of,
+        books: &books,
     };
-    let versions = fresh_versions.as_ref().unwrap_or(snapshot.index.versions());
-    let rules = &snapshot.rules;
-    let mut parts = Vec::new();
-    let mut outside = 0.0;
+    let (pieces, overlaps) = count_once(pieces, &regulations);
+    let mut parts = Vec::with_capacity(pieces.len());
     let mut activity_class: Option<ItbxClass> = None;
-    for row in rows {
-        let (Some(id), Some(subzone)) = (row.id, row.subzone_code) else {
-            if row.kind == "outside" {
-                outside = row.area_m2;
-            }
-            continue;
-        };
-        let tier = rules.tier_for(&subzone, area).cloned();
-        let limits = tier.as_ref().map(|t| Limits::of(t, row.area_m2));
+    for (piece, counted) in pieces {
+        let version = version_of
+            .get(&piece.geometry_version)
+            .and_then(|v| versions.get(v));
+        let book = version
+            .and_then(|v| books.get(&v.rule_set_id))
+            .ok_or(super::ZoningError::UnknownVersion(piece.geometry_version))?;
+        let tier = book.tier_for(&piece.subzone, area).cloned();
+        let limits = tier.as_ref().map(|t| Limits::of(t, counted.area_m2));
         let activity = request
             .activity()
-            .map(|k| activity_answer(rules, k, &subzone))
+            .map(|k| activity_answer(book, k, &piece.subzone))
             .transpose()?;
-        if let Some(a) = &activity {
-            activity_class = Some(activity_class.map_or(a.class, |c| c.combine(a.class)));
+        if let Some(class) = activity.as_ref().and_then(|a| a.class) {
+            activity_class = Some(activity_class.map_or(class, |c| c.combine(class)));
         }
         parts.push(ParcelPart {
-            feature_id: id,
-            plan: row.version_id.and_then(|v| versions.get(&v)).cloned(),
-            subzone: rules.subzone_json(&subzone).to_owned(),
-            subzone_code: subzone,
-            block: row.block,
-            area_m2: row.area_m2,
-            share: row.area_m2 / area,
+            feature_id: piece.id,
+            plan: version.cloned(),
+            subzone: book.subzone_json(&piece.subzone).to_owned(),
+            regulated: book.regulates(&piece.subzone),
+            buildable: tier.as_ref().is_some_and(|t| t.kdb_max > 0.0),
+            subzone_code: piece.subzone,
+            block: piece.block,
+            area_m2: counted.area_m2,
+            zone_area_m2: piece.area_m2,
+            share: counted.area_m2 / area,
             intensity: tier,
             limits,
             activity,
+            changes: None,
+            shape: counted.shape,
         });
     }
-    let totals = parts.iter().filter_map(|p| p.limits).reduce(Limits::merge);
+    // A zone that other zones overrule all over the parcel rules none of it (see `overlaps`).
+    parts.retain(|p| p.area_m2 > 0.0);
     parts.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
+    let compared_to = match options.compare_to {
+        Some(id) => Some(compare(pool, live, snapshot, &versions, id, &wkb, &mut parts).await?),
+        None => None,
+    };
     Ok(ParcelAnswer {
+        at: day,
         area_m2: area,
-        parts,
-        totals,
+        totals: totals(&parts),
         activity_class,
+        precedence: (!overlaps.is_empty()).then_some(PRECEDENCE),
+        overlaps,
+        parts,
+        compared_to,
         outside_plan: OutsidePart {
             area_m2: outside,
             share: outside / area,
         },
     })
+}
+
+/// The rule books of `versions_used`.
+async fn books_of(
+    live: &Live,
+    snapshot: &Snapshot,
+    versions: &HashMap<i64, VersionInfo>,
+    versions_used: impl Iterator<Item = &i64>,
+) -> Result<HashMap<i64, Arc<RuleBook>>> {
+    let mut books = HashMap::new();
+    for version in versions_used.filter_map(|v| versions.get(v)) {
+        if !books.contains_key(&version.rule_set_id) {
+            let book = live.book(snapshot, version.rule_set_id).await?;
+            books.insert(version.rule_set_id, book);
+        }
+    }
+    Ok(books)
+}
+
+/// What a piece counts for once overlaps are taken out: its area and shape.
+struct Counted {
+    area_m2: f64,
+    shape: MultiPolygon<f64>,
+}
+
+/// Gives every piece of area to one zone: pieces in [`PRECEDENCE`] order, each without what the
+/// zones before it already rule. Returns the pieces with what they count for, and the overlaps.
+fn count_once(
+    mut pieces: Vec<Piece>,
+    regulations: &Regulations<'_>,
+) -> (Vec<(Piece, Counted)>, Vec<RegulationOverlap>) {
+    use geo::{BooleanOps, BoundingRect, Intersects};
+    let protected = |p: &Piece| {
+        let version = regulations
+            .version_of
+            .get(&p.geometry_version)
+            .and_then(|v| regulations.versions.get(v));
+        version
+            .and_then(|v| regulations.books.get(&v.rule_set_id))
+            .and_then(|b| b.zone(&b.legend(&p.subzone)?.zone))
+            .is_some_and(|z| z.kind == "lindung")
+    };
+    pieces.sort_by(|a, b| {
+        let key = |p: &Piece| {
+            (
+                std::cmp::Reverse(regulations.version_of.get(&p.geometry_version).copied()),
+                !protected(p),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            .then(a.area_m2.total_cmp(&b.area_m2))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut out: Vec<(Piece, Counted)> = Vec::with_capacity(pieces.len());
+    let mut overlaps = Vec::new();
+    for piece in pieces {
+        let rect = piece.shape.bounding_rect();
+        let mut remaining = piece.shape.clone();
+        let mut cut = false;
+        for (earlier, counted) in &out {
+            let touches = match (rect, counted.shape.bounding_rect()) {
+                (Some(a), Some(b)) => a.intersects(&b),
+                _ => false,
+            };
+            if !touches {
+                continue;
+            }
+            let common = piece.shape.intersection(&earlier.shape);
+            let common_m2 = common.geodesic_area_unsigned();
+            // Below a square centimetre, two zones only share a boundary.
+            if common_m2 > 1e-4 {
+                overlaps.push(RegulationOverlap {
+                    ruling_feature_id: earlier.id,
+                    overruled_feature_id: piece.id,
+                    area_m2: common_m2,
+                });
+                remaining = remaining.difference(&earlier.shape);
+                cut = true;
+            }
+        }
+        let area_m2 = if cut {
+            remaining.geodesic_area_unsigned()
+        } else {
+            piece.area_m2
+        };
+        out.push((
+            piece,
+            Counted {
+                area_m2,
+                shape: remaining,
+            },
+        ));
+    }
+    (out, overlaps)
+}
+
+/// The totals by [`TOTALS_RULE`].
+fn totals(parts: &[ParcelPart]) -> Totals {
+    let sum = |keep: &dyn Fn(&ParcelPart) -> bool| {
+        parts
+            .iter()
+            .filter(|p| keep(p))
+            .map(|p| p.area_m2)
+            .sum::<f64>()
+    };
+    Totals {
+        rule: TOTALS_RULE,
+        buildable: parts
+            .iter()
+            .filter(|p| p.buildable)
+            .filter_map(|p| p.limits)
+            .reduce(Limits::merge),
+        buildable_m2: sum(&|p| p.buildable),
+        not_buildable_m2: sum(&|p| p.regulated && !p.buildable),
+        unregulated_m2: sum(&|p| !p.regulated),
+    }
+}
+
+/// Says for each part what changed since version `compare_to`, and returns that version.
+async fn compare(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    versions: &HashMap<i64, VersionInfo>,
+    compare_to: i64,
+    wkb: &[u8],
+    parts: &mut [ParcelPart],
+) -> Result<VersionInfo> {
+    use geo::BooleanOps;
+    let then = versions
+        .get(&compare_to)
+        .ok_or(super::ZoningError::UnknownVersion(compare_to))?;
+    let book_then = live.book(snapshot, then.rule_set_id).await?;
+    let (pieces, _, _) = measure(pool, wkb, &[then.geometry_version_id]).await?;
+    for part in parts.iter_mut() {
+        let book_now = match part.plan.as_ref() {
+            Some(v) => live.book(snapshot, v.rule_set_id).await?,
+            None => continue,
+        };
+        let mut before = Vec::new();
+        let mut covered = 0.0;
+        for piece in &pieces {
+            let common = part.shape.intersection(&piece.shape);
+            let area_m2 = common.geodesic_area_unsigned();
+            if area_m2 <= 1e-4 {
+                continue;
+            }
+            covered += area_m2;
+            let mut differs = Vec::new();
+            if piece.subzone != part.subzone_code {
+                differs.push("subzone");
+            }
+            if book_then.intensity_json(&piece.subzone).get()
+                != book_now.intensity_json(&part.subzone_code).get()
+            {
+                differs.push("intensity");
+            }
+            if book_then.activities_json(&piece.subzone).get()
+                != book_now.activities_json(&part.subzone_code).get()
+            {
+                differs.push("activities");
+            }
+            before.push(BeforePiece {
+                feature_id: piece.id,
+                subzone: book_then.subzone_json(&piece.subzone).to_owned(),
+                area_m2,
+                differs,
+            });
+        }
+        let not_covered_before_m2 = (part.area_m2 - covered).max(0.0);
+        part.changes = Some(PartChange {
+            unchanged: before.iter().all(|b| b.differs.is_empty()) && not_covered_before_m2 < 0.01,
+            before,
+            not_covered_before_m2,
+        });
+    }
+    Ok(then.clone())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::Result;
-use crate::ingest::ValidationReport;
+use crate::ingest::{Policies, ValidationReport};
 
 /// A plan version as the catalogue lists it.
 #[derive(Debug, Serialize)]
@@ -17,10 +17,22 @@ pub struct PlanVersion {
     pub version_id: i64,
     /// Version number within the plan.
     pub version: i32,
-    /// Whether this is the plan's published version.
+    /// Whether this is the plan's newest version.
     pub published: bool,
-    /// When it was imported.
+    /// When it was published.
     pub published_at: String,
+    /// The day it took effect (YYYY-MM-DD).
+    pub effective_from: String,
+    /// The day the plan's next version took effect, if any.
+    pub in_force_until: Option<String>,
+    /// Whether it is in force today.
+    pub in_force: bool,
+    /// The version whose zoning rows it uses (itself, unless it changed only the rules).
+    pub geometry_version_id: i64,
+    /// Its rule set.
+    pub rules: RuleSetInfo,
+    /// The import policies it was published with (defects let through, on record).
+    pub policies: Policies,
     /// Source file, layer and CRS.
     pub source: Source,
     /// Number of zoning features.
@@ -32,6 +44,17 @@ pub struct PlanVersion {
     /// The whole validation report (only when one version is asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<ValidationReport>,
+}
+
+/// Which rule set a version uses.
+#[derive(Debug, Serialize)]
+pub struct RuleSetInfo {
+    /// Rule set id.
+    pub id: i64,
+    /// SHA-256 of its content: equal digests regulate the same way.
+    pub digest: Option<String>,
+    /// Where it was read from.
+    pub source: String,
 }
 
 /// Where a version came from.
@@ -50,12 +73,26 @@ pub struct Source {
 pub struct ValidationSummary {
     /// Features read.
     pub features_read: usize,
+    /// Warnings in all.
+    pub warnings: usize,
     /// Geometries repaired.
     pub repaired: usize,
     /// Gaps above the tolerance.
     pub gaps: usize,
     /// Total gap area, m².
     pub gap_area_m2: f64,
+    /// Overlaps above the tolerance (published only with `--allow-overlaps`).
+    pub overlaps: usize,
+    /// Total overlap area, m².
+    pub overlap_area_m2: f64,
+    /// Codes mapped by `--code-map`.
+    pub mapped_codes: usize,
+    /// Conflicting codes resolved by `--prefer`.
+    pub resolved_conflicts: usize,
+    /// Sub-zones derived from numeric codes the catalogue lacks.
+    pub derived_subzones: usize,
+    /// Sub-zones the rule set sets no rules for.
+    pub unregulated_subzones: usize,
     /// The overlap and gap tolerance, m².
     pub tolerance_m2: f64,
 }
@@ -69,6 +106,14 @@ struct PlanRow {
     version_id: i64,
     version: i32,
     published_at: String,
+    effective_from: String,
+    in_force_until: Option<String>,
+    in_force: bool,
+    geometry_version_id: i64,
+    rule_set_id: i64,
+    rule_digest: Option<String>,
+    rule_source: String,
+    policies: sqlx::types::Json<Policies>,
     source_file: String,
     source_layer: String,
     source_crs: String,
@@ -81,6 +126,8 @@ impl PlanRow {
     /// The catalogue entry; the whole report only when `with_report`.
     fn into_version(self, with_report: bool) -> PlanVersion {
         let report = self.report.0;
+        let area =
+            |findings: &[crate::ingest::Finding]| findings.iter().filter_map(|g| g.area_m2).sum();
         PlanVersion {
             plan_id: self.plan_id,
             plan: self.plan,
@@ -88,6 +135,16 @@ impl PlanRow {
             version: self.version,
             published: self.published_version_id == Some(self.version_id),
             published_at: self.published_at,
+            effective_from: self.effective_from,
+            in_force_until: self.in_force_until,
+            in_force: self.in_force,
+            geometry_version_id: self.geometry_version_id,
+            rules: RuleSetInfo {
+                id: self.rule_set_id,
+                digest: self.rule_digest,
+                source: self.rule_source,
+            },
+            policies: self.policies.0,
             source: Source {
                 file: self.source_file,
                 layer: self.source_layer,
@@ -97,9 +154,16 @@ impl PlanRow {
             area_m2: self.area_m2,
             validation: ValidationSummary {
                 features_read: report.features_read,
+                warnings: report.warning_count(),
                 repaired: report.repaired.len(),
                 gaps: report.gaps.len(),
-                gap_area_m2: report.gaps.iter().filter_map(|g| g.area_m2).sum(),
+                gap_area_m2: area(&report.gaps),
+                overlaps: report.overlaps.len(),
+                overlap_area_m2: area(&report.overlaps),
+                mapped_codes: report.mapped_codes.len(),
+                resolved_conflicts: report.resolved_conflicts.len(),
+                derived_subzones: report.derived_subzones.len(),
+                unregulated_subzones: report.unregulated_subzones.len(),
                 tolerance_m2: report.tolerance_m2,
             },
             report: with_report.then_some(report),
@@ -115,6 +179,7 @@ pub async fn list_versions(pool: &PgPool, version_id: Option<i64>) -> Result<Vec
         .await?;
     Ok(rows
         .into_iter()
+        .filter(|row| version_id.is_none_or(|id| row.version_id == id))
         .map(|row| row.into_version(version_id.is_some()))
         .collect())
 }

@@ -1,24 +1,30 @@
 //! Point lookups: which sub-zone applies at a point, what may be built there and which activities
-//! are permitted.
+//! are permitted, by the regulation in force (today, on a given day, or of a given version).
 //!
 //! An answer has two parts. The head says what is particular to the zone found (its plan version,
 //! block, kelurahan, overlays, source attributes, overlapping zones, the activity asked about); the
-//! tail is the sub-zone's rules (legend, intensity tiers, the ITBX activities), the bulk of the
-//! answer and the same for every point of that sub-zone. The rule book serialises each tail once;
-//! the HTTP layer also compresses it once (see `web::answers`).
+//! tail is the sub-zone's rules in the version's rule set (legend, intensity tiers, the ITBX
+//! activities), the bulk of the answer and the same for every point of that sub-zone. The rule
+//! book serialises each tail once; the HTTP layer also compresses it once (see `web::answers`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
-use super::index::{FeatureBatch, FeatureRow, VersionInfo, load_versions};
-use super::{PublishedFeature, Result, Snapshot, ZoningError};
-use crate::rules::{ItbxClass, RuleBook};
+use super::index::{FeatureBatch, FeatureRow, VersionInfo, load_versions, versions_in_force};
+use super::{Live, PublishedFeature, Result, Snapshot, ZoningError};
+use crate::rules::{Condition, ItbxClass, RuleBook};
+
+/// How overlapping zones are ranked: the first rules the point, the others are listed.
+pub const PRECEDENCE: &str = "the plan version in force published last first; within one version \
+a protected zone (zona lindung) before a development zone (zona budi daya), then the smaller zone, \
+then the lower feature id";
 
 /// The rule of the activity asked about.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Clone)]
 pub struct ActivityAnswer {
     /// The KBLI code asked about.
     pub kbli: String,
@@ -28,12 +34,15 @@ pub struct ActivityAnswer {
     pub id: String,
     /// The activity's name.
     pub name: String,
-    /// Its class here: I, T, B, TB or X.
-    pub class: ItbxClass,
+    /// Its class here: I, T, B, TB or X; `null` when the rule set does not regulate the sub-zone.
+    pub class: Option<ItbxClass>,
     /// The class in words.
     pub class_label: &'static str,
     /// The conditions with their texts.
-    pub conditions: Vec<crate::rules::Condition>,
+    pub conditions: Vec<Condition>,
+    /// Why there is no class, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Another zone under the same point (overlapping zones, or plans that overlap).
@@ -66,30 +75,27 @@ pub struct PointHead<'a> {
     pub overlays: &'a RawValue,
     /// The source row as imported.
     pub attributes: &'a super::attributes::Attributes,
-    /// Other zones under the same point.
+    /// Other zones under the same point, in precedence order.
     pub overlaps: Vec<OverlapInfo<'a>>,
+    /// How the zone that applies was chosen among overlapping ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<&'static str>,
     /// The activity asked about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<ActivityAnswer>,
 }
 
-/// The answer to a point lookup: the head, and the sub-zone whose rules make the tail.
-#[derive(Debug, Serialize)]
+/// The answer to a point lookup: the head, and the rule book and sub-zone whose rules make the
+/// tail.
+#[derive(Debug)]
 pub struct PointAnswer<'a> {
     /// What is particular to the zone found.
-    #[serde(flatten)]
     pub head: PointHead<'a>,
-    /// The sub-zone: code, catalog code, name, zone, colour.
-    pub subzone: &'a RawValue,
-    /// Intensity tiers by parcel size.
-    pub intensity: &'a RawValue,
-    /// Activities grouped by ITBX class (I, T, B, TB, X), with condition texts.
-    pub activities: &'a RawValue,
+    /// The rule book of the version that applies.
+    pub book: &'a RuleBook,
     /// The sub-zone's letter code.
-    #[serde(skip)]
     pub subzone_code: &'a str,
     /// The ids of every feature under the point, the answering one first.
-    #[serde(skip)]
     pub feature_ids: Vec<i64>,
 }
 
@@ -103,10 +109,15 @@ impl PointAnswer<'_> {
         out
     }
 
-    /// The whole answer as JSON: the head, then the sub-zone's tail from `rules`.
-    pub fn to_json(&self, rules: &RuleBook) -> Vec<u8> {
+    /// The tail: the sub-zone's rules in the version's rule set, and the closing brace.
+    pub fn tail(&self) -> &[u8] {
+        self.book.answer_tail(self.subzone_code)
+    }
+
+    /// The whole answer as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
         let mut out = self.head_json();
-        out.extend_from_slice(rules.answer_tail(self.subzone_code));
+        out.extend_from_slice(self.tail());
         out
     }
 }
@@ -138,6 +149,20 @@ pub(crate) fn activity_answer(
             code: entry.code.clone(),
             title: entry.title.clone(),
         })?;
+    if !rules.regulates(subzone) {
+        return Ok(ActivityAnswer {
+            kbli: entry.code.clone(),
+            kbli_title: entry.title.clone(),
+            id: activity.id.clone(),
+            name: activity.name.clone(),
+            class: None,
+            class_label: "Tidak diatur oleh rencana ini (not regulated by this plan)",
+            conditions: Vec::new(),
+            message: Some(format!(
+                "this plan version's rule set sets no rules for sub-zone {subzone}"
+            )),
+        });
+    }
     let rule =
         rules
             .activity_rule(subzone, &activity.id)
@@ -150,28 +175,100 @@ pub(crate) fn activity_answer(
         kbli_title: entry.title.clone(),
         id: rule.id,
         name: rule.name,
-        class: rule.class,
+        class: Some(rule.class),
         class_label: rule.class_label,
         conditions: rule.conditions,
+        message: None,
     })
 }
 
+/// What answers are made from: the plan versions, which version uses which zoning rows, and the
+/// rule books of those versions.
+pub struct Regulations<'a> {
+    /// Every plan version, by id.
+    pub versions: &'a HashMap<i64, VersionInfo>,
+    /// Geometry version -> the version that applies.
+    pub version_of: &'a HashMap<i64, i64>,
+    /// Rule books by rule set id.
+    pub books: &'a HashMap<i64, Arc<RuleBook>>,
+}
+
+impl<'a> Regulations<'a> {
+    /// The version that applies to a feature.
+    pub fn version(&self, feature: &PublishedFeature) -> Option<&'a VersionInfo> {
+        let id = self.version_of.get(&feature.version_id)?;
+        self.versions.get(id)
+    }
+
+    /// The rule book that applies to a feature.
+    pub fn book(&self, feature: &PublishedFeature) -> Option<&'a RuleBook> {
+        let version = self.version(feature)?;
+        self.books.get(&version.rule_set_id).map(|b| &**b)
+    }
+
+    /// Whether the feature's sub-zone is in a protected zone (zona lindung).
+    fn protected(&self, feature: &PublishedFeature) -> bool {
+        self.book(feature)
+            .and_then(|b| {
+                let legend = b.legend(&feature.subzone)?;
+                b.zone(&legend.zone)
+            })
+            .is_some_and(|z| z.kind == "lindung")
+    }
+
+    /// Orders features under one point by [`PRECEDENCE`].
+    pub fn rank<'f>(&self, hits: &mut [&'f PublishedFeature]) {
+        if hits.len() < 2 {
+            return;
+        }
+        use geo::Area;
+        hits.sort_by_cached_key(|f| {
+            let version = self.version_of.get(&f.version_id).copied().unwrap_or(0);
+            let area = f.geometry.unsigned_area();
+            (
+                std::cmp::Reverse(version),
+                !self.protected(f),
+                ordered(area),
+                f.id,
+            )
+        });
+    }
+}
+
+/// An order on areas (never NaN here: they are finite polygon areas).
+fn ordered(area: f64) -> i64 {
+    (area * 1e12) as i64
+}
+
 fn answer<'a>(
-    rules: &'a RuleBook,
-    versions: &'a HashMap<i64, VersionInfo>,
+    regulations: &Regulations<'a>,
     (lon, lat): (f64, f64),
-    hits: &[&'a PublishedFeature],
+    mut hits: Vec<&'a PublishedFeature>,
     kbli: Option<&str>,
 ) -> Result<PointAnswer<'a>> {
-    let Some(feature) = hits.first() else {
+    regulations.rank(&mut hits);
+    let Some(feature) = hits.first().copied() else {
         return Err(ZoningError::NotCovered { lon, lat });
     };
+    let book = regulations
+        .book(feature)
+        .ok_or_else(|| ZoningError::Background(format!("no rules for feature {}", feature.id)))?;
     let activity = kbli
-        .map(|k| activity_answer(rules, k, &feature.subzone))
+        .map(|k| activity_answer(book, k, &feature.subzone))
         .transpose()?;
+    let overlaps: Vec<OverlapInfo<'a>> = hits[1..]
+        .iter()
+        .map(|f| OverlapInfo {
+            feature_id: f.id,
+            plan: regulations.version(f),
+            subzone: regulations
+                .book(f)
+                .map_or(RawValue::NULL, |b| b.subzone_json(&f.subzone)),
+        })
+        .collect();
     Ok(PointAnswer {
         head: PointHead {
-            plan: versions.get(&feature.version_id),
+            plan: regulations.version(feature),
             feature_id: feature.id,
             block: feature.block.as_deref(),
             subblock: feature.subblock.as_deref(),
@@ -179,25 +276,17 @@ fn answer<'a>(
             kecamatan: feature.kecamatan.as_deref(),
             overlays: &feature.overlays,
             attributes: &feature.attributes,
-            overlaps: hits[1..]
-                .iter()
-                .map(|f| OverlapInfo {
-                    feature_id: f.id,
-                    plan: versions.get(&f.version_id),
-                    subzone: rules.subzone_json(&f.subzone),
-                })
-                .collect(),
+            precedence: (!overlaps.is_empty()).then_some(PRECEDENCE),
+            overlaps,
             activity,
         },
-        subzone: rules.subzone_json(&feature.subzone),
-        intensity: rules.intensity_json(&feature.subzone),
-        activities: rules.activities_json(&feature.subzone),
+        book,
         subzone_code: &feature.subzone,
         feature_ids: hits.iter().map(|f| f.id).collect(),
     })
 }
 
-/// Answers a point lookup from the in-memory index of published plans.
+/// Answers a point lookup from the in-memory index of the versions in force today.
 pub fn lookup_point<'a>(
     snapshot: &'a Snapshot,
     lon: f64,
@@ -206,62 +295,126 @@ pub fn lookup_point<'a>(
 ) -> Result<PointAnswer<'a>> {
     check_coordinates(lon, lat)?;
     let hits = snapshot.index.at(lon, lat);
-    answer(
-        &snapshot.rules,
-        snapshot.index.versions(),
-        (lon, lat),
-        &hits,
-        kbli,
-    )
+    let regulations = Regulations {
+        versions: snapshot.index.versions(),
+        version_of: snapshot.index.in_force(),
+        books: &snapshot.books,
+    };
+    answer(&regulations, (lon, lat), hits, kbli)
 }
 
-/// The features of one plan version (published or superseded) under a point, read from PostGIS,
-/// with the versions they name; [`VersionLookup::answer`] makes the answer.
+/// Which regulation a lookup asks for besides today's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VersionChoice {
+    /// One plan version (in force or not).
+    Version(i64),
+    /// The versions in force on a day (YYYY-MM-DD).
+    At(String),
+}
+
+impl VersionChoice {
+    /// Geometry version -> version, for `versions`.
+    pub fn resolve(&self, versions: &HashMap<i64, VersionInfo>) -> Result<HashMap<i64, i64>> {
+        match self {
+            VersionChoice::Version(id) => {
+                let version = versions.get(id).ok_or(ZoningError::UnknownVersion(*id))?;
+                Ok(HashMap::from([(version.geometry_version_id, *id)]))
+            }
+            VersionChoice::At(day) => Ok(versions_in_force(versions, day)),
+        }
+    }
+
+    /// Whether the choice means exactly what the snapshot holds (answered from memory).
+    pub fn is_current(&self, snapshot: &Snapshot) -> bool {
+        matches!(self, VersionChoice::At(_))
+            && self.resolve(snapshot.index.versions()).ok().as_ref()
+                == Some(snapshot.index.in_force())
+    }
+}
+
+/// Parses a day given as `YYYY-MM-DD` (a real calendar day) into its canonical form.
+pub fn parse_day(text: &str) -> Result<String> {
+    crate::calendar::parse_day(text).map_err(|e| ZoningError::BadDay(e.0))
+}
+
+/// The features of a chosen regulation (a version, or the versions in force on a day) under a
+/// point, read from PostGIS, with the versions and rule books they need; [`VersionLookup::answer`]
+/// makes the answer.
 pub struct VersionLookup {
     versions: HashMap<i64, VersionInfo>,
+    version_of: HashMap<i64, i64>,
+    books: HashMap<i64, Arc<RuleBook>>,
     features: Vec<PublishedFeature>,
     point: (f64, f64),
+    choice: VersionChoice,
 }
 
 impl VersionLookup {
-    /// Reads what version `version_id` has under the point.
-    pub async fn read(pool: &PgPool, version_id: i64, lon: f64, lat: f64) -> Result<Self> {
+    /// Reads what the chosen regulation has under the point.
+    pub async fn read(
+        pool: &PgPool,
+        live: &Live,
+        snapshot: &Snapshot,
+        choice: VersionChoice,
+        lon: f64,
+        lat: f64,
+    ) -> Result<Self> {
         check_coordinates(lon, lat)?;
         let versions = load_versions(&mut *pool.acquire().await?).await?;
-        if !versions.contains_key(&version_id) {
-            return Err(ZoningError::UnknownVersion(version_id));
+        let version_of = choice.resolve(&versions)?;
+        let geometry: Vec<i64> = version_of.keys().copied().collect();
+        let features = features_at(pool, lon, lat, &geometry).await?;
+        let mut books = HashMap::new();
+        for version in version_of.values().filter_map(|v| versions.get(v)) {
+            if !books.contains_key(&version.rule_set_id) {
+                let book = live.book(snapshot, version.rule_set_id).await?;
+                books.insert(version.rule_set_id, book);
+            }
         }
-        let features = features_at(pool, lon, lat, Some(version_id)).await?;
         Ok(VersionLookup {
             versions,
+            version_of,
+            books,
             features,
             point: (lon, lat),
+            choice,
         })
     }
 
-    /// The answer, with the rules of `rules`.
-    pub fn answer<'a>(
-        &'a self,
-        rules: &'a RuleBook,
-        kbli: Option<&str>,
-    ) -> Result<PointAnswer<'a>> {
+    /// The answer.
+    pub fn answer(&self, kbli: Option<&str>) -> Result<PointAnswer<'_>> {
+        let regulations = Regulations {
+            versions: &self.versions,
+            version_of: &self.version_of,
+            books: &self.books,
+        };
         let hits: Vec<&PublishedFeature> = self.features.iter().collect();
-        answer(rules, &self.versions, self.point, &hits, kbli)
+        match answer(&regulations, self.point, hits, kbli) {
+            Err(ZoningError::NotCovered { lon, lat }) => match &self.choice {
+                VersionChoice::At(day) => Err(ZoningError::NothingInForce {
+                    lon,
+                    lat,
+                    day: day.clone(),
+                }),
+                VersionChoice::Version(_) => Err(ZoningError::NotCovered { lon, lat }),
+            },
+            other => other,
+        }
     }
 }
 
-/// The features under a point, asked of PostGIS (`ST_Intersects` with the GiST index): of one
-/// version, or of every published version when `version_id` is `None`.
+/// The features of zoning rows `geometry` (geometry version ids) under a point, asked of PostGIS
+/// (`ST_Intersects` with the GiST index).
 pub async fn features_at(
     pool: &PgPool,
     lon: f64,
     lat: f64,
-    version_id: Option<i64>,
+    geometry: &[i64],
 ) -> Result<Vec<PublishedFeature>> {
     let rows: Vec<FeatureRow> = sqlx::query_as(include_str!("sql/features_at_point.sql"))
         .bind(lon)
         .bind(lat)
-        .bind(version_id)
+        .bind(geometry)
         .fetch_all(pool)
         .await?;
     let mut batch = FeatureBatch::default();

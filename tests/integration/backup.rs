@@ -13,16 +13,18 @@ use super::cli::{satupeta, text};
 use super::fixtures::{self, standard_features, standard_plan_as};
 use super::harness::{fresh_db, scratch_dir};
 
-/// The rule tables, as `satupeta rules load` fills them.
-const RULE_TABLES: [&str; 8] = [
+/// The rule sets and the reference data.
+const RULE_TABLES: [&str; 10] = [
     "zone",
-    "subzone",
-    "intensity",
+    "catalogue_subzone",
     "kbli",
-    "activity",
-    "activity_kbli",
-    "condition",
-    "itbx",
+    "rule_set",
+    "rule_subzone",
+    "rule_intensity",
+    "rule_activity",
+    "rule_condition",
+    "rule_itbx",
+    "reference_state",
 ];
 
 /// A plan version: id, plan, number, stored feature count, features, digest of the geometries
@@ -118,11 +120,11 @@ async fn a_restore_brings_back_every_plan_version_and_the_rules_as_they_were_bac
     import_first(&db.pool, &dir, 4).await;
     let other = standard_plan_as(&dir, "GPKG", "lain.gpkg", 4326);
     import(&db.pool, &other, "Lain").await;
-    sqlx::query("DELETE FROM itbx WHERE ctid = (SELECT min(ctid) FROM itbx)")
+    sqlx::query("DELETE FROM rule_itbx WHERE ctid = (SELECT min(ctid) FROM rule_itbx)")
         .execute(&db.pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE intensity SET kdb_max = kdb_max + 1 WHERE subzone_code = 'R-3'")
+    sqlx::query("UPDATE rule_intensity SET kdb_max = kdb_max + 1 WHERE subzone_code = 'R-3'")
         .execute(&db.pool)
         .await
         .unwrap();
@@ -137,10 +139,15 @@ async fn a_restore_brings_back_every_plan_version_and_the_rules_as_they_were_bac
     let server_pool = db::connect_server(&db.url).await.unwrap();
     let (lon, lat) = super::fixtures::cell_centre(0, 0);
     assert!(
-        !satupeta::zoning::features_at(&server_pool, lon, lat, None)
-            .await
-            .unwrap()
-            .is_empty()
+        !satupeta::zoning::features_at(
+            &server_pool,
+            lon,
+            lat,
+            &super::harness::in_force(&server_pool).await
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
 
     let restore = satupeta(&["restore", file.to_str().unwrap()], &env);
@@ -173,10 +180,15 @@ async fn a_restore_brings_back_every_plan_version_and_the_rules_as_they_were_bac
 
     // The server's pool still measures with PostGIS: its old sessions were replaced.
     assert!(
-        !satupeta::zoning::features_at(&server_pool, lon, lat, None)
-            .await
-            .unwrap()
-            .is_empty()
+        !satupeta::zoning::features_at(
+            &server_pool,
+            lon,
+            lat,
+            &super::harness::in_force(&server_pool).await
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
 
     // The restored database takes new versions where the backup left off, under ids never used

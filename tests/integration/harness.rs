@@ -51,9 +51,10 @@ fn cluster() -> &'static Cluster {
                     .expect("template db");
                 let pool = db::connect(&template_url).await.expect("connect template");
                 db::migrate(&pool).await.expect("migrate");
-                let rules =
-                    satupeta::rules::load_dir(&root().join("data/rules")).expect("shipped rules");
-                satupeta::rules::store(&pool, &rules)
+                let reference = satupeta::rules::Reference::shipped().expect("reference data");
+                let rules = satupeta::rules::load_dir(&root().join("data/rules"), &reference)
+                    .expect("shipped rules");
+                satupeta::ingest::publish_rules(&pool, None, &rules, None)
                     .await
                     .expect("store rules");
                 pool.close().await;
@@ -132,4 +133,12 @@ pub fn ogr2ogr(args: &[&str]) {
         "ogr2ogr {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The zoning rows (geometry version ids) of the plan versions in force today.
+pub async fn in_force(pool: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar("SELECT geometry_version_id FROM versions_in_force(city_today())")
+        .fetch_all(pool)
+        .await
+        .expect("versions in force")
 }

@@ -50,12 +50,17 @@ async fn the_index_answers_exactly_as_postgis_st_intersects() {
     let (mut inside, mut shared) = (0, 0);
     for (lon, lat) in points {
         let from_index: Vec<i64> = snapshot.index.at(lon, lat).iter().map(|f| f.id).collect();
-        let from_postgis: Vec<i64> = zoning::features_at(&db.pool, lon, lat, None)
-            .await
-            .unwrap()
-            .iter()
-            .map(|f| f.id)
-            .collect();
+        let from_postgis: Vec<i64> = zoning::features_at(
+            &db.pool,
+            lon,
+            lat,
+            &super::harness::in_force(&db.pool).await,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.id)
+        .collect();
         assert_eq!(from_index, from_postgis, "at {lon}, {lat}");
         inside += usize::from(!from_index.is_empty());
         shared += usize::from(from_index.len() > 1);
@@ -125,7 +130,7 @@ async fn a_point_answer_carries_subzone_rules_activities_and_attributes() {
     let snapshot = live.snapshot();
     let (lon, lat) = cell_centre(0, 0);
     let answer = zoning::lookup_point(&snapshot, lon, lat, Some("56101")).unwrap();
-    let json = serde_json::to_value(&answer).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&answer.to_json()).unwrap();
     assert_eq!(json["subzone"]["code"], "R-3");
     assert_eq!(json["subzone"]["catalog_code"], "32103300");
     assert_eq!(json["subzone"]["zone"]["code"], "R");
@@ -230,8 +235,12 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
     let live = Live::load(db.pool.clone()).await.unwrap();
     let snapshot = live.snapshot();
     let (lon, lat) = cell_centre(1, 0);
-    let answer =
-        serde_json::to_value(zoning::lookup_point(&snapshot, lon, lat, None).unwrap()).unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(
+        &zoning::lookup_point(&snapshot, lon, lat, None)
+            .unwrap()
+            .to_json(),
+    )
+    .unwrap();
     let mut seen = vec![(
         answer["plan"]["plan"].clone(),
         answer["subzone"]["code"].clone(),
@@ -251,13 +260,11 @@ async fn overlapping_plans_are_listed_and_old_versions_answer_by_id() {
         ]
     );
 
-    let found = zoning::VersionLookup::read(&db.pool, first.version_id.unwrap(), lon, lat)
+    let choice = zoning::VersionChoice::Version(first.version_id.unwrap());
+    let found = zoning::VersionLookup::read(&db.pool, &live, &snapshot, choice, lon, lat)
         .await
         .unwrap();
-    let old = found
-        .answer(&snapshot.rules, None)
-        .unwrap()
-        .to_json(&snapshot.rules);
+    let old = found.answer(None).unwrap().to_json();
     let old: serde_json::Value = serde_json::from_slice(&old).unwrap();
     assert_eq!(old["subzone"]["code"], "K-1");
     assert_eq!(old["plan"]["version"], 1);
@@ -311,7 +318,7 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         Some("56101".into()),
     )
     .unwrap();
-    let answer = zoning::lookup_parcel(&db.pool, &snapshot, &request)
+    let answer = zoning::lookup_parcel(&db.pool, &live, &snapshot, &request, &Default::default())
         .await
         .unwrap();
 
@@ -381,8 +388,8 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         assert!((limits.min_floor_area_m2 - value("klb_min") * part.area_m2).abs() < 1e-6);
         assert!((limits.min_green_m2 - value("kdh_min") / 100.0 * part.area_m2).abs() < 1e-6);
         assert!((limits.max_basement_m2 - value("ktb_max") / 100.0 * part.area_m2).abs() < 1e-6);
-        assert_eq!(limits.max_height_m, value("max_height_m"));
-        assert_eq!(f64::from(limits.max_floors), value("max_floors"));
+        assert_eq!(limits.max_height_m, Some(value("max_height_m")));
+        assert_eq!(limits.max_floors.map(f64::from), Some(value("max_floors")));
         footprint += limits.max_footprint_m2;
         let expected = class_of_cell(&itbx_cell("014", &part.subzone_code));
         let json = serde_json::to_value(part.activity.as_ref().unwrap()).unwrap();
@@ -393,16 +400,16 @@ async fn a_parcel_is_measured_in_square_metres_per_zone() {
         );
         classes.push(expected);
     }
-    let totals = answer.totals.unwrap();
+    let totals = answer.totals.buildable.unwrap();
     assert!((totals.max_footprint_m2 - footprint).abs() < 1e-6);
     let heights: Vec<f64> = answer
         .parts
         .iter()
-        .map(|p| p.limits.unwrap().max_height_m)
+        .filter_map(|p| p.limits.unwrap().max_height_m)
         .collect();
     assert_eq!(
         totals.max_height_m,
-        heights.iter().cloned().fold(f64::INFINITY, f64::min)
+        Some(heights.iter().cloned().fold(f64::INFINITY, f64::min))
     );
     // The whole parcel: X anywhere is X; T and B together are TB; otherwise the stricter class.
     let combined = if classes.contains(&"X") {
@@ -440,10 +447,10 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
         None,
     )
     .unwrap();
-    let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
+    let answer = zoning::lookup_parcel(&db.pool, &live, &snapshot, &outside, &Default::default())
         .await
         .unwrap();
-    assert!(answer.parts.is_empty() && answer.totals.is_none());
+    assert!(answer.parts.is_empty() && answer.totals.buildable.is_none());
     assert!((answer.outside_plan.share - 1.0).abs() < 1e-9 && answer.area_m2 > 12_000.0);
 
     // A plan published there after the snapshot was taken is measured, with its plan version.
@@ -454,7 +461,7 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
     );
     fixtures::write_gpkg(&later, 4326, &[zone]);
     import(&db.pool, &later, "Baru").await;
-    let answer = zoning::lookup_parcel(&db.pool, &snapshot, &outside)
+    let answer = zoning::lookup_parcel(&db.pool, &live, &snapshot, &outside, &Default::default())
         .await
         .unwrap();
     assert_eq!(answer.parts.len(), 1);
@@ -470,8 +477,10 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
     let multi = json!({"type": "MultiPolygon", "coordinates": [square(a.0, a.1, 0.0002), square(b.0, b.1, 0.0002)]});
     let answer = zoning::lookup_parcel(
         &db.pool,
+        &live,
         &snapshot,
         &ParcelRequest::new(ParcelRequest::polygons(multi).unwrap(), None).unwrap(),
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -506,9 +515,11 @@ async fn parcels_outside_the_plan_multipart_or_malformed_get_a_clear_answer() {
             .and_then(|geometry| ParcelRequest::new(geometry, None));
         let error = match request {
             Err(e) => ZoningError::from(e),
-            Ok(request) => zoning::lookup_parcel(&db.pool, &snapshot, &request)
-                .await
-                .unwrap_err(),
+            Ok(request) => {
+                zoning::lookup_parcel(&db.pool, &live, &snapshot, &request, &Default::default())
+                    .await
+                    .unwrap_err()
+            }
         };
         assert!(
             matches!(&error, ZoningError::Parcel(_)) && error.to_string().contains(words),

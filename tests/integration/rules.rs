@@ -4,7 +4,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use satupeta::rules::{self, RuleBook, RulesError};
+use std::sync::Arc;
+
+use satupeta::rules::{self, Reference, RuleBook, RulesError};
 
 use super::harness::{fresh_db, root, scratch_dir};
 
@@ -22,7 +24,7 @@ fn edited_rules(file: &str, edit: impl Fn(String) -> String) -> std::path::PathB
 }
 
 fn errors(dir: &Path) -> Vec<String> {
-    match rules::load_dir(dir) {
+    match rules::load_dir(dir, &Reference::shipped().unwrap()) {
         Err(RulesError::Invalid(errors)) => errors,
         other => panic!("expected errors, got {:?}", other.map(|_| ())),
     }
@@ -102,32 +104,60 @@ fn intensity_tiers_must_follow_each_other() {
 }
 
 #[tokio::test]
-async fn a_sub_zone_in_use_by_a_plan_cannot_be_dropped() {
+async fn rules_without_a_sub_zone_in_use_publish_a_version_that_says_so() {
     let db = fresh_db().await;
     let plan = super::fixtures::standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
     let options = satupeta::ingest::ImportOptions {
         plan: Some("Dipakai".into()),
         ..satupeta::ingest::ImportOptions::new(&plan)
     };
-    satupeta::ingest::import(&db.pool, &options).await.unwrap();
-    let mut rules = rules::load_dir(&root().join("data/rules")).unwrap();
+    let first = satupeta::ingest::import(&db.pool, &options).await.unwrap();
+    assert!(first.report.unregulated_subzones.is_empty());
+    let mut rules =
+        rules::load_dir(&root().join("data/rules"), &Reference::shipped().unwrap()).unwrap();
     rules.subzones.retain(|s| s.code != "RTH-7");
     rules.intensity.retain(|t| t.subzone != "RTH-7");
     rules.itbx.retain(|c| c.subzone != "RTH-7");
-    match rules::store(&db.pool, &rules).await {
-        Err(RulesError::Invalid(errors)) => {
-            assert_eq!(
-                errors,
-                vec!["sub-zone RTH-7 is used by plan \"Dipakai\"".to_string()]
-            );
-        }
-        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
-    }
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM subzone WHERE code = 'RTH-7'")
+    let outcome = satupeta::ingest::publish_rules(&db.pool, Some("Dipakai"), &rules, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.versions.len(), 1);
+    let version = &outcome.versions[0];
+    assert_eq!(version.version, 2);
+    assert_eq!(version.unregulated.len(), 1, "{:?}", version.unregulated);
+    assert!(
+        version.unregulated[0].contains("RTH-7"),
+        "{:?}",
+        version.unregulated
+    );
+    // The new version reuses the zoning rows of the first: none were copied.
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM zoning_feature")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(kept, 1, "the refused load changed nothing");
+    assert_eq!(rows as usize, first.report.features_published);
+    // The shipped rule set is the city's; the plan's rule set is another, stored once.
+    let sets: i64 = sqlx::query_scalar("SELECT count(*) FROM rule_set")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sets, 2);
+    // Loading the same rules again publishes nothing: the plan already uses them.
+    let again = satupeta::ingest::publish_rules(&db.pool, Some("Dipakai"), &rules, None)
+        .await
+        .unwrap();
+    assert!(again.versions.is_empty() && again.rule_set.reused);
+    assert_eq!(again.unchanged, vec!["Dipakai".to_string()]);
+    // A plan that does not exist is named.
+    let missing = satupeta::ingest::publish_rules(&db.pool, Some("Tidak Ada"), &rules, None)
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("there is no plan \"Tidak Ada\""),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -150,9 +180,10 @@ fn the_cli_refuses_broken_rules_with_a_message_and_a_non_zero_exit() {
 #[tokio::test]
 async fn stored_rules_resolve_kbli_codes_and_sub_zone_codes() {
     let db = fresh_db().await;
-    let book = RuleBook::load(&mut db.pool.acquire().await.unwrap())
-        .await
-        .unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let reference = Arc::new(Reference::load(&mut conn).await.unwrap());
+    let city = rules::city_rule_set(&mut conn).await.unwrap().unwrap();
+    let book = RuleBook::load(&mut conn, city, reference).await.unwrap();
     assert_eq!(
         book.subzones().len(),
         csv::Reader::from_path(root().join("data/rules/subzones.csv"))
@@ -165,7 +196,7 @@ async fn stored_rules_resolve_kbli_codes_and_sub_zone_codes() {
     assert_eq!(book.subzone_by_catalog("32103300.0").unwrap().code, "R-3");
     assert_eq!(book.subzone("r3").unwrap().code, "R-3");
     // Every five-digit KBLI code resolves to an activity (directly or through its parents).
-    let mut reader = csv::Reader::from_path(root().join("data/rules/kbli2020.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(root().join("data/reference/kbli2020.csv")).unwrap();
     let mut five = 0;
     for record in reader.records() {
         let record = record.unwrap();

@@ -1,5 +1,5 @@
 -- Pairs of zones whose interiors overlap by more than $1 square metres.
-SELECT a.fid, b.fid, o.area, ST_X(o.at), ST_Y(o.at)
+SELECT a.fid AS a, b.fid AS b, o.area, ST_X(o.at) AS x, ST_Y(o.at) AS y
 FROM import_staging a
 JOIN import_staging b ON a.fid < b.fid AND a.geom && b.geom
 CROSS JOIN LATERAL (

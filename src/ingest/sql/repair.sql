@@ -12,7 +12,7 @@ repaired AS (
     WHERE s.fid = i.fid
     RETURNING s.fid, s.geom
 )
-SELECT i.fid, (i.detail).reason, ST_X((i.detail).location), ST_Y((i.detail).location),
-       ST_IsEmpty(r.geom) AS emptied
+SELECT i.fid, (i.detail).reason AS reason, ST_X((i.detail).location) AS x,
+       ST_Y((i.detail).location) AS y, ST_IsEmpty(r.geom) AS emptied
 FROM invalid i JOIN repaired r USING (fid)
 ORDER BY i.fid

@@ -1,0 +1,198 @@
+//! Publishing: a new plan version, all or nothing. An import's version gets the staged rows as its
+//! zoning; a rules load's version reuses the zoning rows of the plan's newest version with a new
+//! rule set. Either becomes the plan's newest version and is in force from its effective date.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sqlx::{PgConnection, PgPool};
+
+use super::validate::unregulated_of;
+use super::{IngestError, Result, ValidationReport};
+use crate::rules::{Reference, RuleBook, RuleSet, StoredRuleSet, store_rule_set};
+
+/// Where an imported version came from.
+pub(super) struct Origin<'a> {
+    pub file: &'a str,
+    pub sha256: &'a str,
+    pub layer: &'a str,
+    pub crs: &'a str,
+}
+
+/// Publishes the staged rows as a new version of `plan` with rule set `rule_set_id`.
+pub(super) async fn publish_staged(
+    tx: &mut PgConnection,
+    plan: &str,
+    origin: &Origin<'_>,
+    report: &ValidationReport,
+    rule_set_id: i64,
+    effective: Option<&str>,
+) -> Result<(i64, i32)> {
+    let plan_id: i64 = sqlx::query_scalar(
+        "INSERT INTO plan (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+    )
+    .bind(plan)
+    .fetch_one(&mut *tx)
+    .await?;
+    // The upsert above locks the plan's row until commit: concurrent imports of one plan queue.
+    let (version_id, version): (i64, i32) = sqlx::query_as(include_str!("sql/insert_version.sql"))
+        .bind(plan_id)
+        .bind(origin.file)
+        .bind(origin.sha256)
+        .bind(origin.layer)
+        .bind(origin.crs)
+        .bind(report.features_published as i32)
+        .bind(sqlx::types::Json(report))
+        .bind(rule_set_id)
+        .bind(sqlx::types::Json(&report.policies))
+        .bind(effective)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(include_str!("sql/publish.sql"))
+        .bind(version_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE plan_version SET area_m2 = (SELECT COALESCE(SUM(area_m2), 0) FROM zoning_feature WHERE version_id = $1)
+         WHERE id = $1",
+    )
+    .bind(version_id)
+    .execute(&mut *tx)
+    .await?;
+    finish(
+        tx,
+        plan_id,
+        version_id,
+        &format!("plan {plan} version {version}"),
+    )
+    .await?;
+    Ok((version_id, version))
+}
+
+/// Makes `version_id` the plan's newest version and announces it.
+async fn finish(tx: &mut PgConnection, plan_id: i64, version_id: i64, what: &str) -> Result<()> {
+    sqlx::query("UPDATE plan SET published_version_id = $1 WHERE id = $2")
+        .bind(version_id)
+        .bind(plan_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::db::announce_change(tx, what).await?;
+    Ok(())
+}
+
+/// A version published by a rules load.
+#[derive(Debug)]
+pub struct RulesVersion {
+    /// The plan.
+    pub plan: String,
+    /// The new version's id.
+    pub version_id: i64,
+    /// Its number within the plan.
+    pub version: i32,
+    /// Sub-zones of the plan the rule set does not regulate.
+    pub unregulated: Vec<String>,
+}
+
+/// What a rules load did.
+#[derive(Debug)]
+pub struct RulesOutcome {
+    /// The stored rule set.
+    pub rule_set: StoredRuleSet,
+    /// The versions published.
+    pub versions: Vec<RulesVersion>,
+    /// Plans whose newest version already uses this rule set (no version published).
+    pub unchanged: Vec<String>,
+}
+
+/// A row of `newest_versions.sql`.
+#[derive(sqlx::FromRow)]
+struct Newest {
+    plan_id: i64,
+    plan: String,
+    version_id: i64,
+    rule_set_id: i64,
+    geometry_version_id: i64,
+    report: sqlx::types::Json<ValidationReport>,
+}
+
+/// Stores `rules` and publishes, for plan `plan` (or, without one, every plan: the city's rule
+/// set), a new version with these rules on the zoning of the plan's newest version, effective from
+/// `effective` (default today). A plan whose newest version already uses an equal rule set gets no
+/// new version unless an effective date is given. Without a plan, the rule set also becomes the
+/// city's: plans imported later without rules of their own use it.
+pub async fn publish_rules(
+    pool: &PgPool,
+    plan: Option<&str>,
+    rules: &RuleSet,
+    effective: Option<&str>,
+) -> Result<RulesOutcome> {
+    let reference = Arc::new(Reference::load(&mut *pool.acquire().await?).await?);
+    let mut tx = pool.begin().await?;
+    let stored = store_rule_set(&mut tx, rules, plan.is_none()).await?;
+    let book = RuleBook::new(stored.id, stored.digest.clone(), rules.clone(), reference);
+    let newest: Vec<Newest> = sqlx::query_as(include_str!("sql/newest_versions.sql"))
+        .bind(plan)
+        .fetch_all(&mut *tx)
+        .await?;
+    if let Some(name) = plan
+        && newest.is_empty()
+    {
+        return Err(IngestError::Input(format!(
+            "there is no plan \"{name}\": publish its zoning first (satupeta import FILE --plan \"{name}\" --rules DIR)"
+        )));
+    }
+    let mut outcome = RulesOutcome {
+        rule_set: stored.clone(),
+        versions: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    for current in newest {
+        if current.rule_set_id == stored.id && effective.is_none() {
+            outcome.unchanged.push(current.plan);
+            continue;
+        }
+        let counts: BTreeMap<String, i64> = sqlx::query_as(
+            "SELECT subzone_code, count(*) FROM zoning_feature WHERE version_id = $1 GROUP BY 1",
+        )
+        .bind(current.geometry_version_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut report = current.report.0;
+        report.unregulated_subzones = unregulated_of(&book, counts);
+        report.rules_read = rules.notes.clone();
+        report.policies.rules_from_attributes = false;
+        let (version_id, version): (i64, i32) =
+            sqlx::query_as(include_str!("sql/insert_rules_version.sql"))
+                .bind(current.version_id)
+                .bind(stored.id)
+                .bind(sqlx::types::Json(&report))
+                .bind(effective)
+                .bind(sqlx::types::Json(&report.policies))
+                .fetch_one(&mut *tx)
+                .await?;
+        finish(
+            &mut tx,
+            current.plan_id,
+            version_id,
+            &format!("plan {} version {version} (rules)", current.plan),
+        )
+        .await?;
+        outcome.versions.push(RulesVersion {
+            plan: current.plan,
+            version_id,
+            version,
+            unregulated: report
+                .unregulated_subzones
+                .iter()
+                .map(|f| f.message.clone())
+                .collect(),
+        });
+    }
+    if outcome.versions.is_empty() {
+        crate::db::announce_change(&mut tx, "rules").await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}

@@ -1,0 +1,1 @@
+SELECT code, name, kind FROM zone ORDER BY code
