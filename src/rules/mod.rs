@@ -47,7 +47,7 @@ pub enum RulesError {
 pub type Result<T> = std::result::Result<T, RulesError>;
 
 /// A plan version's rule set as read, before it is stored.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RuleSet {
     /// The sub-zones it regulates.
     pub subzones: Vec<Subzone>,
@@ -224,7 +224,7 @@ impl ItbxClass {
 }
 
 /// One cell of the ITBX matrix: an activity's class in a sub-zone and its condition codes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItbxCell {
     /// Activity id.
     pub activity: String,

@@ -328,7 +328,11 @@ async fn plan_version(
     let version = versions
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
-    Ok(Json(version).into_response())
+    let snapshot = state.live.snapshot();
+    let book = state.live.book(&snapshot, version.rules.id).await?;
+    let mut body = serde_json::to_value(&version).map_err(ApiError::internal)?;
+    body["rule_set"] = serde_json::to_value(book.rule_set()).map_err(ApiError::internal)?;
+    Ok(Json(body).into_response())
 }
 
 /// The query of a plan's changes: two version ids of the plan.

@@ -91,6 +91,21 @@ impl Live {
         Ok(book)
     }
 
+    /// The rule books of rule sets `ids`.
+    pub async fn books(
+        &self,
+        snapshot: &Snapshot,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, Arc<RuleBook>>> {
+        let mut books = HashMap::new();
+        for id in ids {
+            if let std::collections::hash_map::Entry::Vacant(slot) = books.entry(id) {
+                slot.insert(self.book(snapshot, id).await?);
+            }
+        }
+        Ok(books)
+    }
+
     /// Reloads the snapshot if the database has changed, or the day, since it was loaded;
     /// returns whether it did. Plan versions already held are kept, not read again.
     pub async fn refresh(&self) -> Result<bool> {
@@ -139,9 +154,9 @@ async fn load_snapshot(pool: &PgPool, previous: &ZoningIndex) -> Result<Snapshot
     let reference = Arc::new(Reference::load(&mut tx).await?);
     let mut books = HashMap::new();
     for version in index.versions().values().filter(|v| v.in_force) {
-        if !books.contains_key(&version.rule_set_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = books.entry(version.rule_set_id) {
             let book = RuleBook::load(&mut tx, version.rule_set_id, reference.clone()).await?;
-            books.insert(version.rule_set_id, Arc::new(book));
+            slot.insert(Arc::new(book));
         }
     }
     let city = crate::rules::city_rule_set(&mut tx).await?;

@@ -13,13 +13,14 @@ use serde_json::value::RawValue;
 use sqlx::PgPool;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::index::{VersionInfo, load_versions, versions_in_force};
-use super::point::{ActivityAnswer, PRECEDENCE, Regulations, activity_answer, check_coordinates};
+use super::point::{
+    ActivityAnswer, PRECEDENCE, Regulations, activity_answer, check_coordinates, rule_sets_of,
+};
 use super::{Live, Result, Snapshot};
 use crate::limits::LIMITS;
-use crate::rules::{IntensityTier, ItbxClass, RuleBook};
+use crate::rules::{IntensityTier, ItbxClass};
 
 /// Why a parcel cannot be measured.
 #[derive(Debug, thiserror::Error)]
@@ -541,7 +542,8 @@ pub async fn lookup_parcel(
     if area <= 0.0 {
         return Err(ParcelError::NoArea.into());
     }
-    let books = books_of(live, snapshot, &versions, version_of.values()).await?;
+    let rule_sets = rule_sets_of(&versions, &version_of);
+    let books = live.books(snapshot, rule_sets).await?;
     let regulations = Regulations {
         versions: &versions,
         version_of: &version_of,
@@ -605,23 +607,6 @@ pub async fn lookup_parcel(
             share: outside / area,
         },
     })
-}
-
-/// The rule books of `versions_used`.
-async fn books_of(
-    live: &Live,
-    snapshot: &Snapshot,
-    versions: &HashMap<i64, VersionInfo>,
-    versions_used: impl Iterator<Item = &i64>,
-) -> Result<HashMap<i64, Arc<RuleBook>>> {
-    let mut books = HashMap::new();
-    for version in versions_used.filter_map(|v| versions.get(v)) {
-        if !books.contains_key(&version.rule_set_id) {
-            let book = live.book(snapshot, version.rule_set_id).await?;
-            books.insert(version.rule_set_id, book);
-        }
-    }
-    Ok(books)
 }
 
 /// What a piece counts for once overlaps are taken out: its area and shape.
@@ -708,8 +693,8 @@ fn totals(parts: &[ParcelPart]) -> Totals {
         parts
             .iter()
             .filter(|p| keep(p))
-            .map(|p| p.area_m2)
-            .sum::<f64>()
+            // (A float sum of nothing is -0.0: fold from 0.0.)
+            .fold(0.0, |sum, p| sum + p.area_m2)
     };
     Totals {
         rule: TOTALS_RULE,
@@ -740,10 +725,11 @@ async fn compare(
         .ok_or(super::ZoningError::UnknownVersion(compare_to))?;
     let book_then = live.book(snapshot, then.rule_set_id).await?;
     let (pieces, _, _) = measure(pool, wkb, &[then.geometry_version_id]).await?;
+    // Only the parts of the same plan compare with its earlier version.
     for part in parts.iter_mut() {
         let book_now = match part.plan.as_ref() {
-            Some(v) => live.book(snapshot, v.rule_set_id).await?,
-            None => continue,
+            Some(v) if v.plan_id == then.plan_id => live.book(snapshot, v.rule_set_id).await?,
+            _ => continue,
         };
         let mut before = Vec::new();
         let mut covered = 0.0;

@@ -217,7 +217,7 @@ impl<'a> Regulations<'a> {
     }
 
     /// Orders features under one point by [`PRECEDENCE`].
-    pub fn rank<'f>(&self, hits: &mut [&'f PublishedFeature]) {
+    pub fn rank(&self, hits: &mut [&PublishedFeature]) {
         if hits.len() < 2 {
             return;
         }
@@ -332,6 +332,18 @@ impl VersionChoice {
     }
 }
 
+/// The rule sets of the versions in `version_of` (geometry version -> version).
+pub(crate) fn rule_sets_of(
+    versions: &HashMap<i64, VersionInfo>,
+    version_of: &HashMap<i64, i64>,
+) -> Vec<i64> {
+    version_of
+        .values()
+        .filter_map(|v| versions.get(v))
+        .map(|v| v.rule_set_id)
+        .collect()
+}
+
 /// Parses a day given as `YYYY-MM-DD` (a real calendar day) into its canonical form.
 pub fn parse_day(text: &str) -> Result<String> {
     crate::calendar::parse_day(text).map_err(|e| ZoningError::BadDay(e.0))
@@ -364,13 +376,8 @@ impl VersionLookup {
         let version_of = choice.resolve(&versions)?;
         let geometry: Vec<i64> = version_of.keys().copied().collect();
         let features = features_at(pool, lon, lat, &geometry).await?;
-        let mut books = HashMap::new();
-        for version in version_of.values().filter_map(|v| versions.get(v)) {
-            if !books.contains_key(&version.rule_set_id) {
-                let book = live.book(snapshot, version.rule_set_id).await?;
-                books.insert(version.rule_set_id, book);
-            }
-        }
+        let rule_sets = rule_sets_of(&versions, &version_of);
+        let books = live.books(snapshot, rule_sets).await?;
         Ok(VersionLookup {
             versions,
             version_of,

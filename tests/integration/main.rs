@@ -10,5 +10,6 @@ mod hardening;
 mod harness;
 mod import;
 mod lookups;
+mod regulations;
 mod rules;
 mod tiles;

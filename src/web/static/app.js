@@ -87,9 +87,19 @@
     return `${fmt(Number(share) * 100, 1)} %`;
   }
 
+  /** A dash for limits the rule set does not set (null), where 0 would read as a limit. */
+  const NOT_SET = '—';
+
+  /** A number, or NOT_SET when the value is null/absent. */
+  function fmtOpt(v, maxFrac = 0) {
+    return isNum(v) ? fmt(v, maxFrac) : NOT_SET;
+  }
+
   function fmtDate(s) {
     if (!s) return '';
-    const d = new Date(s);
+    // A plain day (YYYY-MM-DD) is a calendar day, not UTC midnight: read it in local time.
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(s));
+    const d = day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : new Date(s);
     if (Number.isNaN(d.getTime())) return String(s);
     return d.toLocaleDateString('id-ID', { day: 'numeric', month: 'long', year: 'numeric' });
   }
@@ -544,12 +554,12 @@
   }
 
   /** The prominent verdict box of the selected activity. */
-  function verdictHtml({ cls, label, title, detail, conditions, note }) {
+  function verdictHtml({ cls, label, title, detail, conditions, note, noBadge }) {
     const key = clsKey(cls);
     const hint = CLASS_HINTS[key] ? ` <span class="hint">(${esc(CLASS_HINTS[key])})</span>` : '';
     return `<section class="verdict cls-${key}" aria-label="Penilaian kegiatan">
       <div class="verdict-head">
-        <span class="verdict-class">${esc(key === 'none' ? '?' : key)}</span>
+        ${noBadge ? '' : `<span class="verdict-class">${esc(key === 'none' ? '?' : key)}</span>`}
         <div>
           <div class="verdict-label">${esc(label)}${hint}</div>
           ${title ? `<div class="small">${esc(title)}</div>` : ''}
@@ -580,11 +590,13 @@
     return `${fmt(t.klb_min, 2)} – ${fmt(t.klb_max, 2)}`;
   }
 
+  /** Height and floors; either may be null (the rule set sets none). */
   function heightText(h, floors) {
-    return `${fmt(h, 1)} m / ${fmt(floors)} lt`;
+    if (!isNum(h) && !isNum(floors)) return NOT_SET;
+    return `${fmtOpt(h, 1)} m / ${fmtOpt(floors)} lt`;
   }
 
-  /** The intensity table; `rows` are [label html or null, tier]. */
+  /** The intensity table; `rows` are [label html or null, tier, optional text when no tier]. */
   function intensityTable(rows, firstHeader) {
     const tiers = rows.map((r) => r[1]);
     const hasMinLot = tiers.some((t) => t && isNum(t.min_lot_m2));
@@ -598,9 +610,9 @@
       <th scope="col" title="Garis Sempadan Bangunan minimum">GSB m</th>
       ${hasMinLot ? '<th scope="col" title="Luas persil minimum">Persil min m²</th>' : ''}
     </tr>`;
-    const body = rows.map(([label, t]) => {
+    const body = rows.map(([label, t, none]) => {
       if (!t) {
-        return `<tr><th scope="row">${label}</th><td colspan="${hasMinLot ? 7 : 6}" class="muted">tidak ada ketentuan intensitas</td></tr>`;
+        return `<tr><th scope="row">${label}</th><td colspan="${hasMinLot ? 7 : 6}" class="muted">${esc(none || 'tidak ada ketentuan intensitas')}</td></tr>`;
       }
       return `<tr>
         <th scope="row">${label}</th>
@@ -609,17 +621,54 @@
         <td>${esc(fmt(t.kdh_min, 1))}</td>
         <td>${esc(fmt(t.ktb_max, 1))}</td>
         <td>${esc(heightText(t.max_height_m, t.max_floors))}</td>
-        <td>${esc(fmt(t.gsb_m, 1))}</td>
+        <td>${esc(fmtOpt(t.gsb_m, 1))}</td>
         ${hasMinLot ? `<td>${esc(fmt(t.min_lot_m2))}</td>` : ''}
       </tr>`;
     }).join('');
     return `<div class="table-wrap"><table><thead>${head}</thead><tbody>${body}</tbody></table></div>`;
   }
 
+  /** "berlaku sejak <day> [hingga <day>]" of a plan version, or '' when the server sends no dates. */
+  function inForceText(plan) {
+    if (!plan || !plan.effective_from) return '';
+    const until = plan.in_force_until ? ` hingga ${fmtDate(plan.in_force_until)}` : '';
+    return `berlaku sejak ${fmtDate(plan.effective_from)}${until}`;
+  }
+
   function planText(plan) {
     if (!plan) return '–';
+    const inForce = inForceText(plan);
     const date = fmtDate(plan.published_at);
-    return `${plan.plan || 'Rencana'} · versi ${plan.version ?? '?'}${date ? ` · terbit ${date}` : ''}`;
+    const when = inForce || (date ? `terbit ${date}` : '');
+    return `${plan.plan || 'Rencana'} · versi ${plan.version ?? '?'}${when ? ` · ${when}` : ''}`;
+  }
+
+  /** The regulation that answered: plan, version, in force since/until, rule set (HTML). */
+  function planHtml(plan) {
+    if (!plan) return '–';
+    const inForce = inForceText(plan);
+    const date = fmtDate(plan.published_at);
+    const rules = isNum(plan.rule_set_id)
+      ? `<span title="${esc(plan.rule_digest ? `digest ${plan.rule_digest}` : '')}">aturan #${esc(plan.rule_set_id)}</span>` : '';
+    const meta = [date ? esc(`terbit ${date}`) : '', rules].filter(Boolean).join(' · ');
+    return `${esc(`${plan.plan || 'Rencana'} · versi ${plan.version ?? '?'}`)}
+      ${inForce ? `<div class="small">${esc(inForce)} <span class="hint">(in force)</span></div>` : ''}
+      ${meta ? `<div class="small muted">${meta}</div>` : ''}`;
+  }
+
+  /** Whether an answer's `rules` says the sub-zone is not regulated (old answers have no `rules`). */
+  function unregulated(rules) {
+    return !!rules && typeof rules === 'object' && rules.regulated === false;
+  }
+
+  /** The prominent notice of a sub-zone the plan's rule set does not regulate. */
+  function unregulatedHtml(message) {
+    return `<div class="message warn unregulated" role="note">
+      <p><strong>Rencana ini tidak menetapkan aturan untuk sub-zona ini</strong>
+        <span class="hint">(this plan sets no rules for this sub-zone)</span></p>
+      <p class="small">Intensitas bangunan dan kegiatan tidak diatur oleh rencana ini; tanyakan ke DPPR.</p>
+      ${message ? `<p class="small muted">${esc(message)}</p>` : ''}
+    </div>`;
   }
 
   // ------------------------------------------------------------------ rendering: point
@@ -629,6 +678,8 @@
     const zone = sz.zone || {};
     const sel = state.selected;
     const parts = [];
+    // The plan's rule set sets no rules for this sub-zone: intensity and activities are null.
+    const notRuled = unregulated(d.rules);
 
     parts.push(`<header class="result-head">
       <span class="swatch swatch-lg" style="background:${safeColor(sz.color)}" aria-hidden="true"></span>
@@ -639,9 +690,21 @@
       </div>
     </header>`);
 
+    if (notRuled) parts.push(unregulatedHtml(d.rules.message));
+
     // The selected activity's verdict, prominently.
     if (sel) {
-      if (d.activity) {
+      if (d.activity && !d.activity.class && (d.activity.message || notRuled)) {
+        // Asked about, but the sub-zone is not regulated: no class to show.
+        const a = d.activity;
+        parts.push(verdictHtml({
+          cls: null,
+          noBadge: true,
+          label: a.class_label || 'Tidak diatur oleh rencana ini (not regulated by this plan)',
+          title: a.kbli ? `KBLI ${a.kbli} ${a.kbli_title || ''}` : selectedTitle(sel),
+          detail: a.message || `Rencana ini tidak menetapkan aturan untuk sub-zona ${sz.code || '?'}.`,
+        }));
+      } else if (d.activity) {
         const a = d.activity;
         parts.push(verdictHtml({
           cls: a.class,
@@ -656,6 +719,14 @@
           label: 'Kegiatan tidak dapat dinilai',
           title: selectedTitle(sel),
           detail: activityError,
+        }));
+      } else if (sel.activityId && notRuled) {
+        parts.push(verdictHtml({
+          cls: null,
+          noBadge: true,
+          label: 'Tidak diatur oleh rencana ini (not regulated by this plan)',
+          title: selectedTitle(sel),
+          detail: `Rencana ini tidak menetapkan aturan untuk sub-zona ${sz.code || '?'}.`,
         }));
       } else if (sel.activityId) {
         // An activity without a KBLI code (housing types): find it in this sub-zone's lists.
@@ -686,21 +757,28 @@
       <dt>Kelurahan</dt><dd>${esc(d.kelurahan || '–')}</dd>
       <dt>Kecamatan</dt><dd>${esc(d.kecamatan || '–')}</dd>
       <dt>Blok / sub-blok</dt><dd>${esc(block.length ? block.join(' / ') : '–')}</dd>
-      <dt>Rencana</dt><dd>${esc(planText(d.plan))}</dd>
+      <dt>Rencana</dt><dd>${planHtml(d.plan)}</dd>
       <dt>Koordinat</dt><dd class="mono">${esc(fmt(d.lon, 6))}, ${esc(fmt(d.lat, 6))}</dd>
     </dl></section>`);
 
     parts.push(overlaysHtml(d.overlays));
 
-    const tiers = Array.isArray(d.intensity) ? d.intensity : [];
+    const tiers = Array.isArray(d.intensity) ? d.intensity.filter((t) => t && typeof t === 'object') : [];
+    const noIntensity = notRuled
+      ? '<p class="muted small">Tidak diatur oleh rencana ini (not regulated by this plan).</p>'
+      : '<p class="muted small">Tidak ada ketentuan intensitas untuk sub-zona ini.</p>';
     parts.push(`<section class="section"><h4>Intensitas bangunan <span class="hint">(building intensity)</span></h4>
-      ${tiers.length
-        ? intensityTable(tiers.map((t) => [esc(tierRange(t)), t]), 'Luas persil m²')
-        : '<p class="muted small">Tidak ada ketentuan intensitas untuk sub-zona ini.</p>'}
+      ${tiers.length ? intensityTable(tiers.map((t) => [esc(tierRange(t)), t]), 'Luas persil m²') : noIntensity}
     </section>`);
 
-    parts.push(activitiesHtml(d.activities, d.activity ? d.activity.id : (sel && sel.activityId)));
-    parts.push(overlapsHtml(d.overlaps));
+    if (notRuled) {
+      parts.push(`<section class="section"><h4>Kegiatan menurut kelas ITBX <span class="hint">(activities)</span></h4>
+        <p class="muted small">Tidak diatur oleh rencana ini: tidak ada daftar kegiatan
+          <span class="hint">(not regulated by this plan: no activity list)</span>.</p></section>`);
+    } else {
+      parts.push(activitiesHtml(d.activities, d.activity ? d.activity.id : (sel && sel.activityId)));
+    }
+    parts.push(overlapsHtml(d.overlaps, d.precedence));
     parts.push(attributesHtml(d.attributes));
     return parts.join('');
   }
@@ -747,15 +825,23 @@
     return `<section class="section"><h4>Kegiatan menurut kelas ITBX <span class="hint">(activities)</span></h4>${sections.join('')}</section>`;
   }
 
-  function overlapsHtml(overlaps) {
+  function overlapsHtml(overlaps, precedence) {
     if (!Array.isArray(overlaps) || overlaps.length === 0) return '';
-    const items = overlaps.map((o) => `<li>
-        <span class="mono">${esc(o.subzone)}</span> ${esc(o.subzone_name || '')}
-        <div class="small muted">${esc(planText(o.plan))} · fitur ${esc(o.feature_id)}</div>
-      </li>`).join('');
+    const items = overlaps.filter((o) => o && typeof o === 'object').map((o) => {
+      // The sub-zone is an object {code, name, color, …} (a plain code in older answers; null if unknown).
+      const sz = o.subzone && typeof o.subzone === 'object' ? o.subzone : { code: o.subzone, name: o.subzone_name };
+      return `<li>
+        ${sz.color ? `<span class="swatch" style="background:${safeColor(sz.color)}" aria-hidden="true"></span>` : ''}
+        <span class="mono">${esc(sz.code || '?')}</span> ${esc(sz.name || '')}
+        <div class="small muted">${esc(planText(o.plan))} · fitur ${esc(o.feature_id ?? '?')}</div>
+      </li>`;
+    }).join('');
+    const note = precedence
+      ? `<p class="small muted">Zona yang berlaku dipilih menurut urutan prioritas <span class="hint">(precedence)</span>: ${esc(precedence)}.</p>`
+      : '';
     return `<section class="section"><h4>Tumpang tindih <span class="hint">(overlapping features)</span></h4>
       <div class="message warn"><p>Titik ini juga tercakup fitur lain:</p>
-      <ul class="activity-list">${items}</ul></div></section>`;
+      <ul class="activity-list">${items}</ul></div>${note}</section>`;
   }
 
   function attributesHtml(attrs) {
@@ -773,16 +859,31 @@
   // ------------------------------------------------------------------ rendering: parcel
 
   function renderParcel(d, activityError) {
-    const parts = Array.isArray(d.parts) ? d.parts : [];
+    const parts = (Array.isArray(d.parts) ? d.parts : []).filter((p) => p && typeof p === 'object');
     const outside = d.outside_plan || { area_m2: 0, share: 0 };
     const asked = parts.some((p) => p.activity) || d.activity_class !== undefined;
     const sel = state.selected;
     const html = [];
+    const codeOf = (p) => (p.subzone && typeof p.subzone === 'object' && p.subzone.code) || '?';
+    // Older answers have no `regulated` / `buildable`: only an explicit false marks a part.
+    const isUnregulated = (p) => p.regulated === false;
+    const isNotBuildable = (p) => p.buildable === false && !isUnregulated(p);
+
+    // The regulations that answered: the day, and each plan version used.
+    const plans = new Map();
+    for (const p of parts) {
+      if (p.plan && typeof p.plan === 'object') plans.set(p.plan.version_id ?? planText(p.plan), p.plan);
+    }
+    const regulation = [
+      d.at ? `<p class="muted small">Peraturan yang berlaku pada ${esc(fmtDate(d.at))} <span class="hint">(regulations in force on that day)</span></p>` : '',
+      ...[...plans.values()].map((pl) => `<p class="muted small">${esc(planText(pl))}</p>`),
+    ].join('');
 
     html.push(`<section class="section">
       <p class="section-title">Luas persil <span class="hint">(parcel area)</span></p>
       <p class="big-number">${esc(fmtArea(d.area_m2))} m²</p>
       <p class="muted small">≈ ${esc(fmt(Number(d.area_m2) / 10000, 4))} ha · ${esc(parts.length)} bagian sub-zona</p>
+      ${regulation}
     </section>`);
 
     if (sel) {
@@ -795,6 +896,7 @@
           }
         }
         const first = parts.find((p) => p.activity);
+        const someUnregulated = parts.some((p) => p.activity && !p.activity.class);
         html.push(verdictHtml({
           cls: d.activity_class,
           label: CLASS_LABELS[d.activity_class] || d.activity_class,
@@ -802,9 +904,23 @@
             ? `KBLI ${first.activity.kbli} ${first.activity.kbli_title || ''}` : selectedTitle(sel),
           detail: parts.length > 1 ? 'Kelas paling ketat di seluruh persil (most restrictive over the parcel).' : '',
           conditions,
+          note: someUnregulated
+            ? 'Sebagian persil tidak diatur oleh rencana ini; kelas hanya dari bagian yang diatur (only the regulated parts are classed).'
+            : '',
         }));
       } else if (activityError) {
         html.push(verdictHtml({ cls: null, label: 'Kegiatan tidak dapat dinilai', title: selectedTitle(sel), detail: activityError }));
+      } else if (sel.kbli && parts.some((p) => p.activity)) {
+        // Asked about, but no part of the parcel is regulated: no class anywhere.
+        const first = parts.find((p) => p.activity);
+        html.push(verdictHtml({
+          cls: null,
+          noBadge: true,
+          label: first.activity.class_label || 'Tidak diatur oleh rencana ini (not regulated by this plan)',
+          title: first.activity.kbli ? `KBLI ${first.activity.kbli} ${first.activity.kbli_title || ''}` : selectedTitle(sel),
+          detail: first.activity.message
+            || 'Rencana ini tidak menetapkan aturan untuk sub-zona persil ini (this plan sets no rules for these sub-zones).',
+        }));
       } else if (!sel.kbli) {
         html.push(verdictHtml({
           cls: null,
@@ -820,10 +936,15 @@
       return html.join('');
     }
 
+    if (parts.every(isUnregulated)) {
+      const msg = parts.map((p) => p.activity && p.activity.message).find(Boolean);
+      html.push(unregulatedHtml(msg));
+    }
+
     const colspan = asked ? 10 : 9;
     const head = `<tr>
       <th scope="col">Sub-zona</th>
-      <th scope="col">Luas m²</th>
+      <th scope="col" title="Luas yang diatur zona ini (tumpang tindih dihitung sekali)">Luas m²</th>
       <th scope="col">Porsi</th>
       <th scope="col" title="KDB × luas">Tapak maks m²</th>
       <th scope="col" title="KLB × luas (minimum dalam kurung)">Lantai maks m²</th>
@@ -840,66 +961,129 @@
         ? ` <span class="muted small">(min ${esc(fmtArea(l.min_floor_area_m2))})</span>` : '';
       return `${esc(fmtArea(l.max_floor_area_m2))}${min}`;
     };
-    const limitCells = (l) => l
+    const limitCells = (l) => l && typeof l === 'object'
       ? `<td>${esc(fmtArea(l.max_footprint_m2))}</td>
          <td>${floorCell(l)}</td>
          <td>${esc(fmtArea(l.min_green_m2))}</td>
          <td>${esc(fmtArea(l.max_basement_m2))}</td>
          <td>${esc(heightText(l.max_height_m, l.max_floors))}</td>
-         <td>${esc(fmt(l.gsb_m, 1))}</td>`
+         <td>${esc(fmtOpt(l.gsb_m, 1))}</td>`
       : '<td>–</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td>';
+    const activityCell = (a) => {
+      if (!a) return asked ? '<td>–</td>' : '';
+      if (!a.class) {
+        return `<td><span class="tag" title="${esc(a.message || a.class_label || '')}">tidak diatur</span></td>`;
+      }
+      return `<td><span class="badge cls-${clsKey(a.class)}" title="${esc(a.class_label || '')}">${esc(a.class)}</span></td>`;
+    };
 
     const rows = parts.map((p) => {
-      const sz = p.subzone || {};
-      const act = p.activity
-        ? `<td><span class="badge cls-${clsKey(p.activity.class)}" title="${esc(p.activity.class_label || '')}">${esc(p.activity.class)}</span></td>`
-        : (asked ? '<td>–</td>' : '');
-      return `<tr>
+      const sz = p.subzone && typeof p.subzone === 'object' ? p.subzone : {};
+      const tags = [
+        isUnregulated(p) ? '<span class="tag tag-warn" title="Rencana ini tidak menetapkan aturan untuk sub-zona ini (this plan sets no rules for this sub-zone)">tidak diatur</span>' : '',
+        isNotBuildable(p) ? '<span class="tag" title="KDB 0: rencana tidak mengizinkan bangunan di sini, mis. badan jalan (the plan allows no building here)">tidak boleh dibangun</span>' : '',
+      ].filter(Boolean).join(' ');
+      const zoneArea = isNum(p.zone_area_m2) && Number(p.zone_area_m2) - (Number(p.area_m2) || 0) >= 0.5
+        ? `<div class="muted small" title="Luas zona di dalam persil, termasuk bagian yang tumpang tindih (zone area inside the parcel, overlaps included)">zona ${esc(fmtArea(p.zone_area_m2))}</div>`
+        : '';
+      const limits = isUnregulated(p) && !p.limits
+        ? '<td colspan="6" class="muted">tidak diatur oleh rencana ini <span class="hint">(not regulated)</span></td>'
+        : limitCells(p.limits);
+      return `<tr${isUnregulated(p) || isNotBuildable(p) ? ' class="row-muted"' : ''}>
         <th scope="row"><span class="swatch" style="background:${safeColor(sz.color)}" aria-hidden="true"></span>
           <span class="mono" title="${esc(sz.name || '')}">${esc(sz.code || '?')}</span>
-          ${p.block ? `<span class="muted small">blok ${esc(p.block)}</span>` : ''}</th>
-        <td>${esc(fmtArea(p.area_m2))}</td>
+          ${p.block ? `<span class="muted small">blok ${esc(p.block)}</span>` : ''}
+          ${tags ? `<div>${tags}</div>` : ''}</th>
+        <td>${esc(fmtArea(p.area_m2))}${zoneArea}</td>
         <td>${esc(fmtPct(p.share))}</td>
-        ${limitCells(p.limits)}
-        ${act}
+        ${limits}
+        ${activityCell(p.activity)}
       </tr>`;
     }).join('');
 
+    // Totals: an object {rule, buildable, buildable_m2, not_buildable_m2, unregulated_m2}; older
+    // servers sent the Limits object itself (or null).
+    const t = d.totals && typeof d.totals === 'object' ? d.totals : null;
+    const newTotals = !!t && ('buildable' in t || 'rule' in t || 'buildable_m2' in t);
     const insideArea = parts.reduce((s, p) => s + (Number(p.area_m2) || 0), 0);
     const insideShare = parts.reduce((s, p) => s + (Number(p.share) || 0), 0);
+    const parcelArea = Number(d.area_m2);
+    const shareOf = (a) => (isNum(a) && parcelArea > 0 ? Number(a) / parcelArea : null);
+    const totalArea = newTotals && isNum(t.buildable_m2) ? Number(t.buildable_m2) : insideArea;
+    const totalShare = newTotals && isNum(t.buildable_m2) ? shareOf(t.buildable_m2) : insideShare;
+    const totalLabel = newTotals
+      ? 'Total bagian yang boleh dibangun <span class="hint">(buildable parts)</span>'
+      : 'Total';
     const totals = `<tr class="row-total">
-        <td>Total</td>
-        <td>${esc(fmtArea(insideArea))}</td>
-        <td>${esc(fmtPct(insideShare))}</td>
-        ${limitCells(d.totals)}
+        <td class="cell-wrap">${totalLabel}</td>
+        <td>${esc(fmtArea(totalArea))}</td>
+        <td>${esc(fmtPct(totalShare))}</td>
+        ${limitCells(newTotals ? t.buildable : t)}
         ${asked ? `<td>${d.activity_class ? `<span class="badge cls-${clsKey(d.activity_class)}">${esc(d.activity_class)}</span>` : '–'}</td>` : ''}
       </tr>`;
+    const extraRow = (label, area, text) => (isNum(area) && Number(area) > 0
+      ? `<tr class="row-outside"><td class="cell-wrap">${label}</td><td>${esc(fmtArea(area))}</td>
+          <td>${esc(fmtPct(shareOf(area)))}</td><td colspan="${colspan - 3}">${text}</td></tr>`
+      : '');
+    const notBuildableRow = newTotals
+      ? extraRow('Tidak boleh dibangun <span class="hint">(not buildable)</span>', t.not_buildable_m2,
+        'tanpa bangunan (KDB 0, mis. badan jalan)')
+      : '';
+    const unregulatedRow = newTotals
+      ? extraRow('Tidak diatur <span class="hint">(not regulated)</span>', t.unregulated_m2,
+        'rencana ini tidak menetapkan aturan')
+      : '';
     const outsideRow = Number(outside.area_m2) > 0
       ? `<tr class="row-outside"><td>Di luar rencana</td><td>${esc(fmtArea(outside.area_m2))}</td>
           <td>${esc(fmtPct(outside.share))}</td><td colspan="${colspan - 3}">tanpa ketentuan</td></tr>`
       : '';
+    const totalsNote = newTotals
+      ? 'Baris Total hanya memuat bagian yang boleh dibangun; tinggi, lantai dan GSB mengikuti bagian yang paling ketat.'
+      : 'Tinggi, lantai dan GSB pada baris Total mengikuti bagian yang paling ketat.';
 
     html.push(`<section class="section"><h4>Bagian persil per sub-zona <span class="hint">(parts)</span></h4>
-      <div class="table-wrap"><table><thead>${head}</thead><tbody>${rows}${totals}${outsideRow}</tbody></table></div>
-      <p class="small muted">Tinggi, lantai dan GSB pada baris Total mengikuti bagian yang paling ketat.
+      <div class="table-wrap"><table><thead>${head}</thead>
+        <tbody>${rows}${totals}${notBuildableRow}${unregulatedRow}${outsideRow}</tbody></table></div>
+      <p class="small muted">${esc(totalsNote)}
         Di luar rencana: ${esc(fmtArea(outside.area_m2))} m² (${esc(fmtPct(outside.share))}).</p>
+      ${newTotals && t.rule ? `<p class="small muted">Aturan total <span class="hint">(rule)</span>: ${esc(t.rule)}</p>` : ''}
     </section>`);
+
+    html.push(parcelOverlapsHtml(d.overlaps, d.precedence, parts));
 
     // The tier each part was measured with (chosen by the whole parcel's area).
     html.push(`<section class="section"><details class="group">
       <summary>Ketentuan intensitas yang dipakai</summary>
       <div class="group-body">${intensityTable(parts.map((p) => [
-        `${esc((p.subzone && p.subzone.code) || '?')}${p.intensity ? ` <span class="muted small">${esc(tierRange(p.intensity))} m²</span>` : ''}`,
+        `${esc(codeOf(p))}${p.intensity ? ` <span class="muted small">${esc(tierRange(p.intensity))} m²</span>` : ''}`,
         p.intensity || null,
+        isUnregulated(p) ? 'tidak diatur oleh rencana ini (not regulated)' : '',
       ]), 'Sub-zona')}</div>
     </details></section>`);
 
     const conds = parts.filter((p) => p.activity && p.activity.conditions && p.activity.conditions.length);
     if (conds.length) {
       html.push(`<section class="section"><h4>Syarat kegiatan per bagian</h4>${conds.map((p) =>
-        `<p class="small"><span class="mono">${esc(p.subzone.code)}</span>: ${esc(p.activity.class_label || p.activity.class)}</p>${conditionsHtml(p.activity.conditions)}`).join('')}</section>`);
+        `<p class="small"><span class="mono">${esc(codeOf(p))}</span>: ${esc(p.activity.class_label || p.activity.class)}</p>${conditionsHtml(p.activity.conditions)}`).join('')}</section>`);
     }
     return html.join('');
+  }
+
+  /** Where zones overlap inside the parcel: each area counted once, for the ruling zone. */
+  function parcelOverlapsHtml(overlaps, precedence, parts) {
+    if (!Array.isArray(overlaps) || overlaps.length === 0) return '';
+    const codes = new Map(parts.map((p) => [p.feature_id,
+      (p.subzone && typeof p.subzone === 'object' && p.subzone.code) || null]));
+    const name = (id) => `fitur ${id ?? '?'}${codes.get(id) ? ` (${codes.get(id)})` : ''}`;
+    const items = overlaps.filter((o) => o && typeof o === 'object').map((o) => `<li>
+        ${esc(name(o.ruling_feature_id))} berlaku atas ${esc(name(o.overruled_feature_id))}:
+        ${esc(fmtArea(o.area_m2))} m²</li>`).join('');
+    return `<section class="section"><h4>Tumpang tindih <span class="hint">(overlapping zones)</span></h4>
+      <div class="message warn"><p>Zona tumpang tindih di persil ini; luasnya dihitung sekali, untuk zona yang berlaku
+        <span class="hint">(overlaps are counted once, for the ruling zone)</span>.</p>
+        <ul class="activity-list">${items}</ul></div>
+      ${precedence ? `<p class="small muted">Urutan prioritas <span class="hint">(precedence)</span>: ${esc(precedence)}.</p>` : ''}
+    </section>`;
   }
 
   // ------------------------------------------------------------------ map clicks
