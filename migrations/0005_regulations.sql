@@ -97,7 +97,9 @@ SELECT encode(sha256(convert_to(concat_ws(E'\n',
                                  min_lot_m2::float8), E'\n' ORDER BY subzone_code, min_parcel_m2)
        FROM rule_intensity WHERE rule_set_id = set_id),
     '--',
-    (SELECT string_agg(concat_ws(E'\t', id, name, array_to_string(kbli, ' ')), E'\n' ORDER BY id)
+    (SELECT string_agg(concat_ws(E'\t', id, name,
+                                 array_to_string(ARRAY(SELECT k FROM unnest(kbli) AS k ORDER BY k), ' ')),
+                       E'\n' ORDER BY id)
        FROM rule_activity WHERE rule_set_id = set_id),
     '--',
     (SELECT string_agg(concat_ws(E'\t', code, text), E'\n' ORDER BY code)

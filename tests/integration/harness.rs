@@ -142,3 +142,19 @@ pub async fn in_force(pool: &PgPool) -> Vec<i64> {
         .await
         .expect("versions in force")
 }
+
+/// An empty database (no schema) for the calling test.
+pub async fn empty_db() -> TestDb {
+    let cluster = cluster();
+    let name = format!(
+        "empty_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    );
+    db::create_database_if_missing(&cluster.admin_url, &name)
+        .await
+        .expect("create an empty database");
+    let url = format!("{}{name}", cluster.url_prefix);
+    let pool = db::connect(&url).await.expect("connect test database");
+    TestDb { pool, url }
+}

@@ -853,3 +853,144 @@ async fn a_file_that_carries_its_own_rules_publishes_them_as_its_rule_set() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_database_with_one_global_rule_set_migrates_to_versions_that_keep_those_rules() {
+    let db = super::harness::empty_db().await;
+    let mut before = sqlx::migrate!("./migrations");
+    before.migrations = std::borrow::Cow::Owned(
+        before
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 4)
+            .cloned()
+            .collect(),
+    );
+    before.run(&db.pool).await.unwrap();
+    // The shipped rules as the schema before regulations held them: one global set of tables.
+    let rules = shipped_rules();
+    let reference = Reference::shipped().unwrap();
+    let zones: std::collections::BTreeSet<&str> =
+        rules.subzones.iter().map(|s| s.zone.as_str()).collect();
+    for zone in zones {
+        let zone = reference.zone(zone).unwrap();
+        sqlx::query("INSERT INTO zone (code, name, kind) VALUES ($1, $2, $3)")
+            .bind(&zone.code)
+            .bind(&zone.name)
+            .bind(&zone.kind)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    for s in &rules.subzones {
+        sqlx::query("INSERT INTO subzone (code, catalog_code, name, zone_code, color, code_source) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&s.code).bind(&s.catalog_code).bind(&s.name).bind(&s.zone).bind(&s.color).bind(&s.code_source)
+            .execute(&db.pool).await.unwrap();
+    }
+    for t in &rules.intensity {
+        sqlx::query(
+            "INSERT INTO intensity VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&t.subzone)
+        .bind(t.min_parcel_m2)
+        .bind(t.max_parcel_m2)
+        .bind(t.kdb_max)
+        .bind(t.klb_min)
+        .bind(t.klb_max)
+        .bind(t.kdh_min)
+        .bind(t.ktb_max)
+        .bind(t.max_height_m)
+        .bind(t.max_floors)
+        .bind(t.gsb_m)
+        .bind(t.min_lot_m2)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    for a in &rules.activities {
+        sqlx::query("INSERT INTO activity (id, name) VALUES ($1, $2)")
+            .bind(&a.id)
+            .bind(&a.name)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        // Linked in reverse order: the digest must not depend on it.
+        for code in a.kbli.iter().rev() {
+            let k = reference.kbli(code).unwrap();
+            sqlx::query("INSERT INTO kbli (code, title, level, category) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(&k.code).bind(&k.title).bind(&k.level).bind(&k.category)
+                .execute(&db.pool).await.unwrap();
+            sqlx::query("INSERT INTO activity_kbli VALUES ($1, $2)")
+                .bind(&a.id)
+                .bind(code)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+    }
+    for c in &rules.conditions {
+        sqlx::query("INSERT INTO condition VALUES ($1, $2)")
+            .bind(&c.code)
+            .bind(&c.text)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    for c in &rules.itbx {
+        sqlx::query("INSERT INTO itbx VALUES ($1, $2, $3, $4)")
+            .bind(&c.activity)
+            .bind(&c.subzone)
+            .bind(c.class.as_str())
+            .bind(&c.conditions)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO plan (name) VALUES ('Lama')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO plan_version (plan_id, version, source_file, source_sha256, source_layer, source_crs,
+                                   feature_count, area_m2, report, published_at)
+         VALUES (1, 1, 'lama.gpkg', 'x', 'zonasi', 'EPSG:4326', 1, 1, '{}', '2025-03-01T02:00:00Z')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO zoning_feature (version_id, source_fid, subzone_code, attributes, area_m2, geom, geom_3857)
+         SELECT 1, 1, 'R-3', '{}', 1, g, ST_Transform(g, 3857)
+         FROM ST_Multi(ST_GeomFromText($1, 4326)) AS g",
+    )
+    .bind(cell_wkt(0, 0))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE plan SET published_version_id = 1")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    satupeta::db::migrate(&db.pool).await.unwrap();
+    let (set, effective, geometry): (i64, String, i64) = sqlx::query_as(
+        "SELECT rule_set_id, effective_from::text, geometry_version_id FROM plan_version WHERE id = 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    // Effective from the day it was published, Balikpapan time (10:00 WITA on 1 March 2025).
+    assert_eq!((set, effective.as_str(), geometry), (1, "2025-03-01", 1));
+    // The same tables loaded again are the same rule set: no new version, nothing stored twice.
+    let again = ingest::publish_rules(&db.pool, None, &rules, None)
+        .await
+        .unwrap();
+    assert_eq!((again.rule_set.id, again.rule_set.reused), (1, true));
+    assert_eq!(again.unchanged, vec!["Lama".to_string()]);
+    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (lon, lat) = cell_centre(0, 0);
+    let answer = point(&live, lon, lat, Some("56101"));
+    assert_eq!(answer["rules"]["set"], 1);
+    assert_eq!(answer["subzone"]["code"], "R-3");
+    assert!(answer["activity"]["class"].is_string());
+}
