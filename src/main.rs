@@ -137,7 +137,8 @@ enum Command {
 enum RulesCommand {
     /// Check the rule set in DIR and publish it: with --plan, as a new version of that plan (its
     /// current zoning with these rules); without, as the city's rule set: a new version of every
-    /// plan whose rules differ, and the rules of plans imported later without their own.
+    /// plan that uses the city's rules (plans with rules of their own keep them), and the rules of
+    /// plans imported later without their own.
     Load {
         /// Directory holding subzones.csv, intensity.csv, activities.csv, conditions.csv and
         /// itbx.csv (zones and KBLI 2020 are shared reference data shipped with the binary).

@@ -115,11 +115,12 @@ struct Newest {
     report: sqlx::types::Json<ValidationReport>,
 }
 
-/// Stores `rules` and publishes, for plan `plan` (or, without one, every plan: the city's rule
-/// set), a new version with these rules on the zoning of the plan's newest version, effective from
-/// `effective` (default today). A plan whose newest version already uses an equal rule set gets no
-/// new version unless an effective date is given. Without a plan, the rule set also becomes the
-/// city's: plans imported later without rules of their own use it.
+/// Stores `rules` and publishes, for plan `plan`, a new version with these rules on the zoning of
+/// the plan's newest version, effective from `effective` (default today). Without a plan, the rule
+/// set becomes the city's: plans imported later without rules of their own use it, and every plan
+/// that uses the city's rules (not rules of its own, given with `--plan`, `--rules` or from its
+/// file's attributes) gets a new version with it. A plan whose newest version already uses an equal
+/// rule set gets no new version unless an effective date is given.
 pub async fn publish_rules(
     pool: &PgPool,
     plan: Option<&str>,

@@ -994,3 +994,42 @@ async fn a_database_with_one_global_rule_set_migrates_to_versions_that_keep_thos
     assert_eq!(answer["subzone"]["code"], "R-3");
     assert!(answer["activity"]["class"].is_string());
 }
+
+#[tokio::test]
+async fn the_citys_rules_reach_the_plans_that_use_them_and_leave_a_plan_with_its_own() {
+    let db = fresh_db().await;
+    let city = write_plan("city.gpkg", &standard_features());
+    ingest::import(&db.pool, &options(&city, "Kota"))
+        .await
+        .unwrap();
+    let own = ingest::import(
+        &db.pool,
+        &ImportOptions {
+            rules: Some(stricter_r3()),
+            ..options(&city, "Sendiri")
+        },
+    )
+    .await
+    .unwrap();
+    // The city's new rules: a new version of "Kota" only.
+    let mut newer = shipped_rules();
+    newer.conditions[0].text.push_str(" (diubah)");
+    let outcome = ingest::publish_rules(&db.pool, None, &newer, None)
+        .await
+        .unwrap();
+    let plans: Vec<&str> = outcome.versions.iter().map(|v| v.plan.as_str()).collect();
+    assert_eq!(plans, vec!["Kota"]);
+    let own_now: i64 = sqlx::query_scalar(
+        "SELECT v.rule_set_id FROM plan_version v JOIN plan p ON p.id = v.plan_id
+         WHERE p.name = 'Sendiri' ORDER BY v.version DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(own_now, own.rule_set.unwrap().id);
+    // A plan imported later without rules takes the city's newest.
+    let later = ingest::import(&db.pool, &options(&city, "Baru"))
+        .await
+        .unwrap();
+    assert_eq!(later.rule_set.unwrap().id, outcome.rule_set.id);
+}
