@@ -125,7 +125,12 @@ pub async fn plan_changes(
         .filter(|(_, differs)| !differs.is_empty())
         .collect();
     let changed: Vec<&String> = rule_changes.iter().map(|(c, _)| c).collect();
-    let rows: Vec<PieceRow> = sqlx::query_as(include_str!("sql/plan_changes.sql"))
+    let sql = if before.geometry_version_id == after.geometry_version_id {
+        include_str!("sql/rule_changes.sql")
+    } else {
+        include_str!("sql/plan_changes.sql")
+    };
+    let rows: Vec<PieceRow> = sqlx::query_as(sql)
         .bind(before.geometry_version_id)
         .bind(after.geometry_version_id)
         .bind(&changed)

@@ -266,12 +266,12 @@ async fn the_changes_between_versions_name_what_differs_where() {
     .await
     .unwrap();
     // Version 2 redraws cell (1,0) from K-1 to offices (KT).
-    let mut features = standard_features();
-    features[1].1["KODSZN"] = json!("32113000");
-    features[1].1["NAMOBJ"] = json!("Perkantoran");
+    let mut features_v2 = standard_features();
+    features_v2[1].1["KODSZN"] = json!("32113000");
+    features_v2[1].1["NAMOBJ"] = json!("Perkantoran");
     let second = ingest::import(
         &db.pool,
-        &options(&write_plan("v2.gpkg", &features), "Pusat"),
+        &options(&write_plan("v2.gpkg", &features_v2), "Pusat"),
     )
     .await
     .unwrap();
@@ -306,7 +306,10 @@ async fn the_changes_between_versions_name_what_differs_where() {
     assert_eq!(change["differs"], json!(["subzone"]));
     let area = change["area_m2"].as_f64().unwrap();
     assert!((area / cell_m2 - 1.0).abs() < 0.01, "{area}");
-    assert_eq!(features[0]["geometry"]["type"], "Polygon");
+    assert!(matches!(
+        features[0]["geometry"]["type"].as_str(),
+        Some("Polygon" | "MultiPolygon")
+    ));
 
     let rules_only = changes(second.version_id.unwrap(), third.versions[0].version_id).await;
     let features = rules_only["features"].as_array().unwrap();
@@ -318,6 +321,27 @@ async fn the_changes_between_versions_name_what_differs_where() {
         rules_only["rule_changes"],
         json!([["R-3", ["intensity", "activities"]]])
     );
+
+    // Version 4 redraws cell (2,1) as its western half: the eastern half left the plan.
+    let mut redrawn_features = features_v2.clone();
+    let (x0, y0) = (ORIGIN.0 + 2.0 * SIZE, ORIGIN.1 + SIZE);
+    let (x1, y1) = (x0 + SIZE / 2.0, y0 + SIZE);
+    redrawn_features[5].0 = format!("POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))");
+    let fourth = ingest::import(
+        &db.pool,
+        &options(&write_plan("v4.gpkg", &redrawn_features), "Pusat"),
+    )
+    .await
+    .unwrap();
+    let shrunk = changes(third.versions[0].version_id, fourth.version_id.unwrap()).await;
+    let features = shrunk["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1, "{shrunk}");
+    let change = &features[0]["properties"];
+    assert_eq!(change["before"]["subzone"]["code"], "SPU-3");
+    assert_eq!(change["after"], Value::Null);
+    assert_eq!(change["differs"], json!(["removed from the plan"]));
+    let area = change["area_m2"].as_f64().unwrap();
+    assert!((area / (cell_m2 / 2.0) - 1.0).abs() < 0.01, "{area}");
 
     // A parcel across cells (0,0) and (1,0) compared with version 1: the KT part changed its
     // sub-zone; the R-3 part changed its rules (version 3).

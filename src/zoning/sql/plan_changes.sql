@@ -1,31 +1,59 @@
--- Where the zoning rows $2 (after) differ from the rows $1 (before): the intersections of zones
--- whose sub-zone differs, or whose sub-zone's rules differ ($3: codes whose rules changed); the
--- parts of before-zones no after-zone covers; the parts of after-zones no before-zone covers.
--- Zones with an equal zone on the other side are skipped for the last two. Pieces of $4 m² or
--- less are left out; at most $5 rows.
-WITH a AS (SELECT id, subzone_code, geom FROM zoning_feature WHERE version_id = $1),
-b AS (SELECT id, subzone_code, geom FROM zoning_feature WHERE version_id = $2),
+-- Where the zoning rows $2 (after) differ from the rows $1 (before), when they are not the same
+-- rows. Zones drawn identically in both ("twins") count where their sub-zone differs or its rules
+-- changed ($3: codes whose rules changed); a zone redrawn counts where it overlaps a zone of the
+-- other side with another sub-zone (or changed rules), and where no zone of the other side covers
+-- it. Pieces of $4 m² or less are left out; at most $5 rows, largest first.
+-- The redrawn zones are set apart first (usually few), and every join starts from them and reaches
+-- zoning_feature through its GiST index.
+WITH twins AS MATERIALIZED (
+    SELECT a.id AS a_id, b.id AS b_id, a.subzone_code AS a_code, b.subzone_code AS b_code
+    FROM zoning_feature a
+    JOIN zoning_feature b ON b.version_id = $2 AND b.geom ~= a.geom AND ST_Equals(b.geom, a.geom)
+    WHERE a.version_id = $1
+),
+a_new AS MATERIALIZED (
+    SELECT a.id, a.subzone_code, a.geom
+    FROM zoning_feature a
+    WHERE a.version_id = $1 AND NOT EXISTS (SELECT 1 FROM twins t WHERE t.a_id = a.id)
+),
+b_new AS MATERIALIZED (
+    SELECT b.id, b.subzone_code, b.geom
+    FROM zoning_feature b
+    WHERE b.version_id = $2 AND NOT EXISTS (SELECT 1 FROM twins t WHERE t.b_id = b.id)
+),
 pieces AS (
-    SELECT a.id AS before_id, a.subzone_code AS before_code, b.id AS after_id,
-           b.subzone_code AS after_code,
-           ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) AS g
-    FROM a JOIN b ON a.geom && b.geom
+    SELECT t.a_id AS before_id, t.a_code AS before_code, t.b_id AS after_id, t.b_code AS after_code,
+           f.geom AS g
+    FROM twins t
+    JOIN zoning_feature f ON f.id = t.a_id
+    WHERE t.a_code <> t.b_code OR t.a_code = ANY($3)
+    UNION ALL
+    SELECT a.id, a.subzone_code, b.id, b.subzone_code,
+           ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)
+    FROM a_new a
+    JOIN zoning_feature b ON b.version_id = $2 AND b.geom && a.geom
     WHERE (a.subzone_code <> b.subzone_code OR a.subzone_code = ANY($3))
+      AND ST_Relate(a.geom, b.geom, '2********')
+    UNION ALL
+    SELECT a.id, a.subzone_code, b.id, b.subzone_code,
+           ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)
+    FROM b_new b
+    JOIN zoning_feature a ON a.version_id = $1 AND a.geom && b.geom
+    WHERE NOT EXISTS (SELECT 1 FROM a_new n WHERE n.id = a.id)
+      AND (a.subzone_code <> b.subzone_code OR a.subzone_code = ANY($3))
       AND ST_Relate(a.geom, b.geom, '2********')
     UNION ALL
     SELECT a.id, a.subzone_code, NULL, NULL,
            ST_CollectionExtract(ST_Difference(a.geom, COALESCE(
-               (SELECT ST_Union(b.geom) FROM b WHERE b.geom && a.geom),
+               (SELECT ST_Union(b.geom) FROM zoning_feature b WHERE b.version_id = $2 AND b.geom && a.geom),
                'SRID=4326;GEOMETRYCOLLECTION EMPTY'::geometry)), 3)
-    FROM a
-    WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.geom ~= a.geom AND ST_Equals(b.geom, a.geom))
+    FROM a_new a
     UNION ALL
     SELECT NULL, NULL, b.id, b.subzone_code,
            ST_CollectionExtract(ST_Difference(b.geom, COALESCE(
-               (SELECT ST_Union(a.geom) FROM a WHERE a.geom && b.geom),
+               (SELECT ST_Union(a.geom) FROM zoning_feature a WHERE a.version_id = $1 AND a.geom && b.geom),
                'SRID=4326;GEOMETRYCOLLECTION EMPTY'::geometry)), 3)
-    FROM b
-    WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.geom ~= b.geom AND ST_Equals(a.geom, b.geom))
+    FROM b_new b
 ),
 measured AS (
     SELECT before_id, before_code, after_id, after_code, g, ST_Area(g::geography) AS area_m2
