@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::fields::{CodeMap, Fields, Prefer, Resolver, SubzoneMatch};
 use super::{Finding, IngestError, Result, read};
+use crate::rules::attributes::RULE_FIELDS;
 use crate::rules::{RuleBook, Subzone};
 
 /// Bytes of COPY text sent to PostgreSQL at a time.
@@ -155,10 +156,15 @@ fn read_rows(input: StageInput, rows: &mpsc::Sender<Vec<u8>>) -> Result<Staged> 
         if input.keep_attributes
             && let Some(code) = &code
         {
+            // Only the fields that carry rules are kept (a file's rows may be large).
+            let attributes = std::mem::take(&mut feature.attributes)
+                .into_iter()
+                .filter(|(name, _)| RULE_FIELDS.contains(&name.to_uppercase().as_str()))
+                .collect();
             kept.push(KeptRow {
                 fid: feature.fid,
                 code: code.clone(),
-                attributes: std::mem::take(&mut feature.attributes),
+                attributes,
             });
         }
         shapes.push((

@@ -161,6 +161,13 @@ impl Field {
     }
 }
 
+/// Every attribute this reader looks at (upper case; matched in any case): a caller may keep only
+/// these of each feature.
+pub const RULE_FIELDS: [&str; 14] = [
+    "KDB", "KLB", "KDH", "KTB", "KTGBGN", "TINGGI", "KB", "JLB", "GSB", "IZN", "TBT", "BST", "TBS",
+    "KODUNK",
+];
+
 /// The activity lists and the class each gives.
 const LISTS: [(&str, ItbxClass); 4] = [
     ("IZN", ItbxClass::I),
