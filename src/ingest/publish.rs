@@ -7,20 +7,62 @@ use std::sync::Arc;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::validate::unregulated_of;
-use super::{IngestError, Result, ValidationReport};
+use super::validate::{Checked, unregulated_of};
+use super::{ImportOptions, ImportOutcome, IngestError, Result, ValidationReport};
 use crate::rules::{Reference, RuleBook, RuleSet, StoredRuleSet, store_rule_set};
 
 /// Where an imported version came from.
-pub(super) struct Origin<'a> {
-    pub file: &'a str,
-    pub sha256: &'a str,
-    pub layer: &'a str,
-    pub crs: &'a str,
+struct Origin<'a> {
+    file: &'a str,
+    sha256: &'a str,
+    layer: &'a str,
+    crs: &'a str,
+}
+
+/// Publishes checked, staged rows as a new version of `plan`: its rule set stored (or the stored
+/// one it uses), derived sub-zones recorded in the catalogue, the rows published.
+pub(super) async fn publish_import(
+    tx: &mut PgConnection,
+    plan: &str,
+    options: &ImportOptions,
+    sha256: &str,
+    checked: Checked,
+) -> Result<ImportOutcome> {
+    let rule_set = match &checked.new_rules {
+        Some(rules) => store_rule_set(tx, rules, false).await?,
+        None => StoredRuleSet {
+            id: checked.book.id(),
+            digest: checked.book.digest().to_string(),
+            reused: true,
+        },
+    };
+    crate::rules::record_derived(tx, &checked.derived).await?;
+    let file = options.file.display().to_string();
+    let origin = Origin {
+        file: &file,
+        sha256,
+        layer: &checked.layer,
+        crs: &checked.crs,
+    };
+    let (version_id, version) = publish_staged(
+        tx,
+        plan,
+        &origin,
+        &checked.report,
+        rule_set.id,
+        options.effective.as_deref(),
+    )
+    .await?;
+    Ok(ImportOutcome {
+        report: checked.report,
+        version_id: Some(version_id),
+        version: Some(version),
+        rule_set: Some(rule_set),
+    })
 }
 
 /// Publishes the staged rows as a new version of `plan` with rule set `rule_set_id`.
-pub(super) async fn publish_staged(
+async fn publish_staged(
     tx: &mut PgConnection,
     plan: &str,
     origin: &Origin<'_>,

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::fields::{CodeMap, Fields, Prefer, Resolver, SubzoneMatch};
-use super::{Finding, IngestError, Result, read};
+use super::version_rules::VersionRules;
+use super::{Finding, ImportOptions, IngestError, Result, read};
 use crate::rules::attributes::RULE_FIELDS;
 use crate::rules::{RuleBook, Subzone};
 
@@ -28,6 +29,22 @@ pub(super) struct StageInput {
     /// Keep every row's attributes (for `--rules-from-attributes`).
     pub keep_attributes: bool,
     pub progress: bool,
+}
+
+impl StageInput {
+    /// The input of an import with `options`, resolving codes against `rules`' book.
+    pub(super) fn new(options: &ImportOptions, rules: &VersionRules, code_map: CodeMap) -> Self {
+        StageInput {
+            file: options.file.clone(),
+            layer: options.layer.clone(),
+            source_crs: options.source_crs.clone(),
+            book: rules.book.clone(),
+            code_map: Arc::new(code_map),
+            prefer: options.prefer,
+            keep_attributes: options.rules_from_attributes,
+            progress: options.progress,
+        }
+    }
 }
 
 /// A staged row's sub-zone and attributes, kept for reading the file's own rules.

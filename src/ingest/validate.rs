@@ -2,9 +2,93 @@
 //! coverage (overlaps, gaps), and the sub-zones the version's rule set does not regulate noted.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::{Finding, Result, ValidationReport};
-use crate::rules::RuleBook;
+use super::stage::Staged;
+use super::version_rules::{self, Source, VersionRules};
+use super::{Finding, ImportOptions, IngestError, Result, ValidationReport, coverage};
+use crate::rules::{RuleBook, RuleSet, Subzone};
+
+/// The staged rows, checked: the report, and what publishing them needs.
+pub(super) struct Checked {
+    /// The validation report.
+    pub report: ValidationReport,
+    /// The rule book of the new version.
+    pub book: Arc<RuleBook>,
+    /// Its rule set when not stored yet (`--rules DIR`, `--rules-from-attributes`).
+    pub new_rules: Option<RuleSet>,
+    /// Sub-zones derived from numeric codes the catalogue lacks.
+    pub derived: Vec<Subzone>,
+    /// The layer read.
+    pub layer: String,
+    /// Its CRS.
+    pub crs: String,
+}
+
+/// Checks the staged rows: repairs, coverage (overlaps, gaps), the codes' findings, the file's own
+/// rules when it carries them, and the sub-zones the version's rules do not regulate.
+pub(super) async fn check(
+    tx: &mut sqlx::PgConnection,
+    options: &ImportOptions,
+    staged: Staged,
+    rules: VersionRules,
+) -> Result<Checked> {
+    let tolerance_m2 = options.tolerance_m2;
+    let shapes = staged.shapes;
+    let topology = tokio::task::spawn_blocking(move || coverage::check(&shapes, tolerance_m2));
+    let mut report = ValidationReport {
+        file: options.file.display().to_string(),
+        layer: staged.layer.clone(),
+        source_crs: staged.crs.clone(),
+        features_read: staged.features_read,
+        tolerance_m2,
+        rejected: staged.rejected,
+        unknown_codes: staged.unknown,
+        conflicting_codes: staged.conflicts,
+        resolved_conflicts: staged.resolved,
+        mapped_codes: mapped_findings(&staged.mapped),
+        derived_subzones: derived_findings(&staged.derived),
+        policies: options.policies(),
+        ..ValidationReport::default()
+    };
+    repair(tx, &mut report).await?;
+    let coverage = topology
+        .await
+        .map_err(|e| IngestError::Input(format!("the topology check failed: {e}")))?;
+    report.gaps = coverage.gaps;
+    report.overlaps = if report.repaired.is_empty() {
+        coverage.overlaps
+    } else {
+        // The shapes as read were invalid somewhere: measure overlaps on the repaired geometries.
+        overlaps_after_repair(tx, tolerance_m2).await?
+    };
+    let derived: Vec<Subzone> = staged.derived.into_values().map(|(s, _)| s).collect();
+    let (book, new_rules) = match rules.source {
+        Source::FromAttributes => {
+            let own =
+                version_rules::file_rules(tx, &staged.kept, &rules.book, &derived, options).await?;
+            report.rules_read = own.notes.clone();
+            let book = RuleBook::new(0, String::new(), own.clone(), rules.reference);
+            (Arc::new(book), Some(own))
+        }
+        Source::New(given) => (rules.book, Some(given)),
+        Source::Stored => (rules.book, None),
+    };
+    report.unregulated_subzones = unregulated(tx, &book).await?;
+    let published: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM import_staging WHERE NOT rejected")
+            .fetch_one(&mut *tx)
+            .await?;
+    report.features_published = published as usize;
+    Ok(Checked {
+        report,
+        book,
+        new_rules,
+        derived,
+        layer: staged.layer,
+        crs: staged.crs,
+    })
+}
 
 /// A row of `repair.sql`.
 #[derive(sqlx::FromRow)]
@@ -28,10 +112,7 @@ struct OverlapRow {
 
 /// Repairs invalid geometries in the staging table (GEOS MakeValid), reporting each repair, and
 /// rejects features with nothing polygonal left.
-pub(super) async fn repair(
-    tx: &mut sqlx::PgConnection,
-    report: &mut ValidationReport,
-) -> Result<()> {
+async fn repair(tx: &mut sqlx::PgConnection, report: &mut ValidationReport) -> Result<()> {
     let repairs: Vec<RepairRow> = sqlx::query_as(include_str!("sql/repair.sql"))
         .fetch_all(&mut *tx)
         .await?;
@@ -67,7 +148,7 @@ pub(super) async fn repair(
 }
 
 /// Overlaps between repaired geometries, measured by PostGIS.
-pub(super) async fn overlaps_after_repair(
+async fn overlaps_after_repair(
     tx: &mut sqlx::PgConnection,
     tolerance_m2: f64,
 ) -> Result<Vec<Finding>> {
@@ -94,10 +175,7 @@ pub(super) async fn overlaps_after_repair(
 }
 
 /// The sub-zones of the staged rows that `book` does not regulate, with their feature counts.
-pub(super) async fn unregulated(
-    tx: &mut sqlx::PgConnection,
-    book: &RuleBook,
-) -> Result<Vec<Finding>> {
+async fn unregulated(tx: &mut sqlx::PgConnection, book: &RuleBook) -> Result<Vec<Finding>> {
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "SELECT subzone_code, count(*) FROM import_staging WHERE NOT rejected GROUP BY 1 ORDER BY 1",
     )
@@ -125,8 +203,24 @@ pub fn unregulated_of(book: &RuleBook, counts: BTreeMap<String, i64>) -> Vec<Fin
         .collect()
 }
 
+/// One warning per sub-zone derived from a numeric code the catalogue lacks.
+fn derived_findings(
+    derived: &std::collections::BTreeMap<String, (Subzone, usize)>,
+) -> Vec<Finding> {
+    derived
+        .values()
+        .map(|(s, n)| Finding {
+            message: format!(
+                "numeric code {} is not in the national catalogue: published as a sub-zone of zone {} named \"{}\" (from the file) in {n} feature(s)",
+                s.catalog_code, s.zone, s.name
+            ),
+            ..Finding::default()
+        })
+        .collect()
+}
+
 /// Summarises what `--code-map` did: one warning per mapping used.
-pub(super) fn mapped_findings(mapped: &BTreeMap<(String, String, String), usize>) -> Vec<Finding> {
+fn mapped_findings(mapped: &BTreeMap<(String, String, String), usize>) -> Vec<Finding> {
     mapped
         .iter()
         .map(|((field, from, to), n)| Finding {
