@@ -269,32 +269,21 @@ struct LegendQuery {
     catalogue: bool,
 }
 
-/// The legend: the sub-zones of the rule sets in force (each once), or the national catalogue.
+/// The legend of the zones in force (their rule sets' sub-zones, and the sub-zones they use
+/// without rules), or the national catalogue.
 async fn subzones(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LegendQuery>,
 ) -> Json<Value> {
     let snapshot = state.live.snapshot();
     let reference = &snapshot.reference;
-    let mut entries: Vec<&crate::rules::Subzone> = if query.catalogue {
-        reference.catalogue().iter().collect()
+    let entries: &[crate::rules::Subzone] = if query.catalogue {
+        reference.catalogue()
     } else {
-        let mut seen = std::collections::HashSet::new();
-        let mut books: Vec<_> = snapshot.books.values().collect();
-        books.sort_by_key(|b| b.id());
-        books
-            .into_iter()
-            .flat_map(|b| b.subzones())
-            .filter(|s| seen.insert(s.code.clone()))
-            .collect()
+        &snapshot.legend
     };
-    entries.sort_by(|a, b| {
-        a.catalog_code
-            .cmp(&b.catalog_code)
-            .then(a.code.cmp(&b.code))
-    });
     let legend: Vec<Value> = entries
-        .into_iter()
+        .iter()
         .map(|s| {
             let zone = reference.zone(&s.zone);
             json!({

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
 use super::{Result, ZoningError, ZoningIndex};
-use crate::rules::{Reference, RuleBook};
+use crate::rules::{Reference, RuleBook, Subzone};
 
 /// Where the database is: its newest change and Balikpapan's day.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -31,6 +31,9 @@ pub struct Snapshot {
     /// The rule set answers about activities use when no version is named: the city's rule set
     /// when a plan in force uses it, else that of the most recently published version in force.
     pub default_book: Option<Arc<RuleBook>>,
+    /// The legend of the map: the sub-zones the rule sets in force regulate, and those that zones
+    /// in force use without rules (from the catalogue, or derived), each once, by numeric code.
+    pub legend: Vec<Subzone>,
     /// Balikpapan's day the snapshot was taken (YYYY-MM-DD).
     pub today: String,
     /// The newest database change (see `change_log`) the snapshot includes.
@@ -129,6 +132,42 @@ impl Live {
     }
 }
 
+/// The legend of the zones in force (see [`Snapshot::legend`]).
+fn legend_of(index: &ZoningIndex, books: &HashMap<i64, Arc<RuleBook>>) -> Vec<Subzone> {
+    let mut sorted: Vec<&Arc<RuleBook>> = books.values().collect();
+    sorted.sort_by_key(|b| b.id());
+    let mut seen = std::collections::HashSet::new();
+    let mut legend: Vec<Subzone> = sorted
+        .iter()
+        .flat_map(|b| b.subzones())
+        .filter(|s| seen.insert(s.code.clone()))
+        .cloned()
+        .collect();
+    let regulations = super::Regulations {
+        versions: index.versions(),
+        version_of: index.in_force(),
+        books,
+    };
+    for feature in index.features() {
+        if seen.contains(&*feature.subzone) {
+            continue;
+        }
+        if let Some(entry) = regulations
+            .book(feature)
+            .and_then(|b| b.legend(&feature.subzone))
+        {
+            seen.insert(entry.code.clone());
+            legend.push(entry.clone());
+        }
+    }
+    legend.sort_by(|a, b| {
+        a.catalog_code
+            .cmp(&b.catalog_code)
+            .then(a.code.cmp(&b.code))
+    });
+    legend
+}
+
 async fn read_clock<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<Clock> {
     Ok(sqlx::query_as(
         "SELECT COALESCE((SELECT MAX(id) FROM change_log), 0) AS change, city_today()::text AS today,
@@ -185,7 +224,9 @@ async fn load_snapshot(pool: &PgPool, previous: &ZoningIndex) -> Result<Snapshot
             "the change log passed 2^32 entries".into(),
         ));
     }
+    let legend = legend_of(&index, &books);
     Ok(Snapshot {
+        legend,
         index,
         reference,
         books,

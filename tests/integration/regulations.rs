@@ -629,6 +629,24 @@ async fn each_import_policy_publishes_its_flawed_file_with_the_defects_on_record
     assert!(version("Lokal")["policies"]["code_map"].is_string());
     assert_eq!(version("Konflik")["policies"]["prefer"], "letter");
     assert_eq!(version("Turunan")["validation"]["derived_subzones"], 1);
+    // The map's legend names the derived sub-zone the plan uses; the catalogue records it.
+    for query in ["", "?catalogue=true"] {
+        let legend: Value = reqwest::get(format!("{base}/api/v1/subzones{query}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entry = legend["subzones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == "32131000")
+            .unwrap_or_else(|| panic!("{query}: {legend}"))
+            .clone();
+        assert_eq!(entry["name"], "Pangkalan Militer");
+        assert_eq!(entry["zone"], "HK");
+    }
     assert_eq!(version("Turunan")["validation"]["unregulated_subzones"], 1);
 }
 
