@@ -19,9 +19,6 @@ CREATE TABLE rule_set (
     id        bigserial PRIMARY KEY,
     digest    text,                    -- rule_set_digest(id), set once the rows are in
     source    text NOT NULL,           -- the directory, or the file whose attributes carried it
-    -- When `satupeta rules load DIR` (no --plan) made it the city's rule set: the newest is used
-    -- for plans imported without rules of their own.
-    city_default_at timestamptz,
     notes     jsonb NOT NULL DEFAULT '[]',
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
@@ -113,8 +110,8 @@ $$;
 
 -- ---------------------------------------------------------------- the existing rules become set 1
 -- (A new database has no rules yet: it gets no rule set here.)
-INSERT INTO rule_set (source, city_default_at)
-SELECT 'rule tables loaded before version 0005', now()
+INSERT INTO rule_set (source)
+SELECT 'rule tables loaded before version 0005'
 WHERE EXISTS (SELECT 1 FROM plan_version) OR EXISTS (SELECT 1 FROM intensity);
 INSERT INTO rule_subzone (rule_set_id, code, catalog_code, name, zone_code, color, source)
 SELECT 1, code, catalog_code, name, zone_code, color, source FROM catalogue_subzone;
@@ -147,9 +144,24 @@ CREATE TABLE reference_state (
     digest text NOT NULL
 );
 
+-- The city's rule set (`satupeta rules load DIR` without --plan) from a day on: plans that follow the
+-- city's rules take the one in force on their version's effective date.
+CREATE TABLE city_rule_set (
+    id             bigserial PRIMARY KEY,
+    rule_set_id    bigint NOT NULL REFERENCES rule_set (id),
+    effective_from date   NOT NULL,
+    loaded_at      timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO city_rule_set (rule_set_id, effective_from)
+SELECT id, '1900-01-01' FROM rule_set WHERE id = 1;
+
 -- ---------------------------------------------------------------- versions
+-- rules_from: how the version got its rules: 'city' (it follows the city's rule set), 'plan'
+-- (`rules load --plan`), 'given' (`import --rules`) or 'file' (`--rules-from-attributes`).
 ALTER TABLE plan_version
     ADD COLUMN rule_set_id bigint REFERENCES rule_set (id),
+    ADD COLUMN rules_from text NOT NULL DEFAULT 'city'
+        CHECK (rules_from IN ('city', 'plan', 'given', 'file')),
     ADD COLUMN effective_from date,
     ADD COLUMN geometry_version_id bigint REFERENCES plan_version (id),
     ADD COLUMN policies jsonb NOT NULL DEFAULT '{}';

@@ -1,10 +1,18 @@
 //! Days of regulations: an effective date, or the day a lookup asks about, written `YYYY-MM-DD`.
 //! Balikpapan's day is WITA (UTC+8); the database computes it (`city_today()`).
 
-/// A day that is not a calendar day written `YYYY-MM-DD`.
+/// A day that is not a calendar day written `YYYY-MM-DD` (the text as given, cut to 40 characters).
 #[derive(Debug, thiserror::Error)]
 #[error("\"{0}\" is not a day written YYYY-MM-DD")]
 pub struct BadDay(pub String);
+
+/// At most 40 characters of `text`, for a message.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
 
 /// Parses a day given as `YYYY-MM-DD` (a real calendar day) into its canonical form.
 pub fn parse_day(text: &str) -> Result<String, BadDay> {
@@ -13,7 +21,7 @@ pub fn parse_day(text: &str) -> Result<String, BadDay> {
         .ok()
         .map(|d| d.format("%Y-%m-%d").to_string())
         .filter(|canonical| canonical == trimmed)
-        .ok_or_else(|| BadDay(text.to_string()))
+        .ok_or_else(|| BadDay(shortened(text)))
 }
 
 #[cfg(test)]

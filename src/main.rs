@@ -275,7 +275,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let effective = effective
                 .as_deref()
                 .map(satupeta::calendar::parse_day)
-                .transpose()?;
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--effective: {e}"))?;
             // The tables are checked before the database is opened.
             let rule_set = rules::load_dir(&dir, &rules::Reference::shipped()?)?;
             let db = open(&settings).await?;
@@ -333,13 +334,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match result {
                 Ok(outcome) => {
                     println!("{}", outcome.report);
-                    match (outcome.version_id, outcome.version, &outcome.rule_set) {
-                        (Some(id), Some(version), Some(rules)) => println!(
-                            "published version {version} (id {id}) with {} features and rule set {} ({}) in {:.1} s",
+                    match (
+                        outcome.version_id,
+                        outcome.version,
+                        &outcome.rule_set,
+                        &outcome.state,
+                    ) {
+                        (Some(id), Some(version), Some(rules), Some(state)) => println!(
+                            "published version {version} (id {id}) with {} features and rule set {} ({}) in {:.1} s; {}",
                             outcome.report.features_published,
                             rules.id,
                             &rules.digest[..12.min(rules.digest.len())],
-                            started.elapsed().as_secs_f64()
+                            started.elapsed().as_secs_f64(),
+                            in_force_words(state)
                         ),
                         _ => println!("dry run: nothing was published"),
                     }
@@ -427,13 +434,21 @@ async fn load_rules(
         rule_set.activities.len(),
         rule_set.itbx.len()
     );
-    if plan.is_none() {
-        println!("it is the city's rule set: plans imported without rules of their own use it");
+    if let Some(day) = &outcome.city_from {
+        let from = if day == "1900-01-01" {
+            "always (the city's first rules)".to_string()
+        } else {
+            day.clone()
+        };
+        println!("it is the city's rule set from {from}: plans that follow the city's rules take it");
     }
     for v in &outcome.versions {
         println!(
-            "published version {} (id {}) of plan \"{}\": its current zoning with these rules",
-            v.version, v.version_id, v.plan
+            "published version {} (id {}) of plan \"{}\": its zoning in force that day with these rules; {}",
+            v.version,
+            v.version_id,
+            v.plan,
+            in_force_words(&v.state)
         );
         for warning in &v.unregulated {
             println!("  warning: {warning}");
@@ -443,6 +458,18 @@ async fn load_rules(
         println!("plan \"{name}\" already uses these rules: no new version");
     }
     Ok(())
+}
+
+/// A version's effective date and whether it is in force today, in words.
+fn in_force_words(state: &ingest::VersionState) -> String {
+    if state.in_force {
+        format!("effective from {}, in force today", state.effective_from)
+    } else {
+        format!(
+            "effective from {}, NOT in force today (it takes effect later, or a version taking effect later supersedes it)",
+            state.effective_from
+        )
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.

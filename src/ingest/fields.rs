@@ -63,6 +63,19 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A sub-zone derived from a numeric code the national catalogue lacks, as a file uses it.
+#[derive(Debug, Clone)]
+pub struct DerivedUse {
+    /// The sub-zone (for one derived from an earlier file, as the catalogue records it).
+    pub subzone: Subzone,
+    /// Features of the file that use it.
+    pub features: usize,
+    /// Whether an earlier file derived it (and named it).
+    pub earlier: bool,
+    /// The names this file gives it (NAMSZN or NAMOBJ), when they differ from `subzone.name`.
+    pub other_names: std::collections::BTreeSet<String>,
+}
+
 /// Which kind of code wins when a feature's codes disagree (`--prefer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,8 +135,8 @@ pub struct Resolver<'r> {
     book: &'r RuleBook,
     code_map: &'r CodeMap,
     prefer: Option<Prefer>,
-    /// Sub-zones derived from numeric codes the catalogue lacks, by code, with their feature count.
-    pub derived: BTreeMap<String, (Subzone, usize)>,
+    /// Sub-zones derived from numeric codes the national catalogue lacks, by code.
+    pub derived: BTreeMap<String, DerivedUse>,
     /// Codes mapped by the code map: (field, from, to) -> features.
     pub mapped: BTreeMap<(String, String, String), usize>,
 }
@@ -159,29 +172,48 @@ impl<'r> Resolver<'r> {
     /// digits (named from the row's NAMSZN or NAMOBJ).
     fn numeric(&mut self, fields: &Fields<'_>, code: &str) -> Option<Subzone> {
         let code = code.strip_suffix(".0").unwrap_or(code);
-        if let Some(s) = self.book.subzone_by_catalog(code) {
-            return Some(s.clone());
-        }
-        if let Some((derived, count)) = self.derived.get_mut(code) {
-            *count += 1;
-            return Some(derived.clone());
-        }
-        let near = self.book.reference().nearest_by_digits(code)?;
         let name = fields
             .text("NAMSZN")
             .filter(|n| !is_numeric_code(n))
-            .or_else(|| fields.text("NAMOBJ").filter(|n| !is_numeric_code(n)))
-            .unwrap_or_else(|| format!("Sub-zona {code}"));
-        let derived = Subzone {
-            code: code.to_string(),
-            catalog_code: code.to_string(),
-            name,
-            zone: near.zone.clone(),
-            color: near.color.clone(),
-            code_source: crate::rules::DERIVED.to_string(),
+            .or_else(|| fields.text("NAMOBJ").filter(|n| !is_numeric_code(n)));
+        if let Some(known) = self.derived.get_mut(code) {
+            known.features += 1;
+            if let Some(name) = name.filter(|n| !n.eq_ignore_ascii_case(&known.subzone.name)) {
+                known.other_names.insert(name);
+            }
+            return Some(known.subzone.clone());
+        }
+        let found = self.book.subzone_by_catalog(code).cloned();
+        let (subzone, earlier) = match found {
+            Some(s) if s.code_source != crate::rules::DERIVED => return Some(s),
+            Some(s) => (s, true),
+            None => {
+                let near = self.book.reference().nearest_by_digits(code)?;
+                let subzone = Subzone {
+                    code: code.to_string(),
+                    catalog_code: code.to_string(),
+                    name: name.clone().unwrap_or_else(|| format!("Sub-zona {code}")),
+                    zone: near.zone.clone(),
+                    color: near.color.clone(),
+                    code_source: crate::rules::DERIVED.to_string(),
+                };
+                (subzone, false)
+            }
         };
-        self.derived.insert(code.to_string(), (derived.clone(), 1));
-        Some(derived)
+        let other_names = name
+            .filter(|n| !n.eq_ignore_ascii_case(&subzone.name))
+            .into_iter()
+            .collect();
+        self.derived.insert(
+            code.to_string(),
+            DerivedUse {
+                subzone: subzone.clone(),
+                features: 1,
+                earlier,
+                other_names,
+            },
+        );
+        Some(subzone)
     }
 
     /// Resolves a row. KODSZN and KODSZNTEXT may hold the 8-digit catalogue code or the letter
@@ -334,7 +366,11 @@ impl CodeMap {
             } else {
                 book.subzone(&b).is_some()
             };
-            if a.is_empty() || !known {
+            if a.is_empty() {
+                errors.push(format!(
+                    "line {line}: `from` is empty (the local code to map)"
+                ));
+            } else if !known {
                 errors.push(format!(
                     "line {line}: \"{a}\" -> \"{b}\": the target is not a sub-zone of the catalogue or the rule set"
                 ));

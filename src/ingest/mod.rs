@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 pub use fields::{CodeMap, Fields, OVERLAY_FIELDS, Prefer, Resolver, SubzoneMatch};
-pub use publish::{RulesOutcome, RulesVersion, publish_rules};
+pub use publish::{RulesOutcome, RulesVersion, VersionState, publish_rules};
 pub use report::{Finding, Policies, ValidationReport};
 
 use crate::rules::{RuleSet, StoredRuleSet};
@@ -149,6 +149,8 @@ pub struct ImportOutcome {
     pub version: Option<i32>,
     /// The rule set the version uses; `None` for a dry run.
     pub rule_set: Option<StoredRuleSet>,
+    /// The version's effective date and whether it is in force today; `None` for a dry run.
+    pub state: Option<VersionState>,
 }
 
 /// Imports a plan file: validates it and, unless refused or a dry run, publishes it as the plan's
@@ -178,6 +180,7 @@ pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutc
             version_id: None,
             version: None,
             rule_set: None,
+            state: None,
         });
     }
     let outcome = publish::publish_import(&mut tx, &plan, options, &sha256, checked).await?;

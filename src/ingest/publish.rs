@@ -9,7 +9,9 @@ use sqlx::{PgConnection, PgPool};
 
 use super::validate::{Checked, unregulated_of};
 use super::{ImportOptions, ImportOutcome, IngestError, Result, ValidationReport};
-use crate::rules::{Reference, RuleBook, RuleSet, StoredRuleSet, store_rule_set};
+use crate::rules::{
+    Reference, RuleBook, RuleSet, StoredRuleSet, make_city_rule_set, store_rule_set,
+};
 
 /// Where an imported version came from.
 struct Origin<'a> {
@@ -29,7 +31,7 @@ pub(super) async fn publish_import(
     checked: Checked,
 ) -> Result<ImportOutcome> {
     let rule_set = match &checked.new_rules {
-        Some(rules) => store_rule_set(tx, rules, false).await?,
+        Some(rules) => store_rule_set(tx, rules).await?,
         None => StoredRuleSet {
             id: checked.book.id(),
             digest: checked.book.digest().to_string(),
@@ -48,7 +50,7 @@ pub(super) async fn publish_import(
         tx,
         plan,
         &origin,
-        &checked.report,
+        &checked,
         rule_set.id,
         options.effective.as_deref(),
     )
@@ -58,6 +60,7 @@ pub(super) async fn publish_import(
         version_id: Some(version_id),
         version: Some(version),
         rule_set: Some(rule_set),
+        state: Some(version_state(tx, version_id).await?),
     })
 }
 
@@ -66,10 +69,11 @@ async fn publish_staged(
     tx: &mut PgConnection,
     plan: &str,
     origin: &Origin<'_>,
-    report: &ValidationReport,
+    checked: &Checked,
     rule_set_id: i64,
     effective: Option<&str>,
 ) -> Result<(i64, i32)> {
+    let report = &checked.report;
     let plan_id: i64 = sqlx::query_scalar(
         "INSERT INTO plan (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
     )
@@ -88,6 +92,7 @@ async fn publish_staged(
         .bind(rule_set_id)
         .bind(sqlx::types::Json(&report.policies))
         .bind(effective)
+        .bind(checked.rules_from)
         .fetch_one(&mut *tx)
         .await?;
     sqlx::query(include_str!("sql/publish.sql"))
@@ -122,6 +127,22 @@ async fn finish(tx: &mut PgConnection, plan_id: i64, version_id: i64, what: &str
     Ok(())
 }
 
+/// A version's effective date and whether it is in force today.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionState {
+    /// The day it takes (or took) effect.
+    pub effective_from: String,
+    /// Whether it is in force today.
+    pub in_force: bool,
+}
+
+async fn version_state(tx: &mut PgConnection, version_id: i64) -> Result<VersionState> {
+    Ok(sqlx::query_as(include_str!("sql/version_state.sql"))
+        .bind(version_id)
+        .fetch_one(&mut *tx)
+        .await?)
+}
+
 /// A version published by a rules load.
 #[derive(Debug)]
 pub struct RulesVersion {
@@ -131,6 +152,8 @@ pub struct RulesVersion {
     pub version_id: i64,
     /// Its number within the plan.
     pub version: i32,
+    /// Its effective date and whether it is in force today.
+    pub state: VersionState,
     /// Sub-zones of the plan the rule set does not regulate.
     pub unregulated: Vec<String>,
 }
@@ -142,13 +165,15 @@ pub struct RulesOutcome {
     pub rule_set: StoredRuleSet,
     /// The versions published.
     pub versions: Vec<RulesVersion>,
-    /// Plans whose newest version already uses this rule set (no version published).
+    /// Plans whose version in force already uses this rule set (no version published).
     pub unchanged: Vec<String>,
+    /// For the city's rule set, the day from which it is the city's (`1900-01-01`: always).
+    pub city_from: Option<String>,
 }
 
-/// A row of `newest_versions.sql`.
+/// A row of `versions_on_day.sql`.
 #[derive(sqlx::FromRow)]
-struct Newest {
+struct InForce {
     plan_id: i64,
     plan: String,
     version_id: i64,
@@ -158,11 +183,11 @@ struct Newest {
 }
 
 /// Stores `rules` and publishes, for plan `plan`, a new version with these rules on the zoning of
-/// the plan's newest version, effective from `effective` (default today). Without a plan, the rule
-/// set becomes the city's: plans imported later without rules of their own use it, and every plan
-/// that uses the city's rules (not rules of its own, given with `--plan`, `--rules` or from its
-/// file's attributes) gets a new version with it. A plan whose newest version already uses an equal
-/// rule set gets no new version unless an effective date is given.
+/// the plan's version in force on `effective` (default today), effective from that day. Without a
+/// plan, the rule set becomes the city's from that day: plans imported later without rules of
+/// their own take it, and every plan that follows the city's rules (not rules of its own, given
+/// with `--plan`, `--rules` or its file's attributes) gets a new version with it. A plan whose
+/// version in force already uses an equal rule set gets no new version unless a day is given.
 pub async fn publish_rules(
     pool: &PgPool,
     plan: Option<&str>,
@@ -171,71 +196,111 @@ pub async fn publish_rules(
 ) -> Result<RulesOutcome> {
     let reference = Arc::new(Reference::load(&mut *pool.acquire().await?).await?);
     let mut tx = pool.begin().await?;
-    let stored = store_rule_set(&mut tx, rules, plan.is_none()).await?;
+    let stored = store_rule_set(&mut tx, rules).await?;
+    let city_from = match plan {
+        None => Some(make_city_rule_set(&mut tx, stored.id, effective).await?),
+        Some(_) => None,
+    };
     let book = RuleBook::new(stored.id, stored.digest.clone(), rules.clone(), reference);
-    let newest: Vec<Newest> = sqlx::query_as(include_str!("sql/newest_versions.sql"))
+    let targets: Vec<InForce> = sqlx::query_as(include_str!("sql/versions_on_day.sql"))
         .bind(plan)
+        .bind(effective)
         .fetch_all(&mut *tx)
         .await?;
     if let Some(name) = plan
-        && newest.is_empty()
+        && targets.is_empty()
     {
-        return Err(IngestError::Input(format!(
-            "there is no plan \"{name}\": publish its zoning first (satupeta import FILE --plan \"{name}\" --rules DIR)"
-        )));
+        return Err(missing_plan(&mut tx, name, effective).await);
     }
     let mut outcome = RulesOutcome {
+        city_from,
         rule_set: stored.clone(),
         versions: Vec::new(),
         unchanged: Vec::new(),
     };
-    for current in newest {
+    let rules_from = if plan.is_some() { "plan" } else { "city" };
+    for current in targets {
         if current.rule_set_id == stored.id && effective.is_none() {
             outcome.unchanged.push(current.plan);
             continue;
         }
-        let counts: BTreeMap<String, i64> = sqlx::query_as(
-            "SELECT subzone_code, count(*) FROM zoning_feature WHERE version_id = $1 GROUP BY 1",
-        )
-        .bind(current.geometry_version_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let mut report = current.report.0;
-        report.unregulated_subzones = unregulated_of(&book, counts);
-        report.rules_read = rules.notes.clone();
-        report.policies.rules_from_attributes = false;
-        let (version_id, version): (i64, i32) =
-            sqlx::query_as(include_str!("sql/insert_rules_version.sql"))
-                .bind(current.version_id)
-                .bind(stored.id)
-                .bind(sqlx::types::Json(&report))
-                .bind(effective)
-                .bind(sqlx::types::Json(&report.policies))
-                .fetch_one(&mut *tx)
-                .await?;
-        finish(
-            &mut tx,
-            current.plan_id,
-            version_id,
-            &format!("plan {} version {version} (rules)", current.plan),
-        )
-        .await?;
-        outcome.versions.push(RulesVersion {
-            plan: current.plan,
-            version_id,
-            version,
-            unregulated: report
-                .unregulated_subzones
-                .iter()
-                .map(|f| f.message.clone())
-                .collect(),
-        });
+        let published =
+            publish_rules_version(&mut tx, &book, rules, current, effective, rules_from).await?;
+        outcome.versions.push(published);
     }
     if outcome.versions.is_empty() {
         crate::db::announce_change(&mut tx, "rules").await?;
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Why plan `name` has no version to put new rules on.
+async fn missing_plan(tx: &mut PgConnection, name: &str, effective: Option<&str>) -> IngestError {
+    let exists: std::result::Result<bool, sqlx::Error> =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM plan WHERE name = $1)")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await;
+    match exists {
+        Ok(true) => IngestError::Input(format!(
+            "no version of plan \"{name}\" is in force on {}: its zoning takes effect later; give a later --effective day, or import its zoning effective on or before that day",
+            effective.unwrap_or("today")
+        )),
+        Ok(false) => IngestError::Input(format!(
+            "there is no plan \"{name}\": publish its zoning first (satupeta import FILE --plan \"{name}\" --rules DIR)"
+        )),
+        Err(e) => e.into(),
+    }
+}
+
+/// A new version of `current`'s plan: rule set `book` on its zoning rows.
+async fn publish_rules_version(
+    tx: &mut PgConnection,
+    book: &RuleBook,
+    rules: &RuleSet,
+    current: InForce,
+    effective: Option<&str>,
+    rules_from: &str,
+) -> Result<RulesVersion> {
+    let counts: BTreeMap<String, i64> = sqlx::query_as(
+        "SELECT subzone_code, count(*) FROM zoning_feature WHERE version_id = $1 GROUP BY 1",
+    )
+    .bind(current.geometry_version_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut report = current.report.0;
+    report.unregulated_subzones = unregulated_of(book, counts, &[]);
+    report.rules_read = rules.notes.clone();
+    report.policies.rules_from_attributes = false;
+    let (version_id, version): (i64, i32) =
+        sqlx::query_as(include_str!("sql/insert_rules_version.sql"))
+            .bind(current.version_id)
+            .bind(book.id())
+            .bind(sqlx::types::Json(&report))
+            .bind(effective)
+            .bind(sqlx::types::Json(&report.policies))
+            .bind(rules_from)
+            .fetch_one(&mut *tx)
+            .await?;
+    finish(
+        tx,
+        current.plan_id,
+        version_id,
+        &format!("plan {} version {version} (rules)", current.plan),
+    )
+    .await?;
+    Ok(RulesVersion {
+        plan: current.plan,
+        version_id,
+        version,
+        state: version_state(tx, version_id).await?,
+        unregulated: report
+            .unregulated_subzones
+            .iter()
+            .map(|f| f.message.clone())
+            .collect(),
+    })
 }

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::fields::{CodeMap, Fields, Prefer, Resolver, SubzoneMatch};
+use super::fields::{CodeMap, DerivedUse, Fields, Prefer, Resolver, SubzoneMatch};
 use super::version_rules::VersionRules;
 use super::{Finding, ImportOptions, IngestError, Result, read};
+use crate::rules::RuleBook;
 use crate::rules::attributes::RULE_FIELDS;
-use crate::rules::{RuleBook, Subzone};
 
 /// Bytes of COPY text sent to PostgreSQL at a time.
 const COPY_CHUNK: usize = 256 * 1024;
@@ -63,7 +63,7 @@ pub(super) struct Staged {
     pub unknown: Vec<Finding>,
     pub conflicts: Vec<Finding>,
     pub resolved: Vec<Finding>,
-    pub derived: BTreeMap<String, (Subzone, usize)>,
+    pub derived: BTreeMap<String, DerivedUse>,
     pub mapped: BTreeMap<(String, String, String), usize>,
     pub kept: Vec<KeptRow>,
     pub features_read: usize,

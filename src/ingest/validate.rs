@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::fields::DerivedUse;
 use super::stage::Staged;
 use super::version_rules::{self, Source, VersionRules};
 use super::{Finding, ImportOptions, IngestError, Result, ValidationReport, coverage};
@@ -19,6 +20,8 @@ pub(super) struct Checked {
     pub new_rules: Option<RuleSet>,
     /// Sub-zones derived from numeric codes the catalogue lacks.
     pub derived: Vec<Subzone>,
+    /// How the version gets its rules (`plan_version.rules_from`).
+    pub rules_from: &'static str,
     /// The layer read.
     pub layer: String,
     /// Its CRS.
@@ -62,7 +65,12 @@ pub(super) async fn check(
         // The shapes as read were invalid somewhere: measure overlaps on the repaired geometries.
         overlaps_after_repair(tx, tolerance_m2).await?
     };
-    let derived: Vec<Subzone> = staged.derived.into_values().map(|(s, _)| s).collect();
+    let derived: Vec<Subzone> = staged
+        .derived
+        .into_values()
+        .filter(|d| !d.earlier)
+        .map(|d| d.subzone)
+        .collect();
     let (book, new_rules) = match rules.source {
         Source::FromAttributes => {
             let own =
@@ -74,7 +82,7 @@ pub(super) async fn check(
         Source::New(given) => (rules.book, Some(given)),
         Source::Stored => (rules.book, None),
     };
-    report.unregulated_subzones = unregulated(tx, &book).await?;
+    report.unregulated_subzones = unregulated(tx, &book, &derived).await?;
     let published: i64 =
         sqlx::query_scalar("SELECT count(*) FROM import_staging WHERE NOT rejected")
             .fetch_one(&mut *tx)
@@ -84,6 +92,7 @@ pub(super) async fn check(
         report,
         book,
         new_rules,
+        rules_from: rules.rules_from,
         derived,
         layer: staged.layer,
         crs: staged.crs,
@@ -175,23 +184,33 @@ async fn overlaps_after_repair(
 }
 
 /// The sub-zones of the staged rows that `book` does not regulate, with their feature counts.
-async fn unregulated(tx: &mut sqlx::PgConnection, book: &RuleBook) -> Result<Vec<Finding>> {
+async fn unregulated(
+    tx: &mut sqlx::PgConnection,
+    book: &RuleBook,
+    derived: &[Subzone],
+) -> Result<Vec<Finding>> {
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "SELECT subzone_code, count(*) FROM import_staging WHERE NOT rejected GROUP BY 1 ORDER BY 1",
     )
     .fetch_all(&mut *tx)
     .await?;
-    Ok(unregulated_of(book, counts.into_iter().collect()))
+    Ok(unregulated_of(book, counts.into_iter().collect(), derived))
 }
 
-/// The sub-zones among `counts` (code -> features) that `book` does not regulate.
-pub fn unregulated_of(book: &RuleBook, counts: BTreeMap<String, i64>) -> Vec<Finding> {
+/// The sub-zones among `counts` (code -> features) that `book` does not regulate (named from the
+/// rule set, the catalogue or `derived`).
+pub fn unregulated_of(
+    book: &RuleBook,
+    counts: BTreeMap<String, i64>,
+    derived: &[Subzone],
+) -> Vec<Finding> {
     counts
         .into_iter()
         .filter(|(code, _)| !book.regulates(code))
         .map(|(code, features)| {
             let name = book
                 .legend(&code)
+                .or_else(|| derived.iter().find(|s| s.code == code))
                 .map_or_else(String::new, |s| format!(" ({})", s.name));
             Finding {
                 message: format!(
@@ -204,17 +223,32 @@ pub fn unregulated_of(book: &RuleBook, counts: BTreeMap<String, i64>) -> Vec<Fin
 }
 
 /// One warning per sub-zone derived from a numeric code the catalogue lacks.
-fn derived_findings(
-    derived: &std::collections::BTreeMap<String, (Subzone, usize)>,
-) -> Vec<Finding> {
+fn derived_findings(derived: &BTreeMap<String, DerivedUse>) -> Vec<Finding> {
     derived
         .values()
-        .map(|(s, n)| Finding {
-            message: format!(
-                "numeric code {} is not in the national catalogue: published as a sub-zone of zone {} named \"{}\" (from the file) in {n} feature(s)",
-                s.catalog_code, s.zone, s.name
-            ),
-            ..Finding::default()
+        .map(|d| {
+            let s = &d.subzone;
+            let origin = if d.earlier {
+                "as an earlier file named it"
+            } else {
+                "from this file"
+            };
+            let mut message = format!(
+                "numeric code {} is not in the national catalogue: published as a sub-zone of zone {} named \"{}\" ({origin}) in {} feature(s)",
+                s.catalog_code, s.zone, s.name, d.features
+            );
+            if !d.other_names.is_empty() {
+                let names: Vec<String> = d.other_names.iter().map(|n| format!("\"{n}\"")).collect();
+                message.push_str(&format!(
+                    "; this file also names it {}: lookups use \"{}\" (the file's own names stay in the attributes)",
+                    names.join(", "),
+                    s.name
+                ));
+            }
+            Finding {
+                message,
+                ..Finding::default()
+            }
         })
         .collect()
 }

@@ -25,6 +25,8 @@ pub(super) enum Source {
 pub(super) struct VersionRules {
     /// Where they come from.
     pub source: Source,
+    /// How the version gets them (`plan_version.rules_from`): `city`, `plan`, `given` or `file`.
+    pub rules_from: &'static str,
     /// The rule book codes are resolved against (for `--rules-from-attributes`, the national
     /// catalogue only).
     pub book: Arc<RuleBook>,
@@ -32,7 +34,17 @@ pub(super) struct VersionRules {
     pub reference: Arc<Reference>,
 }
 
-/// Chooses the rules of a new version of `plan`.
+/// A row of `rules_in_force.sql`.
+#[derive(sqlx::FromRow)]
+struct InForce {
+    rule_set_id: i64,
+    rules_from: String,
+}
+
+/// Chooses the rules of a new version of `plan` effective on `options.effective` (default today):
+/// given, the file's own, or those of the plan's version in force that day: the city's rule set
+/// in force that day when that version follows the city, its own rule set otherwise. A new plan
+/// (or one with no version in force that day) follows the city.
 pub(super) async fn choose(
     conn: &mut PgConnection,
     options: &ImportOptions,
@@ -45,6 +57,7 @@ pub(super) async fn choose(
         return Ok(VersionRules {
             book: unstored(rules.clone()),
             source: Source::New(rules.clone()),
+            rules_from: "given",
             reference,
         });
     }
@@ -53,30 +66,47 @@ pub(super) async fn choose(
         return Ok(VersionRules {
             book: unstored(RuleSet::default()),
             source: Source::FromAttributes,
+            rules_from: "file",
             reference,
         });
     }
-    let current: Option<i64> = sqlx::query_scalar(
-        "SELECT v.rule_set_id FROM plan_version v JOIN plan p ON p.id = v.plan_id
-         WHERE p.name = $1 ORDER BY v.version DESC LIMIT 1",
-    )
-    .bind(plan)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let id = match current {
-        Some(id) => id,
-        None => crate::rules::city_rule_set(conn).await?.ok_or_else(|| {
-            IngestError::Input(
-                "no rules to publish the plan with: load the city's rule tables first (satupeta rules load data/rules), or give --rules DIR or --rules-from-attributes".into(),
-            )
-        })?,
+    let day = options.effective.as_deref();
+    let current: Option<InForce> = sqlx::query_as(include_str!("sql/rules_in_force.sql"))
+        .bind(plan)
+        .bind(day)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (id, rules_from) = match current {
+        Some(own) if own.rules_from != "city" => {
+            (own.rule_set_id, rules_from_label(&own.rules_from))
+        }
+        _ => {
+            let city = crate::rules::city_rule_set(conn, day).await?.ok_or_else(|| {
+                IngestError::Input(format!(
+                    "no rules to publish the plan with: the city has no rule set in force on {} (satupeta rules load data/rules), and the plan has none of its own; give --rules DIR or --rules-from-attributes",
+                    day.unwrap_or("today")
+                ))
+            })?;
+            (city, "city")
+        }
     };
     let book = Arc::new(RuleBook::load(conn, id, reference.clone()).await?);
     Ok(VersionRules {
         source: Source::Stored,
+        rules_from,
         book,
         reference,
     })
+}
+
+/// The stored label of how a version got its rules.
+fn rules_from_label(label: &str) -> &'static str {
+    match label {
+        "plan" => "plan",
+        "given" => "given",
+        "file" => "file",
+        _ => "city",
+    }
 }
 
 /// The rule set a file carries in its attributes; features whose sub-zone carries several rule

@@ -16,7 +16,7 @@ pub use book::{ActivityRef, ActivityRule, KbliHit, RuleBook};
 pub use reference::{
     DERIVED, Reference, ensure_reference, is_catalog_code, is_color, record_derived,
 };
-pub use store::{StoredRuleSet, city_rule_set, read_rule_set, store_rule_set};
+pub use store::{StoredRuleSet, city_rule_set, make_city_rule_set, read_rule_set, store_rule_set};
 pub use tables::load_dir;
 
 use serde::Serialize;

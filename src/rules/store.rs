@@ -18,12 +18,8 @@ pub struct StoredRuleSet {
 }
 
 /// Stores `rules` inside the caller's transaction, or finds the stored rule set with the same
-/// content. With `city_default`, it becomes the rule set of plans imported without rules.
-pub async fn store_rule_set(
-    tx: &mut PgConnection,
-    rules: &RuleSet,
-    city_default: bool,
-) -> Result<StoredRuleSet> {
+/// content.
+pub async fn store_rule_set(tx: &mut PgConnection, rules: &RuleSet) -> Result<StoredRuleSet> {
     // One writer at a time, so that two equal rule sets cannot both be new.
     sqlx::query("LOCK TABLE rule_set IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
@@ -68,20 +64,37 @@ pub async fn store_rule_set(
             }
         }
     };
-    if city_default {
-        sqlx::query("UPDATE rule_set SET city_default_at = clock_timestamp() WHERE id = $1")
-            .bind(stored.id)
-            .execute(&mut *tx)
-            .await?;
-    }
     Ok(stored)
 }
 
-/// The city's rule set: the one `satupeta rules load DIR` (without `--plan`) loaded last.
-pub async fn city_rule_set(conn: &mut PgConnection) -> Result<Option<i64>> {
+/// Makes rule set `id` the city's from day `effective`: plans that follow the city's rules take it
+/// from then on. Without a day: from today, or, for the city's first rule set, from always (a
+/// city's first rules also regulate the plans it publishes for earlier days). Returns the day.
+pub async fn make_city_rule_set(
+    tx: &mut PgConnection,
+    id: i64,
+    effective: Option<&str>,
+) -> Result<String> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM rule_set WHERE city_default_at IS NOT NULL ORDER BY city_default_at DESC LIMIT 1",
+        "INSERT INTO city_rule_set (rule_set_id, effective_from)
+         VALUES ($1, COALESCE($2::date, CASE WHEN EXISTS (SELECT 1 FROM city_rule_set)
+                                             THEN city_today() ELSE DATE '1900-01-01' END))
+         RETURNING effective_from::text",
     )
+    .bind(id)
+    .bind(effective)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
+/// The city's rule set in force on `day` (default today): the one `satupeta rules load DIR`
+/// (without `--plan`) made the city's with the latest effective date on or before it.
+pub async fn city_rule_set(conn: &mut PgConnection, day: Option<&str>) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT rule_set_id FROM city_rule_set WHERE effective_from <= COALESCE($1::date, city_today())
+         ORDER BY effective_from DESC, id DESC LIMIT 1",
+    )
+    .bind(day)
     .fetch_optional(&mut *conn)
     .await?)
 }

@@ -208,15 +208,24 @@ fn parse_intensity(table: &Table, subzones: &[Subzone], errors: &mut Errors) -> 
             tiers.iter().filter(|t| t.subzone == subzone.code).collect();
         own.sort_by(|a, b| a.min_parcel_m2.total_cmp(&b.min_parcel_m2));
         let mut expected = Some(0.0);
+        let mut broken = false;
         for tier in &own {
             if expected != Some(tier.min_parcel_m2) {
+                let wanted = match expected {
+                    Some(m2) => format!("the next to start at {m2} m²"),
+                    None => "none after the open last tier".to_string(),
+                };
                 errors.table(&table.file, format!(
-                    "the tiers of {} do not follow each other (a tier starts at {} m², expected {:?})",
-                    subzone.code, tier.min_parcel_m2, expected
+                    "the tiers of {} do not follow each other (a tier starts at {} m²; expected {wanted})",
+                    subzone.code, tier.min_parcel_m2
                 ));
+                broken = true;
                 break;
             }
             expected = tier.max_parcel_m2;
+        }
+        if broken {
+            continue;
         }
         if own.is_empty() {
             errors.table(

@@ -134,10 +134,11 @@ impl From<ZoningError> for ApiError {
             | ZoningError::BadDay(_) => ApiError::bad_request(e.to_string()),
             ZoningError::NotCovered { .. }
             | ZoningError::NothingInForce { .. }
+            | ZoningError::NoVersionInForce(_)
             | ZoningError::NotOfPlan { .. }
-            | ZoningError::KbliNotRuled { .. }
             | ZoningError::NoItbxCell { .. }
             | ZoningError::UnknownVersion(_) => ApiError::not_found(e.to_string()),
+            ZoningError::NotOnParcel { .. } => ApiError::unprocessable(e.to_string()),
             ZoningError::Parcel(p) => p.into(),
             ZoningError::Sql(e) => database(e),
             ZoningError::Rules(crate::rules::RulesError::Sql(e)) => database(e),

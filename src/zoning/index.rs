@@ -159,7 +159,8 @@ pub struct VersionInfo {
     pub in_force_until: Option<String>,
     /// Its rule set.
     pub rule_set_id: i64,
-    /// The digest of its rule set.
+    /// The digest of its rule set (answers give it with the rules).
+    #[serde(skip)]
     pub rule_digest: Option<String>,
     /// The version whose zoning rows it uses (itself, unless it changed only the rules).
     #[serde(skip)]

@@ -198,7 +198,7 @@ async fn load_snapshot(pool: &PgPool, previous: &ZoningIndex) -> Result<Snapshot
             slot.insert(Arc::new(book));
         }
     }
-    let city = crate::rules::city_rule_set(&mut tx).await?;
+    let city = crate::rules::city_rule_set(&mut tx, None).await?;
     let city_book = match city {
         Some(id) if !books.contains_key(&id) => Some(Arc::new(
             RuleBook::load(&mut tx, id, reference.clone()).await?,

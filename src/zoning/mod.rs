@@ -44,14 +44,6 @@ pub enum ZoningError {
     /// The code is not in KBLI 2020.
     #[error("\"{0}\" is not a KBLI 2020 code")]
     UnknownKbli(String),
-    /// The KBLI code is not ruled by any activity of the ITBX matrix.
-    #[error("KBLI {code} ({title}) is not covered by the activity list")]
-    KbliNotRuled {
-        /// The code.
-        code: String,
-        /// Its title.
-        title: String,
-    },
     /// The ITBX matrix has no cell for the activity in the sub-zone.
     #[error("the ITBX matrix has no cell for {activity} in {subzone}")]
     NoItbxCell {
@@ -63,6 +55,19 @@ pub enum ZoningError {
     /// There is no such plan version.
     #[error("there is no plan version {0}")]
     UnknownVersion(i64),
+    /// No version of any plan was in force on the day.
+    #[error("no plan version was in force on {0}")]
+    NoVersionInForce(String),
+    /// A version to compare with whose plan rules none of the parcel.
+    #[error(
+        "version {version} to compare with is of plan \"{plan}\", which rules no part of this parcel"
+    )]
+    NotOnParcel {
+        /// The version.
+        version: i64,
+        /// Its plan.
+        plan: String,
+    },
     /// A version of another plan than the one asked about.
     #[error("plan version {version} is not a version of plan {plan}")]
     NotOfPlan {

@@ -537,6 +537,9 @@ pub async fn lookup_parcel(
             .map(|v| (v.geometry_version_id, v.version_id))
             .collect(),
     };
+    if let (Some(day), true) = (&options.at, version_of.is_empty()) {
+        return Err(super::ZoningError::NoVersionInForce(day.clone()));
+    }
     let geometry: Vec<i64> = version_of.keys().copied().collect();
     let (pieces, area, outside) = measure(pool, &wkb, &geometry).await?;
     if area <= 0.0 {
@@ -551,7 +554,6 @@ pub async fn lookup_parcel(
     };
     let (pieces, overlaps) = count_once(pieces, &regulations);
     let mut parts = Vec::with_capacity(pieces.len());
-    let mut activity_class: Option<ItbxClass> = None;
     for (piece, counted) in pieces {
         let version = version_of
             .get(&piece.geometry_version)
@@ -565,9 +567,6 @@ pub async fn lookup_parcel(
             .activity()
             .map(|k| activity_answer(book, k, &piece.subzone))
             .transpose()?;
-        if let Some(class) = activity.as_ref().and_then(|a| a.class) {
-            activity_class = Some(activity_class.map_or(class, |c| c.combine(class)));
-        }
         parts.push(ParcelPart {
             feature_id: piece.id,
             plan: version.cloned(),
@@ -588,6 +587,11 @@ pub async fn lookup_parcel(
     }
     // A zone that other zones overrule all over the parcel rules none of it (see `overlaps`).
     parts.retain(|p| p.area_m2 > 0.0);
+    // The parts that rule some of the parcel decide the class of the activity on it.
+    let activity_class = parts
+        .iter()
+        .filter_map(|p| p.activity.as_ref().and_then(|a| a.class))
+        .reduce(ItbxClass::combine);
     parts.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
     let compared_to = match options.compare_to {
         Some(id) => Some(compare(pool, live, snapshot, &versions, id, &wkb, &mut parts).await?),
@@ -607,6 +611,23 @@ pub async fn lookup_parcel(
             share: outside / area,
         },
     })
+}
+
+/// Overlaps inside a parcel of this many m² or less are not reported (the import's default
+/// tolerance): zones that share a boundary leave slivers there.
+const REPORTED_OVERLAP_M2: f64 = 1.0;
+
+/// The share of `whole`'s area that `part` covers, by planar area in degrees: the geodesic area of
+/// the slivers overlay leaves can read as the whole globe (see `ingest::coverage`), and PostGIS has
+/// measured `whole` already; over a parcel the ratio is exact to far below a square metre.
+fn share_of(part: &MultiPolygon<f64>, whole: &MultiPolygon<f64>) -> f64 {
+    use geo::Area;
+    let whole = whole.unsigned_area();
+    if whole > 0.0 {
+        (part.unsigned_area() / whole).min(1.0)
+    } else {
+        0.0
+    }
 }
 
 /// What a piece counts for once overlaps are taken out: its area and shape.
@@ -659,20 +680,23 @@ fn count_once(
                 continue;
             }
             let common = piece.shape.intersection(&earlier.shape);
-            let common_m2 = common.geodesic_area_unsigned();
-            // Below a square centimetre, two zones only share a boundary.
-            if common_m2 > 1e-4 {
+            let common_m2 = share_of(&common, &piece.shape) * piece.area_m2;
+            if common_m2 > 0.0 {
+                remaining = remaining.difference(&earlier.shape);
+                cut = true;
+            }
+            // Zones that only share a boundary leave slivers: reported from the import's default
+            // overlap tolerance on.
+            if common_m2 > REPORTED_OVERLAP_M2 {
                 overlaps.push(RegulationOverlap {
                     ruling_feature_id: earlier.id,
                     overruled_feature_id: piece.id,
                     area_m2: common_m2,
                 });
-                remaining = remaining.difference(&earlier.shape);
-                cut = true;
             }
         }
         let area_m2 = if cut {
-            remaining.geodesic_area_unsigned()
+            share_of(&remaining, &piece.shape) * piece.area_m2
         } else {
             piece.area_m2
         };
@@ -724,6 +748,15 @@ async fn compare(
         .get(&compare_to)
         .ok_or(super::ZoningError::UnknownVersion(compare_to))?;
     let book_then = live.book(snapshot, then.rule_set_id).await?;
+    if !parts
+        .iter()
+        .any(|p| p.plan.as_ref().is_some_and(|v| v.plan_id == then.plan_id))
+    {
+        return Err(super::ZoningError::NotOnParcel {
+            version: compare_to,
+            plan: then.plan.clone(),
+        });
+    }
     let (pieces, _, _) = measure(pool, wkb, &[then.geometry_version_id]).await?;
     // Only the parts of the same plan compare with its earlier version.
     for part in parts.iter_mut() {
@@ -735,8 +768,9 @@ async fn compare(
         let mut covered = 0.0;
         for piece in &pieces {
             let common = part.shape.intersection(&piece.shape);
-            let area_m2 = common.geodesic_area_unsigned();
-            if area_m2 <= 1e-4 {
+            let area_m2 = share_of(&common, &part.shape) * part.area_m2;
+            // Slivers along shared boundaries are not pieces.
+            if area_m2 <= REPORTED_OVERLAP_M2 {
                 continue;
             }
             covered += area_m2;
@@ -763,7 +797,8 @@ async fn compare(
         }
         let not_covered_before_m2 = (part.area_m2 - covered).max(0.0);
         part.changes = Some(PartChange {
-            unchanged: before.iter().all(|b| b.differs.is_empty()) && not_covered_before_m2 < 0.01,
+            unchanged: before.iter().all(|b| b.differs.is_empty())
+                && not_covered_before_m2 <= REPORTED_OVERLAP_M2,
             before,
             not_covered_before_m2,
         });

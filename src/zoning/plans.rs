@@ -126,8 +126,13 @@ impl PlanRow {
     /// The catalogue entry; the whole report only when `with_report`.
     fn into_version(self, with_report: bool) -> PlanVersion {
         let report = self.report.0;
-        let area =
-            |findings: &[crate::ingest::Finding]| findings.iter().filter_map(|g| g.area_m2).sum();
+        // (A float sum of nothing is -0.0: fold from 0.0.)
+        let area = |findings: &[crate::ingest::Finding]| {
+            findings
+                .iter()
+                .filter_map(|g| g.area_m2)
+                .fold(0.0, |sum, a| sum + a)
+        };
         PlanVersion {
             plan_id: self.plan_id,
             plan: self.plan,

@@ -30,11 +30,13 @@ pub struct ActivityAnswer {
     pub kbli: String,
     /// Its title.
     pub kbli_title: String,
-    /// The activity of the ITBX matrix that rules it.
-    pub id: String,
+    /// The activity of the ITBX matrix that rules it (none when the rule set rules no activity by
+    /// KBLI code).
+    pub id: Option<String>,
     /// The activity's name.
-    pub name: String,
-    /// Its class here: I, T, B, TB or X; `null` when the rule set does not regulate the sub-zone.
+    pub name: Option<String>,
+    /// Its class here: I, T, B, TB or X; `null` when the rule set does not regulate the sub-zone
+    /// or does not rule the code.
     pub class: Option<ItbxClass>,
     /// The class in words.
     pub class_label: &'static str,
@@ -143,25 +145,32 @@ pub(crate) fn activity_answer(
     let entry = rules
         .kbli(kbli)
         .ok_or_else(|| ZoningError::UnknownKbli(kbli.to_string()))?;
-    let activity = rules
-        .activity_for_kbli(kbli)
-        .ok_or_else(|| ZoningError::KbliNotRuled {
-            code: entry.code.clone(),
-            title: entry.title.clone(),
-        })?;
+    let unanswered = |id: Option<&str>, name: Option<&str>, message: String| ActivityAnswer {
+        kbli: entry.code.clone(),
+        kbli_title: entry.title.clone(),
+        id: id.map(str::to_string),
+        name: name.map(str::to_string),
+        class: None,
+        class_label: "Tidak diatur oleh rencana ini (not regulated by this plan)",
+        conditions: Vec::new(),
+        message: Some(message),
+    };
+    let Some(activity) = rules.activity_for_kbli(kbli) else {
+        return Ok(unanswered(
+            None,
+            None,
+            format!(
+                "this plan version's rule set rules no activity by KBLI code: KBLI {} ({}) cannot be matched; its activities are listed by name",
+                entry.code, entry.title
+            ),
+        ));
+    };
     if !rules.regulates(subzone) {
-        return Ok(ActivityAnswer {
-            kbli: entry.code.clone(),
-            kbli_title: entry.title.clone(),
-            id: activity.id.clone(),
-            name: activity.name.clone(),
-            class: None,
-            class_label: "Tidak diatur oleh rencana ini (not regulated by this plan)",
-            conditions: Vec::new(),
-            message: Some(format!(
-                "this plan version's rule set sets no rules for sub-zone {subzone}"
-            )),
-        });
+        return Ok(unanswered(
+            Some(&activity.id),
+            Some(&activity.name),
+            format!("this plan version's rule set sets no rules for sub-zone {subzone}"),
+        ));
     }
     let rule =
         rules
@@ -173,8 +182,8 @@ pub(crate) fn activity_answer(
     Ok(ActivityAnswer {
         kbli: entry.code.clone(),
         kbli_title: entry.title.clone(),
-        id: rule.id,
-        name: rule.name,
+        id: Some(rule.id),
+        name: Some(rule.name),
         class: Some(rule.class),
         class_label: rule.class_label,
         conditions: rule.conditions,

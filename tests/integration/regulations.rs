@@ -598,6 +598,20 @@ async fn each_import_policy_publishes_its_flawed_file_with_the_defects_on_record
     assert_eq!(answer["intensity"], Value::Null);
     assert_eq!(answer["activities"], Value::Null);
     assert_eq!(answer["activity"]["class"], Value::Null);
+    // A second file names the same code otherwise: it publishes, and the report says which name
+    // lookups use.
+    derived[5].1 = json!({"KODSZN": "32131000", "NAMOBJ": "Markas Kodim"});
+    let second = ingest::import(
+        &db.pool,
+        &options(&write_plan("derived2.gpkg", &derived), "Turunan Lain"),
+    )
+    .await
+    .unwrap();
+    let message = &second.report.derived_subzones[0].message;
+    assert!(
+        message.contains("as an earlier file named it") && message.contains("\"Markas Kodim\""),
+        "{message}"
+    );
     // Digits that name no single zone are still refused.
     derived[5].1 = json!({"KODSZN": "32119000", "NAMOBJ": "Entah"});
     let refused = ingest::import(
@@ -739,6 +753,25 @@ async fn overlapping_zones_publish_by_a_stated_precedence_and_count_once() {
     assert_eq!(overlap.overruled_feature_id, housing.feature_id);
     assert!((housing.zone_area_m2 - housing.area_m2 - overlap.area_m2).abs() < 0.01);
     assert!(parcel.precedence.is_some());
+    // A parcel inside the overlap: only the park rules it, and only its class counts.
+    let inside = ParcelRequest::new(
+        ParcelRequest::polygons(
+            json!({"type": "Polygon", "coordinates": square(lon, lat, 0.0002)}),
+        )
+        .unwrap(),
+        Some("56101".into()),
+    )
+    .unwrap();
+    let parcel = zoning::lookup_parcel(&db.pool, &live, &snapshot, &inside, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(parcel.parts.len(), 1);
+    assert_eq!(parcel.parts[0].subzone_code, "RTH-2");
+    assert_eq!(
+        parcel.activity_class,
+        parcel.parts[0].activity.as_ref().unwrap().class
+    );
+    assert_eq!(parcel.overlaps.len(), 1);
 }
 
 #[tokio::test]
@@ -885,11 +918,20 @@ async fn a_file_that_carries_its_own_rules_publishes_them_as_its_rule_set() {
         (json!(80.0), json!(70.0))
     );
     assert_eq!(commerce["intensity"][0]["max_height_m"], Value::Null);
+    // Its activities are named, not coded: a KBLI question is answered with why it has no class.
+    let asked = point(&live, lon, lat, Some("56101"));
+    assert_eq!(asked["activity"]["class"], Value::Null);
+    assert!(
+        asked["activity"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rules no activity by KBLI code")
+    );
     // The version's rule set is the file's, not the city's.
     assert_ne!(
         commerce["rules"]["set"],
         json!(
-            rules::city_rule_set(&mut db.pool.acquire().await.unwrap())
+            rules::city_rule_set(&mut db.pool.acquire().await.unwrap(), None)
                 .await
                 .unwrap()
         )
@@ -1074,4 +1116,209 @@ async fn the_citys_rules_reach_the_plans_that_use_them_and_leave_a_plan_with_its
         .await
         .unwrap();
     assert_eq!(later.rule_set.unwrap().id, outcome.rule_set.id);
+}
+
+#[tokio::test]
+async fn new_versions_build_on_the_version_in_force_on_their_day() {
+    let db = fresh_db().await;
+    let today = ingest::import(
+        &db.pool,
+        &options(&write_plan("now.gpkg", &standard_features()), "Hari"),
+    )
+    .await
+    .unwrap();
+    // Zoning published in advance for 2031 redraws cell (1,0) as offices.
+    let mut later = standard_features();
+    later[1].1["KODSZN"] = json!("32113000");
+    later[1].1.as_object_mut().unwrap().remove("NAMOBJ");
+    let planned = ingest::import(
+        &db.pool,
+        &ImportOptions {
+            effective: Some("2031-01-01".into()),
+            ..options(&write_plan("2031.gpkg", &later), "Hari")
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!planned.state.as_ref().unwrap().in_force);
+    assert!(today.state.as_ref().unwrap().in_force);
+    // New rules today go on today's zoning, not on the zoning of 2031.
+    let rules = ingest::publish_rules(&db.pool, Some("Hari"), &stricter_r3(), None)
+        .await
+        .unwrap();
+    assert!(rules.versions[0].state.in_force);
+    let geometry: i64 =
+        sqlx::query_scalar("SELECT geometry_version_id FROM plan_version WHERE id = $1")
+            .bind(rules.versions[0].version_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(geometry, today.version_id.unwrap());
+    let live = Live::load(db.pool.clone()).await.unwrap();
+    let (lon, lat) = cell_centre(1, 0);
+    assert_eq!(point(&live, lon, lat, None)["subzone"]["code"], "K-1");
+    // Rules for a day before any zoning are refused, naming the plan and the day.
+    let early = ingest::publish_rules(&db.pool, Some("Hari"), &stricter_r3(), Some("2000-01-01"))
+        .await
+        .unwrap_err();
+    assert!(
+        early
+            .to_string()
+            .contains("no version of plan \"Hari\" is in force on 2000-01-01"),
+        "{early}"
+    );
+
+    // A plan given its own rules with --plan keeps them when the city's rules change, even when
+    // they are equal to the city's.
+    let city = write_plan("city.gpkg", &standard_features());
+    ingest::import(&db.pool, &options(&city, "Milik"))
+        .await
+        .unwrap();
+    ingest::publish_rules(
+        &db.pool,
+        Some("Milik"),
+        &shipped_rules(),
+        Some(&today.state.unwrap().effective_from),
+    )
+    .await
+    .unwrap();
+    let mut newer = shipped_rules();
+    newer.conditions[0].text.push_str(" (diubah)");
+    let outcome = ingest::publish_rules(&db.pool, None, &newer, None)
+        .await
+        .unwrap();
+    let plans: Vec<&str> = outcome.versions.iter().map(|v| v.plan.as_str()).collect();
+    assert!(
+        !plans.contains(&"Milik") && !plans.contains(&"Hari"),
+        "{plans:?}"
+    );
+    // City rules from 2030 on do not reach a plan imported today.
+    let mut future = shipped_rules();
+    future.conditions[1].text.push_str(" (2030)");
+    let future_set = ingest::publish_rules(&db.pool, None, &future, Some("2030-01-01"))
+        .await
+        .unwrap()
+        .rule_set;
+    let fresh = ingest::import(&db.pool, &options(&city, "Baru"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.rule_set.unwrap().id, outcome.rule_set.id);
+    assert_ne!(outcome.rule_set.id, future_set.id);
+}
+
+#[tokio::test]
+async fn parcels_over_the_demo_plan_count_each_square_metre_once_and_compare_cleanly() {
+    let db = fresh_db().await;
+    let first = ingest::import(&db.pool, &options(super::harness::demo_plan(), "Demo"))
+        .await
+        .unwrap();
+    let live = Live::load(db.pool.clone()).await.unwrap();
+    let snapshot = live.snapshot();
+    // Parcels (octagons, as a buffer draws them) centred on zone boundaries: where zones meet,
+    // overlay leaves slivers; none may count, and comparing with the same version changes nothing.
+    let corners: Vec<(f64, f64)> = sqlx::query_as(
+        "SELECT ST_X(p.geom), ST_Y(p.geom) FROM (SELECT geom FROM zoning_feature ORDER BY id LIMIT 40) f,
+         LATERAL ST_DumpPoints(f.geom) p WHERE (p.path)[3] = 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for (lon, lat) in corners {
+        let ring: Vec<[f64; 2]> = (0..=8)
+            .map(|i| {
+                let a = f64::from(i % 8) * std::f64::consts::TAU / 8.0;
+                [lon + 0.0004 * a.cos(), lat + 0.0004 * a.sin()]
+            })
+            .collect();
+        let request = ParcelRequest::new(
+            ParcelRequest::polygons(json!({"type": "Polygon", "coordinates": [ring]})).unwrap(),
+            None,
+        )
+        .unwrap();
+        let answer = zoning::lookup_parcel(
+            &db.pool,
+            &live,
+            &snapshot,
+            &request,
+            &ParcelOptions {
+                at: None,
+                compare_to: first.version_id,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            answer.overlaps.is_empty(),
+            "at {lon}, {lat}: {:?}",
+            answer.overlaps
+        );
+        let counted: f64 =
+            answer.parts.iter().map(|p| p.area_m2).sum::<f64>() + answer.outside_plan.area_m2;
+        assert!(
+            (counted / answer.area_m2 - 1.0).abs() < 1e-6,
+            "at {lon}, {lat}"
+        );
+        for part in &answer.parts {
+            let changes = part.changes.as_ref().unwrap();
+            assert!(changes.unchanged, "at {lon}, {lat}: {changes:?}");
+            assert!(
+                changes
+                    .before
+                    .iter()
+                    .all(|b| b.area_m2 <= part.area_m2 + 0.01)
+            );
+        }
+    }
+    // A version of a plan that rules none of the parcel cannot be compared with; a day before any
+    // version has no regulation.
+    let elsewhere = ingest::import(
+        &db.pool,
+        &options(&write_plan("far.gpkg", &standard_features()), "Jauh"),
+    )
+    .await
+    .unwrap();
+    let (lon, lat) = (116.95, -1.15);
+    let request = ParcelRequest::new(
+        ParcelRequest::polygons(
+            json!({"type": "Polygon", "coordinates": square(lon, lat, 0.0004)}),
+        )
+        .unwrap(),
+        None,
+    )
+    .unwrap();
+    let snapshot = Live::load(db.pool.clone()).await.unwrap().snapshot();
+    let refused = zoning::lookup_parcel(
+        &db.pool,
+        &live,
+        &snapshot,
+        &request,
+        &ParcelOptions {
+            at: None,
+            compare_to: elsewhere.version_id,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("rules no part of this parcel"),
+        "{refused}"
+    );
+    let before = zoning::lookup_parcel(
+        &db.pool,
+        &live,
+        &snapshot,
+        &request,
+        &ParcelOptions {
+            at: Some("2000-01-01".into()),
+            compare_to: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        before
+            .to_string()
+            .contains("no plan version was in force on 2000-01-01"),
+        "{before}"
+    );
 }

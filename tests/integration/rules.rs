@@ -182,7 +182,10 @@ async fn stored_rules_resolve_kbli_codes_and_sub_zone_codes() {
     let db = fresh_db().await;
     let mut conn = db.pool.acquire().await.unwrap();
     let reference = Arc::new(Reference::load(&mut conn).await.unwrap());
-    let city = rules::city_rule_set(&mut conn).await.unwrap().unwrap();
+    let city = rules::city_rule_set(&mut conn, None)
+        .await
+        .unwrap()
+        .unwrap();
     let book = RuleBook::load(&mut conn, city, reference).await.unwrap();
     assert_eq!(
         book.subzones().len(),
