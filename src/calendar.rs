@@ -6,11 +6,21 @@
 #[error("\"{0}\" is not a day written YYYY-MM-DD")]
 pub struct BadDay(pub String);
 
-/// At most 40 characters of `text`, for a message.
+/// At most 40 characters of `text`, for a message, with control and bidirectional-override
+/// characters shown as `?` (they could reorder the message's text where it is displayed).
 fn shortened(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
+    let shown: String = text
+        .chars()
+        .take(40)
+        .map(|c| {
+            let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { '?' } else { c }
+        })
+        .collect();
+    if text.chars().nth(40).is_some() {
+        format!("{shown}…")
+    } else {
+        shown
     }
 }
 

@@ -30,7 +30,7 @@ pub struct Limits {
     pub search_hits: usize,
     /// Request bodies read and parsed at once (each at most `body_bytes`); more wait in line.
     pub body_concurrency: usize,
-    /// Parcel computations running in the database at once; more wait in line.
+    /// Parcel computations and plan changes running in the database at once; more wait in line.
     pub parcel_concurrency: usize,
     /// CPU-heavy tasks (tile rendering) running at once on the blocking threads; more wait.
     pub cpu_concurrency: usize,

@@ -440,7 +440,9 @@ async fn load_rules(
         } else {
             day.clone()
         };
-        println!("it is the city's rule set from {from}: plans that follow the city's rules take it");
+        println!(
+            "it is the city's rule set from {from}: plans that follow the city's rules take it"
+        );
     }
     for v in &outcome.versions {
         println!(
@@ -460,16 +462,32 @@ async fn load_rules(
     Ok(())
 }
 
-/// A version's effective date and whether it is in force today, in words.
+/// A version's effective date, whether it is in force today, and what will replace it, in words.
 fn in_force_words(state: &ingest::VersionState) -> String {
-    if state.in_force {
+    let mut words = if state.in_force {
         format!("effective from {}, in force today", state.effective_from)
-    } else {
+    } else if state.effective_from > state.today {
         format!(
-            "effective from {}, NOT in force today (it takes effect later, or a version taking effect later supersedes it)",
+            "effective from {}: NOT in force today, it takes effect later",
             state.effective_from
         )
+    } else {
+        format!(
+            "effective from {}: NOT in force today, a version effective later supersedes it",
+            state.effective_from
+        )
+    };
+    if let Some(day) = &state.superseded_from {
+        words.push_str(&format!(
+            "\nwarning: a version of this plan published earlier takes effect on {day} with its own zoning and rules, and supersedes this one then; publish it again if it should include this change"
+        ));
     }
+    if let Some(day) = &state.city_rules_change {
+        words.push_str(&format!(
+            "\nwarning: the city's rules change on {day} (loaded earlier); this plan follows them but has no version for that day: load those rules again (satupeta rules load DIR --effective {day})"
+        ));
+    }
+    words
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.

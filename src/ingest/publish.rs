@@ -127,13 +127,21 @@ async fn finish(tx: &mut PgConnection, plan_id: i64, version_id: i64, what: &str
     Ok(())
 }
 
-/// A version's effective date and whether it is in force today.
+/// A version's effective date, whether it is in force today, and what will replace it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VersionState {
     /// The day it takes (or took) effect.
     pub effective_from: String,
+    /// Balikpapan's today.
+    pub today: String,
     /// Whether it is in force today.
     pub in_force: bool,
+    /// The first later day from which a version of the plan published earlier (with its own
+    /// zoning and rules) supersedes it.
+    pub superseded_from: Option<String>,
+    /// For a version that follows the city's rules: the first later day on which the city's rules
+    /// change (it gets a version for that day only when the city's rules are loaded again).
+    pub city_rules_change: Option<String>,
 }
 
 async fn version_state(tx: &mut PgConnection, version_id: i64) -> Result<VersionState> {
@@ -178,6 +186,7 @@ struct InForce {
     plan: String,
     version_id: i64,
     rule_set_id: i64,
+    rules_from: String,
     geometry_version_id: i64,
     report: sqlx::types::Json<ValidationReport>,
 }
@@ -220,7 +229,11 @@ pub async fn publish_rules(
     };
     let rules_from = if plan.is_some() { "plan" } else { "city" };
     for current in targets {
-        if current.rule_set_id == stored.id && effective.is_none() {
+        // Rules given for a plan that equal the city's it follows still make them its own.
+        if current.rule_set_id == stored.id
+            && current.rules_from == rules_from
+            && effective.is_none()
+        {
             outcome.unchanged.push(current.plan);
             continue;
         }

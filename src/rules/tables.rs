@@ -212,6 +212,7 @@ fn parse_intensity(table: &Table, subzones: &[Subzone], errors: &mut Errors) -> 
         for tier in &own {
             if expected != Some(tier.min_parcel_m2) {
                 let wanted = match expected {
+                    Some(0.0) => "the first tier to start at 0 m²".to_string(),
                     Some(m2) => format!("the next to start at {m2} m²"),
                     None => "none after the open last tier".to_string(),
                 };

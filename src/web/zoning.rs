@@ -181,18 +181,24 @@ async fn parcel(
 ) -> Result<Response, ApiError> {
     let options = query.options()?;
     let request = ParcelRequest::from_json(&body)?;
-    let _slot = tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
-        .await
-        .map_err(|_| {
-            ApiError::unavailable(format!(
-                "{} parcels are being measured; none finished within {} s",
-                LIMITS.parcel_concurrency, LIMITS.queue_wait_s
-            ))
-        })?
-        .map_err(ApiError::internal)?;
+    let _slot = heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let answer = lookup_parcel(&state.pool, &state.live, &snapshot, &request, &options).await?;
     Ok(Json(answer).into_response())
+}
+
+/// One of the [`Limits::parcel_concurrency`](crate::limits::Limits) slots for work PostGIS does
+/// per request (parcels, changes between versions), waited for at most the queue wait.
+async fn heavy_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
+        .await
+        .map_err(|_| {
+            ApiError::unavailable(format!(
+                "{} parcels or plan changes are being measured; none finished within {} s",
+                LIMITS.parcel_concurrency, LIMITS.queue_wait_s
+            ))
+        })?
+        .map_err(ApiError::internal)
 }
 
 /// The query of an activity search: `q`, and optionally `limit` and `version` (whose rule set to
@@ -350,14 +356,23 @@ async fn plan_changes(
         })
     };
     let (from, to) = (version("from", query.from)?, version("to", query.to)?);
+    // An overlay of two plans in PostGIS: it shares the parcels' slots.
+    let _slot = heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let body =
         crate::zoning::plan_changes(&state.pool, &state.live, &snapshot, plan_id, from, to).await?;
+    // Two versions never change: their differences may be kept (an hour, for the legend's names).
     Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/geo+json"),
-        )],
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/geo+json"),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
         body,
     )
         .into_response())

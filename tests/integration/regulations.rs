@@ -1147,6 +1147,11 @@ async fn new_versions_build_on_the_version_in_force_on_their_day() {
         .await
         .unwrap();
     assert!(rules.versions[0].state.in_force);
+    // The version published earlier for 2031 supersedes it then, with its own rules: said.
+    assert_eq!(
+        rules.versions[0].state.superseded_from.as_deref(),
+        Some("2031-01-01")
+    );
     let geometry: i64 =
         sqlx::query_scalar("SELECT geometry_version_id FROM plan_version WHERE id = $1")
             .bind(rules.versions[0].version_id)
@@ -1174,14 +1179,14 @@ async fn new_versions_build_on_the_version_in_force_on_their_day() {
     ingest::import(&db.pool, &options(&city, "Milik"))
         .await
         .unwrap();
-    ingest::publish_rules(
-        &db.pool,
-        Some("Milik"),
-        &shipped_rules(),
-        Some(&today.state.unwrap().effective_from),
-    )
-    .await
-    .unwrap();
+    let own = ingest::publish_rules(&db.pool, Some("Milik"), &shipped_rules(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        own.versions.len(),
+        1,
+        "equal rules given for the plan become its own"
+    );
     let mut newer = shipped_rules();
     newer.conditions[0].text.push_str(" (diubah)");
     let outcome = ingest::publish_rules(&db.pool, None, &newer, None)
@@ -1204,6 +1209,11 @@ async fn new_versions_build_on_the_version_in_force_on_their_day() {
         .unwrap();
     assert_eq!(fresh.rule_set.unwrap().id, outcome.rule_set.id);
     assert_ne!(outcome.rule_set.id, future_set.id);
+    // It follows the city, whose rules change in 2030: said.
+    assert_eq!(
+        fresh.state.unwrap().city_rules_change.as_deref(),
+        Some("2030-01-01")
+    );
 }
 
 #[tokio::test]
