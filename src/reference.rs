@@ -53,5 +53,9 @@ pub async fn ensure_admin_areas(pool: &PgPool) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
+    // The kecamatan and city outlines are drawn from the kelurahan (migration 0006).
+    sqlx::query("SELECT satupeta_derive_admin_outlines()")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }

@@ -823,3 +823,38 @@ async fn a_table_registered_as_a_tile_layer_is_served_without_new_code() {
     let tile = Tile::decode(fetch(&tile_url(&after, coord), &[]).await.2.as_slice()).unwrap();
     assert!(strings(&tile.layers[0], "nama").contains(&"SDN 002 Balikpapan Kota".to_string()));
 }
+
+#[tokio::test]
+async fn kecamatan_and_city_outlines_are_drawn_from_their_kelurahan() {
+    let db = fresh_db().await;
+    // Each kecamatan's outline is the union of its kelurahan, so no kecamatan line crosses a
+    // kelurahan; the city's is the union of all.
+    let rows: Vec<(String, f64, f64, bool)> = sqlx::query_as(
+        "SELECT k.nama, ST_Area(k.geom::geography), ST_Area(ST_SymDifference(k.geom, u.geom)::geography),
+                ST_CoveredBy(u.geom, k.geom)
+         FROM admin_area k
+         JOIN (SELECT kecamatan, ST_Union(geom) AS geom FROM admin_area WHERE tingkat = 'kelurahan'
+               GROUP BY kecamatan) u ON u.kecamatan = k.nama
+         WHERE k.tingkat = 'kecamatan'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 6);
+    for (name, area, difference, covered) in rows {
+        assert!(
+            difference < 1.0,
+            "{name}: {difference} m² of {area} m² differ"
+        );
+        assert!(covered, "{name}");
+    }
+    let (city, all): (f64, f64) = sqlx::query_as(
+        "SELECT ST_Area(c.geom::geography),
+                ST_Area((SELECT ST_Union(geom) FROM admin_area WHERE tingkat = 'kelurahan')::geography)
+         FROM admin_area c WHERE c.tingkat = 'kota'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!((city / all - 1.0).abs() < 1e-9, "{city} vs {all}");
+}
