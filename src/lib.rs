@@ -13,6 +13,7 @@ pub mod demo;
 pub mod geometry;
 pub mod ingest;
 pub mod limits;
+pub mod places;
 pub mod reference;
 pub mod rules;
 pub mod tiles;

@@ -7,6 +7,7 @@ mod edge;
 mod error;
 mod health;
 pub mod http;
+mod places;
 mod server;
 mod tiles;
 mod zoning;
@@ -247,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             zoning::routes(&state)
+                .merge(places::routes())
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -250,3 +250,104 @@ async fn a_plan_published_by_another_process_is_served_within_seconds() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be read as vector data"));
 }
+
+#[tokio::test]
+async fn the_place_search_finds_kelurahan_by_name_and_reads_typed_coordinates() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    let search = |q: &str| {
+        let url = format!("{base}/api/v1/places");
+        let q = q.to_string();
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .query(&[("q", q)])
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (status, kind, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, _, found) = search("klandasan").await;
+    assert_eq!(status, 200);
+    let places = found["places"].as_array().unwrap();
+    let ilir = places
+        .iter()
+        .find(|p| p["name"] == "Klandasan Ilir")
+        .unwrap();
+    assert_eq!(ilir["level"], "kelurahan");
+    assert_eq!(ilir["kecamatan"], "Balikpapan Kota");
+    let bbox: Vec<f64> = serde_json::from_value(ilir["bbox"].clone()).unwrap();
+    let (lon, lat) = (ilir["lon"].as_f64().unwrap(), ilir["lat"].as_f64().unwrap());
+    assert!(bbox[0] <= lon && lon <= bbox[2] && bbox[1] <= lat && lat <= bbox[3]);
+    // The whole name first: the kecamatan before kelurahan that merely contain its words.
+    let (_, _, kota) = search("Balikpapan Kota").await;
+    assert_eq!(kota["places"][0]["name"], "Balikpapan Kota");
+    assert_eq!(kota["places"][0]["level"], "kecamatan");
+
+    // Typed coordinates, in three forms, land on the same point.
+    let (_, _, decimal) = search("-1.265389, 116.831194").await;
+    assert_eq!(decimal["places"], json!([]));
+    let point = &decimal["coordinates"];
+    assert_eq!(
+        (point["lon"].as_f64(), point["lat"].as_f64()),
+        (Some(116.831194), Some(-1.265389))
+    );
+    assert_eq!(point["in_city"], true);
+    let (_, _, dms) = search("1°15'55.4\" LS 116°49'52.3\" BT").await;
+    assert!(
+        (dms["coordinates"]["lat"].as_f64().unwrap() + 1.265389).abs() < 1e-6,
+        "{dms}"
+    );
+    assert!((dms["coordinates"]["lon"].as_f64().unwrap() - 116.831194).abs() < 1e-6);
+    let (easting, northing): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(g), ST_Y(g) FROM ST_Transform(ST_SetSRID(ST_MakePoint(116.831194, -1.265389), 4326), 32750) AS g",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    for text in [
+        format!("50S {easting:.2} {northing:.2}"),
+        format!("{easting:.2} {northing:.2}"),
+    ] {
+        let (status, _, utm) = search(&text).await;
+        assert_eq!(status, 200, "{utm}");
+        let c = &utm["coordinates"];
+        assert!(
+            (c["lon"].as_f64().unwrap() - 116.831194).abs() < 1e-6,
+            "{utm}"
+        );
+        assert!(
+            (c["lat"].as_f64().unwrap() + 1.265389).abs() < 1e-6,
+            "{utm}"
+        );
+        assert!(
+            c["read_as"]
+                .as_str()
+                .unwrap()
+                .starts_with("UTM zone 50S (EPSG:32750)")
+        );
+    }
+    // Far away is read, and said to be outside the city.
+    let (_, _, far) = search("-6.2, 106.8").await;
+    assert_eq!(far["coordinates"]["in_city"], false);
+
+    // Text that looks like coordinates but is not: a clear 422; nothing asked: 400.
+    let (status, kind, bad) = search("1°75'0\"S 116°0'0\"E").await;
+    assert_eq!((status, kind.as_str()), (422, "application/problem+json"));
+    assert!(
+        bad["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not degrees, minutes and seconds")
+    );
+    let (status, _, _) = search(" ").await;
+    assert_eq!(status, 400);
+    let (status, _, _) = search(&"x".repeat(500)).await;
+    assert_eq!(status, 422);
+}
