@@ -1438,6 +1438,73 @@
 
   // ------------------------------------------------------------------ legend
 
+  // ------------------------------------------------------------------ place search
+
+  const place = { form: $('place-form'), input: $('place-input'), list: $('place-list'), ctl: null };
+
+  function placeNote(text) {
+    place.list.innerHTML = `<li class="combo-note">${esc(text)}</li>`;
+    place.list.hidden = false;
+  }
+
+  function closePlaces() {
+    place.list.hidden = true;
+    place.list.innerHTML = '';
+  }
+
+  /** Shows a point typed as coordinates and asks what applies there. */
+  function goToPoint(c) {
+    closePlaces();
+    map.flyTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 16) });
+    if (!c.in_city) setStatus(`Titik di luar Kota Balikpapan (outside the city): ${c.lon.toFixed(6)}, ${c.lat.toFixed(6)}.`);
+    lookupPoint(c.lon, c.lat);
+  }
+
+  function goToPlace(p) {
+    closePlaces();
+    const [w, s, e, n] = p.bbox;
+    map.fitBounds([[w, s], [e, n]], { padding: 24, maxZoom: 16 });
+    setStatus(`${p.name} (${p.level}${p.kecamatan ? `, ${p.kecamatan}` : ''}).`);
+  }
+
+  function renderPlaces(data) {
+    const places = Array.isArray(data.places) ? data.places : [];
+    if (!places.length) {
+      placeNote('Tempat tidak ditemukan (no place found).');
+      return;
+    }
+    place.list.innerHTML = places.map((p, i) => `<li class="place-list-item"><button type="button" data-i="${i}">${esc(p.name)}
+      <span class="muted small">${esc(p.level)}${p.kecamatan ? ` · ${esc(p.kecamatan)}` : ''}</span></button></li>`).join('');
+    place.list.hidden = false;
+    place.list.querySelectorAll('button').forEach((b) => {
+      b.addEventListener('click', () => goToPlace(places[Number(b.dataset.i)]));
+    });
+    if (places.length === 1) goToPlace(places[0]);
+  }
+
+  async function findPlace(q) {
+    if (place.ctl) place.ctl.abort();
+    place.ctl = new AbortController();
+    try {
+      const data = await api(`/api/v1/places?${new URLSearchParams({ q })}`, { signal: place.ctl.signal });
+      if (data.coordinates) goToPoint(data.coordinates);
+      else renderPlaces(data);
+    } catch (e) {
+      if (isAbort(e)) return;
+      placeNote(e.detail || e.message);
+    }
+  }
+
+  place.form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = place.input.value.trim();
+    if (q) findPlace(q);
+    else closePlaces();
+  });
+  place.input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') closePlaces();
+  });
+
   function legendHtml(subzones) {
     if (!subzones.length) return '<p class="muted">Belum ada sub-zona (no sub-zones loaded).</p>';
     const groups = new Map();
