@@ -197,6 +197,32 @@ try {
   }, expected);
   log(`place search: "${text}" opened the answer for ${expected}, as the API gives for that point`);
 
+  // 5. The URL keeps the view, the point and the activity: a shared link opens the same answer.
+  const shared = await page.evaluate(() => `${location.origin}/${location.hash}`);
+  check(/[#&]p=/.test(shared) && /[#&]map=/.test(shared), `the URL keeps no point or view: ${shared}`);
+  const view = await page.evaluate(() => {
+    const c = window.satupeta.map.getCenter();
+    return { lng: c.lng, lat: c.lat, zoom: window.satupeta.map.getZoom() };
+  });
+  const second = await context.newPage();
+  second.on('console', (m) => { if (m.type() === 'error') problems.push(`console (shared link): ${m.text()}`); });
+  second.on('pageerror', (e) => problems.push(`page error (shared link): ${e.message}`));
+  await second.goto(`${shared}&kbli=56101`, { waitUntil: 'load' });
+  await second.waitForFunction((code) => {
+    const c = document.querySelector('#panel .result-head .code');
+    return c && c.textContent === code && !document.getElementById('activity-chip').hidden;
+  }, expected);
+  const reopened = await second.evaluate(() => {
+    const c = window.satupeta.map.getCenter();
+    return { lng: c.lng, lat: c.lat, zoom: window.satupeta.map.getZoom(),
+      chip: document.getElementById('activity-chip-label').textContent };
+  });
+  check(Math.abs(reopened.lng - view.lng) < 1e-5 && Math.abs(reopened.lat - view.lat) < 1e-5
+    && Math.abs(reopened.zoom - view.zoom) < 0.01, `the shared link opened another view: ${JSON.stringify(reopened)} vs ${JSON.stringify(view)}`);
+  check(reopened.chip.startsWith('56101'), `the shared link's activity is not chosen: ${reopened.chip}`);
+  log(`shared link ${shared}&kbli=56101 reopened the view, the answer for ${expected} and the activity ${reopened.chip}`);
+  await second.close();
+
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
   log(`screenshot: ${screenshot}`);

@@ -481,6 +481,7 @@
 
   async function lookupPoint(lon, lat) {
     state.last = { kind: 'point', lon, lat };
+    writeHash();
     clearParcelShape();
     placeMarker(lon, lat);
     const { signal, seq } = beginLookup();
@@ -1362,6 +1363,11 @@
   function choose(i) {
     const item = combo.items[i];
     if (!item) return;
+    selectActivity(item);
+  }
+
+  /** Makes `item` ({kbli, title, activityId, activityName}) the chosen activity. */
+  function selectActivity(item) {
     state.selected = item;
     el.input.value = '';
     closeList();
@@ -1372,6 +1378,7 @@
     el.chip.title = label;
     el.chip.hidden = false;
     setStatus(`Kegiatan dipilih: ${label}.`);
+    writeHash();
     rerunLast();
   }
 
@@ -1382,6 +1389,7 @@
     el.chipLabel.textContent = '';
     setStatus('Kegiatan dihapus.');
     el.input.focus();
+    writeHash();
     rerunLast();
   }
 
@@ -1569,5 +1577,55 @@
   });
 
   // Exposed for debugging from the console.
+  // ------------------------------------------------------------------ URL state
+
+  /** The view, the selected point and the chosen activity live in the URL's hash
+   *  (`#map=zoom/lat/lon&p=lon,lat&kbli=CODE`), so a shared link opens the same view and answer. */
+  function readHash() {
+    const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+    const numbers = (key, sep) => (params.get(key) || '').split(sep).filter((v) => v !== '').map(Number);
+    const view = numbers('map', '/');
+    const point = numbers('p', ',');
+    const kbli = params.get('kbli') || '';
+    return {
+      view: view.length === 3 && view.every(Number.isFinite) ? { zoom: view[0], lat: view[1], lon: view[2] } : null,
+      point: point.length === 2 && point.every(Number.isFinite) ? { lon: point[0], lat: point[1] } : null,
+      kbli: /^[0-9A-Z]{1,5}$/.test(kbli) ? kbli : null,
+    };
+  }
+
+  function writeHash() {
+    const c = map.getCenter();
+    const parts = [`map=${map.getZoom().toFixed(2)}/${c.lat.toFixed(6)}/${c.lng.toFixed(6)}`];
+    if (state.last && state.last.kind === 'point') parts.push(`p=${state.last.lon.toFixed(6)},${state.last.lat.toFixed(6)}`);
+    if (state.selected && state.selected.kbli) parts.push(`kbli=${encodeURIComponent(state.selected.kbli)}`);
+    const hash = `#${parts.join('&')}`;
+    if (hash !== location.hash) history.replaceState(null, '', hash);
+  }
+
+  async function restoreFromHash() {
+    const wanted = readHash();
+    if (wanted.view) map.jumpTo({ center: [wanted.view.lon, wanted.view.lat], zoom: wanted.view.zoom });
+    if (wanted.kbli) {
+      try {
+        const data = await api(`/api/v1/activities?${new URLSearchParams({ q: wanted.kbli, limit: '50' })}`);
+        const hit = (Array.isArray(data.kbli) ? data.kbli : []).find((h) => h.kbli === wanted.kbli);
+        if (hit) {
+          selectActivity({
+            kbli: hit.kbli, title: hit.title,
+            activityId: hit.activity ? hit.activity.id : null,
+            activityName: hit.activity ? hit.activity.name : null,
+          });
+        }
+      } catch (e) {
+        setStatus(e.detail || e.message);
+      }
+    }
+    if (wanted.point) lookupPoint(wanted.point.lon, wanted.point.lat);
+  }
+
+  map.on('moveend', writeHash);
+  restoreFromHash();
+
   window.satupeta = { map, state };
 })();
