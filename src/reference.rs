@@ -26,6 +26,21 @@ struct Properties {
     kecamatan: Option<String>,
 }
 
+/// The administrative boundaries as stored (the kecamatan and city outlines drawn from their
+/// kelurahan), as a GeoJSON FeatureCollection with the source's properties.
+pub async fn admin_geojson(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_agg(json_build_object(
+                    'type', 'Feature',
+                    'properties', json_build_object('kode', kode, 'nama', nama, 'tingkat', tingkat,
+                                                    'kecamatan', kecamatan),
+                    'geometry', ST_AsGeoJSON(geom, 6)::json) ORDER BY id), '[]'::json))::text
+         FROM admin_area",
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// Loads the administrative boundaries into `admin_area` unless they are there.
 pub async fn ensure_admin_areas(pool: &PgPool) -> Result<(), sqlx::Error> {
     let present: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_area")

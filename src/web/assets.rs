@@ -77,14 +77,18 @@ fn entity_tags() -> &'static [String] {
     })
 }
 
-/// `GET /data/balikpapan_admin.geojson`: the administrative boundaries the map draws.
-pub async fn admin_boundaries() -> Response {
-    (
+/// `GET /data/balikpapan_admin.geojson`: the administrative boundaries the map draws, as stored
+/// (the kecamatan and city outlines drawn from their kelurahan).
+pub async fn admin_boundaries(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+) -> Result<Response, super::ApiError> {
+    let body = crate::reference::admin_geojson(&state.pool).await?;
+    Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        crate::reference::ADMIN_GEOJSON,
+        body,
     )
-        .into_response()
+        .into_response())
 }

@@ -29,6 +29,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             )),
         )
         .route("/activities", get(activities))
+        .route("/activities/classes", get(activity_classes))
         .route("/subzones", get(subzones))
         .route("/plans", get(plans))
         .route("/plans/versions/{id}", get(plan_version))
@@ -265,6 +266,49 @@ async fn activities(
         "rule_set": { "id": rules.id(), "digest": rules.digest() },
         "kbli": rules.search(q, limit),
         "activities": rules.activities_named(q),
+    })))
+}
+
+/// The query of an activity's classes: `kbli`, a KBLI 2020 code.
+#[derive(serde::Deserialize)]
+struct ClassesQuery {
+    #[serde(default)]
+    kbli: String,
+}
+
+/// An activity's ITBX class in every sub-zone of the map (the zones in force), for shading the map
+/// by where it is allowed: `classes` maps sub-zone codes to I, T, B, TB, X, or null where the rule
+/// set regulates the sub-zone not, or rules no activity by KBLI code.
+async fn activity_classes(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ClassesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let kbli = query.kbli.trim();
+    if kbli.is_empty() || kbli.len() > 5 {
+        return Err(ApiError::bad_request(
+            "give `kbli`: a KBLI 2020 code (a category letter or 2 to 5 digits)",
+        ));
+    }
+    let snapshot = state.live.snapshot();
+    let mut books: Vec<_> = snapshot.books.values().collect();
+    books.sort_by_key(|b| b.id());
+    let mut classes = serde_json::Map::new();
+    let mut title = None;
+    for entry in &snapshot.legend {
+        // The first rule set (by id) that regulates the sub-zone answers for it.
+        let book = books
+            .iter()
+            .find(|b| b.regulates(&entry.code))
+            .or(books.first());
+        let Some(book) = book else { continue };
+        let answer = crate::zoning::activity_answer(book, kbli, &entry.code)?;
+        title.get_or_insert(answer.kbli_title.clone());
+        classes.insert(entry.code.clone(), json!(answer.class));
+    }
+    Ok(Json(json!({
+        "kbli": kbli,
+        "title": title,
+        "classes": classes,
     })))
 }
 

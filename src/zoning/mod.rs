@@ -17,6 +17,7 @@ pub use parcel::{
     RegulationOverlap, TOTALS_RULE, Totals, lookup_parcel,
 };
 pub use plans::{PlanVersion, list_versions};
+pub(crate) use point::activity_answer;
 pub use point::{
     ActivityAnswer, OverlapInfo, PRECEDENCE, PointAnswer, PointHead, Regulations, VersionChoice,
     VersionLookup, features_at, lookup_point, parse_day,

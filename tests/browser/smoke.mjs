@@ -221,6 +221,31 @@ try {
     && Math.abs(reopened.zoom - view.zoom) < 0.01, `the shared link opened another view: ${JSON.stringify(reopened)} vs ${JSON.stringify(view)}`);
   check(reopened.chip.startsWith('56101'), `the shared link's activity is not chosen: ${reopened.chip}`);
   log(`shared link ${shared}&kbli=56101 reopened the view, the answer for ${expected} and the activity ${reopened.chip}`);
+
+  // 6. The chosen activity shades the map by its class in each sub-zone, with a legend; clearing
+  // it brings back the sub-zone colours.
+  await second.waitForFunction(() => {
+    const paint = window.satupeta.map.getPaintProperty('zoning-fill', 'fill-color');
+    return Array.isArray(paint) && paint[0] === 'match' && !document.getElementById('class-legend').hidden;
+  });
+  const shade = await second.evaluate(async (code) => {
+    const api = await (await fetch('/api/v1/activities/classes?kbli=56101')).json();
+    const paint = window.satupeta.map.getPaintProperty('zoning-fill', 'fill-color');
+    const at = paint.indexOf(code);
+    return { cls: api.classes[code], colour: at > 0 ? paint[at + 1] : null };
+  }, expected);
+  const SHADES = { I: '#1a9850', T: '#fee08b', B: '#f46d43', TB: '#f46d43', X: '#d73027' };
+  check(shade.colour === (SHADES[shade.cls] || '#9e9e9e'),
+    `restaurants are ${shade.cls} in ${expected}, the map shades it ${shade.colour}`);
+  await second.evaluate(() => window.satupeta.map.zoomTo(13, { duration: 0 }));
+  await second.waitForFunction(() => window.satupeta.map.areTilesLoaded() && !window.satupeta.map.isMoving());
+  await second.screenshot({ path: join(dirname(screenshot), 'activity.png') });
+  await second.click('#activity-clear');
+  await second.waitForFunction(() => {
+    const paint = window.satupeta.map.getPaintProperty('zoning-fill', 'fill-color');
+    return Array.isArray(paint) && paint[0] === 'to-color' && document.getElementById('class-legend').hidden;
+  });
+  log(`activity shading: restaurants are ${shade.cls} in ${expected}, shaded ${shade.colour}; cleared back to the sub-zone colours`);
   await second.close();
 
   await mkdir(dirname(screenshot), { recursive: true });

@@ -32,6 +32,9 @@
     TB: 'limited and conditional',
     X: 'not permitted',
   };
+  /** Map shading of an activity's classes (B and TB share a colour), and sub-zones it has none in. */
+  const CLASS_SHADES = { I: '#1a9850', T: '#fee08b', B: '#f46d43', TB: '#f46d43', X: '#d73027' };
+  const NO_CLASS_SHADE = '#9e9e9e';
   /** Short descriptions of Permen ATR/BPN 14/2021 overlay fields. */
   const OVERLAY_NAMES = {
     KKOP_1: 'Kawasan Keselamatan Operasi Penerbangan (airport safety surface)',
@@ -404,7 +407,8 @@
   }
 
   loadAdmin();
-  loadZoningTiles();
+  /** Settles when the zoning layer is on the map (or could not be). */
+  const zoningReady = loadZoningTiles();
 
   function setVisible(layers, visible) {
     for (const id of layers) {
@@ -1369,6 +1373,7 @@
   /** Makes `item` ({kbli, title, activityId, activityName}) the chosen activity. */
   function selectActivity(item) {
     state.selected = item;
+    shadeActivity();
     el.input.value = '';
     closeList();
     const label = item.kbli
@@ -1385,6 +1390,7 @@
   function clearActivity() {
     if (!state.selected) return;
     state.selected = null;
+    shadeActivity();
     el.chip.hidden = true;
     el.chipLabel.textContent = '';
     setStatus('Kegiatan dihapus.');
@@ -1577,6 +1583,44 @@
   });
 
   // Exposed for debugging from the console.
+  // ------------------------------------------------------------------ where an activity is allowed
+
+  const shading = { legend: $('class-legend'), ctl: null, kbli: null };
+
+  /** Shades the zoning by the chosen activity's class in each sub-zone (from the vector tiles'
+   *  sub-zone codes and the classes the API gives), or back to the sub-zone colours. */
+  async function shadeActivity() {
+    const kbli = state.selected && state.selected.kbli;
+    if (shading.ctl) shading.ctl.abort();
+    if (!kbli) {
+      shading.kbli = null;
+      shading.legend.hidden = true;
+      if (state.zoning) map.setPaintProperty('zoning-fill', 'fill-color', ['to-color', ['get', 'color'], '#cccccc']);
+      return;
+    }
+    shading.ctl = new AbortController();
+    try {
+      const data = await api(`/api/v1/activities/classes?${new URLSearchParams({ kbli })}`, { signal: shading.ctl.signal });
+      await mapReady;
+      await zoningReady;
+      const pairs = Object.entries(data.classes || {});
+      const match = ['match', ['get', 'code']];
+      for (const [code, cls] of pairs) match.push(code, CLASS_SHADES[cls] || NO_CLASS_SHADE);
+      match.push(NO_CLASS_SHADE);
+      if (state.zoning) map.setPaintProperty('zoning-fill', 'fill-color', pairs.length ? match : NO_CLASS_SHADE);
+      shading.kbli = kbli;
+      const rows = [['I', CLASS_SHADES.I, CLASS_TITLES.I], ['T', CLASS_SHADES.T, CLASS_TITLES.T],
+        ['B / TB', CLASS_SHADES.B, `${CLASS_TITLES.B} / ${CLASS_TITLES.TB}`], ['X', CLASS_SHADES.X, CLASS_TITLES.X],
+        ['—', NO_CLASS_SHADE, 'Tidak diatur (not regulated)']];
+      shading.legend.innerHTML = `<p class="class-legend-title">${esc(kbli)} ${esc(data.title || '')}</p><ul>${rows.map(([k, c, t]) =>
+        `<li><span class="swatch" style="background:${safeColor(c)}"></span><b>${esc(k)}</b> ${esc(t)}</li>`).join('')}</ul>`;
+      shading.legend.hidden = false;
+    } catch (e) {
+      if (isAbort(e)) return;
+      setStatus(e.detail || e.message);
+    }
+  }
+
   // ------------------------------------------------------------------ URL state
 
   /** The view, the selected point and the chosen activity live in the URL's hash
