@@ -351,3 +351,45 @@ async fn the_place_search_finds_kelurahan_by_name_and_reads_typed_coordinates() 
     let (status, _, _) = search(&"x".repeat(500)).await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn an_activitys_classes_by_sub_zone_are_those_of_the_rule_set_in_force() {
+    let db = fresh_db().await;
+    let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
+    ingest::import(
+        &db.pool,
+        &ImportOptions {
+            plan: Some("Kelas".into()),
+            ..ImportOptions::new(&file)
+        },
+    )
+    .await
+    .unwrap();
+    let base = serve(&db).await;
+    let body: Value = reqwest::get(format!("{base}/api/v1/activities/classes?kbli=56101"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["title"], "Restoran");
+    // Each class is the one the point lookup gives in that sub-zone.
+    for ((col, row), code) in super::fixtures::STANDARD_CODES {
+        let (lon, lat) = cell_centre(col, row);
+        let point: Value = reqwest::get(format!(
+            "{base}/api/v1/zoning?lon={lon}&lat={lat}&activity=56101"
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(body["classes"][code], point["activity"]["class"], "{code}");
+    }
+    for bad in ["", "99999", "123456"] {
+        let response = reqwest::get(format!("{base}/api/v1/activities/classes?kbli={bad}"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}
