@@ -205,6 +205,8 @@
   const state = {
     /** The chosen activity: {kbli, title, activityId, activityName}. */
     selected: null,
+    /** The day whose regulations answer (YYYY-MM-DD), or null: today. */
+    at: null,
     /** The last lookup, re-run when the activity changes. */
     last: null,
     seq: 0,
@@ -494,6 +496,7 @@
       const { data, activityError } = await withActivity((kbli) => {
         const params = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6) });
         if (kbli) params.set('activity', kbli);
+        if (state.at) params.set('at', state.at);
         return api(`/api/v1/zoning?${params}`, { signal });
       });
       if (seq !== state.seq) return;
@@ -516,7 +519,7 @@
       const { data, activityError } = await withActivity((kbli) => {
         const body = { geometry: { type: 'Polygon', coordinates: [ring] } };
         if (kbli) body.activity = kbli;
-        return api('/api/v1/zoning/parcel', {
+        return api(`/api/v1/zoning/parcel${state.at ? `?${new URLSearchParams({ at: state.at })}` : ''}`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify(body),
@@ -1631,7 +1634,9 @@
     const view = numbers('map', '/');
     const point = numbers('p', ',');
     const kbli = params.get('kbli') || '';
+    const at = params.get('at') || '';
     return {
+      at: /^\d{4}-\d{2}-\d{2}$/.test(at) ? at : null,
       view: view.length === 3 && view.every(Number.isFinite) ? { zoom: view[0], lat: view[1], lon: view[2] } : null,
       point: point.length === 2 && point.every(Number.isFinite) ? { lon: point[0], lat: point[1] } : null,
       kbli: /^[0-9A-Z]{1,5}$/.test(kbli) ? kbli : null,
@@ -1643,12 +1648,17 @@
     const parts = [`map=${map.getZoom().toFixed(2)}/${c.lat.toFixed(6)}/${c.lng.toFixed(6)}`];
     if (state.last && state.last.kind === 'point') parts.push(`p=${state.last.lon.toFixed(6)},${state.last.lat.toFixed(6)}`);
     if (state.selected && state.selected.kbli) parts.push(`kbli=${encodeURIComponent(state.selected.kbli)}`);
+    if (state.at) parts.push(`at=${state.at}`);
     const hash = `#${parts.join('&')}`;
     if (hash !== location.hash) history.replaceState(null, '', hash);
   }
 
   async function restoreFromHash() {
     const wanted = readHash();
+    if (wanted.at) {
+      state.at = wanted.at;
+      atInput.value = wanted.at;
+    }
     if (wanted.view) map.jumpTo({ center: [wanted.view.lon, wanted.view.lat], zoom: wanted.view.zoom });
     if (wanted.kbli) {
       try {
@@ -1667,6 +1677,17 @@
     }
     if (wanted.point) lookupPoint(wanted.point.lon, wanted.point.lat);
   }
+
+  // ------------------------------------------------------------------ which regulation
+
+  /** Answers as in force on a chosen day (`at`); empty: today. The map itself shows today's zoning. */
+  const atInput = $('at-input');
+  atInput.addEventListener('change', () => {
+    state.at = /^\d{4}-\d{2}-\d{2}$/.test(atInput.value) ? atInput.value : null;
+    setStatus(state.at ? `Jawaban menurut rencana yang berlaku pada ${state.at} (answers as in force on that day).` : 'Jawaban menurut rencana yang berlaku hari ini (as in force today).');
+    writeHash();
+    rerunLast();
+  });
 
   map.on('moveend', writeHash);
   restoreFromHash();
