@@ -12,6 +12,7 @@
 
 mod coverage;
 mod fields;
+mod parcel_file;
 mod publish;
 mod read;
 mod report;
@@ -25,6 +26,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 pub use fields::{CodeMap, Fields, OVERLAY_FIELDS, Prefer, Resolver, SubzoneMatch};
+pub use parcel_file::read_parcel_file;
 pub use publish::{RulesOutcome, RulesVersion, VersionState, publish_rules};
 pub use report::{Finding, Policies, ValidationReport};
 

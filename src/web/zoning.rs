@@ -28,6 +28,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 body_slot,
             )),
         )
+        .route(
+            "/parcels/convert",
+            post(convert_parcel).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                body_slot,
+            )),
+        )
         .route("/activities", get(activities))
         .route("/activities/classes", get(activity_classes))
         .route("/subzones", get(subzones))
@@ -200,6 +207,54 @@ async fn heavy_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>
             ))
         })?
         .map_err(ApiError::internal)
+}
+
+/// The query of a parcel file conversion: `name`, the file's name (its extension says the format).
+#[derive(serde::Deserialize)]
+struct ConvertQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// A parcel uploaded as a file (the body; GeoJSON, KML, zipped Shapefile, GeoPackage, FlatGeobuf)
+/// read through GDAL into a GeoJSON Feature in WGS 84, checked against the parcel limits, for the
+/// map to draw and send to the parcel lookup.
+async fn convert_parcel(
+    ApiQuery(query): ApiQuery<ConvertQuery>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "send the parcel file as the request body",
+        ));
+    }
+    let name = query.name.trim().to_string();
+    let read = crate::cpu::run(move || crate::ingest::read_parcel_file(&body, &name)).await?;
+    let shape =
+        read.map_err(|e| ApiError::unprocessable(format!("the parcel file cannot be used: {e}")))?;
+    let request = ParcelRequest::new(shape, None)?;
+    let polygons: Vec<Value> = request
+        .geometry()
+        .iter()
+        .map(|polygon| {
+            let ring = |r: &geo::LineString<f64>| -> Vec<[f64; 2]> {
+                r.coords().map(|c| [c.x, c.y]).collect()
+            };
+            let mut rings = vec![ring(polygon.exterior())];
+            rings.extend(polygon.interiors().iter().map(ring));
+            json!(rings)
+        })
+        .collect();
+    use geo::GeodesicArea;
+    Ok(Json(json!({
+        "type": "Feature",
+        "geometry": { "type": "MultiPolygon", "coordinates": polygons },
+        "properties": {
+            "polygons": polygons.len(),
+            "area_m2": request.geometry().geodesic_area_unsigned(),
+        },
+    }))
+    .into_response())
 }
 
 /// The query of an activity search: `q`, and optionally `limit` and `version` (whose rule set to

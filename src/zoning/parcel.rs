@@ -94,11 +94,13 @@ enum GeoJsonPolygon {
 }
 
 impl ParcelRequest {
-    /// A parcel within the size limits ([`check_size`]).
+    /// A parcel within the size limits ([`check_size`]), its rings oriented as the geodesic area
+    /// wants them (exteriors counter-clockwise: files such as Shapefiles store them clockwise).
     pub fn new(
         geometry: MultiPolygon<f64>,
         activity: Option<String>,
     ) -> std::result::Result<Self, ParcelError> {
+        let geometry = geometry.orient(Direction::Default);
         check_size(&geometry)?;
         Ok(ParcelRequest { geometry, activity })
     }

@@ -393,3 +393,84 @@ async fn an_activitys_classes_by_sub_zone_are_those_of_the_rule_set_in_force() {
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_parcel_uploaded_as_kml_or_a_zipped_shapefile_reads_as_the_same_polygon() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    let dir = scratch_dir();
+    let (lon, lat) = cell_centre(0, 0);
+    let d = 0.0003;
+    let ring = json!([[
+        [lon - d, lat - d],
+        [lon + d, lat - d],
+        [lon + d, lat + d],
+        [lon - d, lat + d],
+        [lon - d, lat - d]
+    ]]);
+    let geojson = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nama": "Persil 1"}, "geometry": {"type": "Polygon", "coordinates": ring}}
+    ]});
+    let source = dir.join("parcel.geojson");
+    std::fs::write(&source, geojson.to_string()).unwrap();
+    let kml = dir.join("parcel.kml");
+    super::harness::ogr2ogr(&["-f", "KML", kml.to_str().unwrap(), source.to_str().unwrap()]);
+    let zipped = dir.join("parcel.shp.zip");
+    super::harness::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:32750",
+        zipped.to_str().unwrap(),
+        source.to_str().unwrap(),
+    ]);
+    let client = reqwest::Client::new();
+    let convert = |name: &str, bytes: Vec<u8>| {
+        let request = client
+            .post(format!("{base}/api/v1/parcels/convert"))
+            .query(&[("name", name)])
+            .body(bytes);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let expected: f64 = sqlx::query_scalar("SELECT ST_Area(ST_GeomFromGeoJSON($1)::geography)")
+        .bind(json!({"type": "Polygon", "coordinates": ring}).to_string())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    for (name, path) in [
+        ("parcel.geojson", &source),
+        ("parcel.kml", &kml),
+        ("parcel.shp.zip", &zipped),
+    ] {
+        let (status, feature) = convert(name, std::fs::read(path).unwrap()).await;
+        assert_eq!(status, 200, "{name}: {feature}");
+        let area = feature["properties"]["area_m2"].as_f64().unwrap();
+        // The Shapefile went through UTM 50S and back.
+        assert!(
+            (area / expected - 1.0).abs() < 1e-4,
+            "{name}: {area} m² vs {expected} m²"
+        );
+        // The converted geometry is what the parcel lookup takes.
+        let parcel = client
+            .post(format!("{base}/api/v1/zoning/parcel"))
+            .body(feature["geometry"].to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(parcel.status(), 200, "{name}");
+    }
+    // Not a parcel file, not a polygon, nothing sent: clear errors.
+    let (status, body) = convert("parcel.txt", b"hello".to_vec()).await;
+    assert_eq!(status, 422, "{body}");
+    let point = json!({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon, lat]}});
+    let (status, body) = convert("point.geojson", point.to_string().into_bytes()).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = convert("parcel.kml", Vec::new()).await;
+    assert_eq!(status, 400);
+    let (status, body) = convert("parcel.kml", b"<kml>broken".to_vec()).await;
+    assert_eq!(status, 422, "{body}");
+}
