@@ -260,6 +260,21 @@ try {
   log('day selector: on 2000-01-01 the panel says no plan version was in force; the URL keeps the day');
   await second.close();
 
+  // 8. A parcel uploaded as a file is drawn and measured as the API measures it.
+  const d = 0.0003;
+  const parcelRing = [[typed.lng - d, typed.lat - d], [typed.lng + d, typed.lat - d], [typed.lng + d, typed.lat + d],
+    [typed.lng - d, typed.lat + d], [typed.lng - d, typed.lat - d]];
+  const parcelFile = JSON.stringify({ type: 'FeatureCollection', features: [
+    { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [parcelRing] } }] });
+  const apiArea = await page.evaluate(async (ring) => {
+    const r = await fetch('/api/v1/zoning/parcel', { method: 'POST', body: JSON.stringify({ type: 'Polygon', coordinates: [ring] }) });
+    return (await r.json()).area_m2;
+  }, parcelRing);
+  await page.setInputFiles('#parcel-file', { name: 'persil.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(parcelFile) });
+  const areaText = Math.round(apiArea).toLocaleString('id-ID');
+  await page.waitForFunction((text) => document.getElementById('status').textContent === `Luas persil ${text} m².`, areaText);
+  log(`parcel upload: persil.geojson measured ${areaText} m², as the API measures it`);
+
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
   log(`screenshot: ${screenshot}`);

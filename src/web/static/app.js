@@ -1259,6 +1259,38 @@
     lookupParcel(ring);
   }
 
+  // ------------------------------------------------------------------ parcel upload
+
+  /** A parcel uploaded as a file: the server reads it through GDAL; its first polygon is measured. */
+  const parcelFile = $('parcel-file');
+  parcelFile.addEventListener('change', async () => {
+    const file = parcelFile.files && parcelFile.files[0];
+    parcelFile.value = '';
+    if (!file) return;
+    showLoading('Persil', `Membaca ${file.name}…`);
+    try {
+      const feature = await api(`/api/v1/parcels/convert?${new URLSearchParams({ name: file.name })}`, {
+        method: 'POST',
+        body: await file.arrayBuffer(),
+      });
+      const polygons = (feature.geometry && feature.geometry.coordinates) || [];
+      const ring = polygons[0] && polygons[0][0];
+      if (!ring) throw new ApiError(422, 'Berkas tidak berisi poligon (no polygon in the file).');
+      if (state.draw.active) stopDraw();
+      state.parcelRing = ring;
+      renderDraw();
+      const lons = ring.map((p) => p[0]);
+      const lats = ring.map((p) => p[1]);
+      map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
+        { padding: 60, maxZoom: 18 });
+      await lookupParcel(ring);
+      if (polygons.length > 1) setStatus(`${file.name}: ${polygons.length} poligon; yang pertama diukur (the first polygon is measured).`);
+    } catch (e) {
+      if (isAbort(e)) return;
+      showPanel('Persil', messageHtml(e.detail || e.message), e.detail || e.message);
+    }
+  });
+
   function clearParcelShape() {
     if (state.parcelRing) {
       state.parcelRing = null;
