@@ -11,7 +11,7 @@
 // screenshot (by default
 // target/browser/map.png) and exits 0 when every check holds, 1 otherwise.
 
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -277,6 +277,25 @@ try {
 
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
+
+  // 9. Accessibility: axe-core (run through the DevTools protocol, outside the page's policy)
+  // finds no serious or critical violation on the page with its answer open.
+  const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  check(violations.length === 0, `axe-core: ${violations.join('; ')}`);
+  log('axe-core: no serious or critical violation');
+
+  // 10. The page on a phone (390 × 844): a screenshot beside the desktop one.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: join(dirname(screenshot), 'phone.png') });
+  log(`phone screenshot: ${join(dirname(screenshot), 'phone.png')}`);
   log(`screenshot: ${screenshot}`);
 
   // Late errors (a tile, the answer) count too.

@@ -633,7 +633,7 @@
         ${hasMinLot ? `<td>${esc(fmt(t.min_lot_m2))}</td>` : ''}
       </tr>`;
     }).join('');
-    return `<div class="table-wrap"><table><thead>${head}</thead><tbody>${body}</tbody></table></div>`;
+    return `<div class="table-wrap" tabindex="0" role="region" aria-label="Tabel (table; scroll sideways)"><table><thead>${head}</thead><tbody>${body}</tbody></table></div>`;
   }
 
   /** "berlaku sejak <day> [hingga <day>]" of a plan version, or '' when the server sends no dates. */
@@ -860,7 +860,7 @@
       `<tr><th scope="row">${esc(k)}</th><td>${esc(fmtValue(v))}</td></tr>`).join('');
     return `<section class="section"><details class="group">
       <summary>Atribut sumber <span class="count">(${esc(entries.length)})</span></summary>
-      <div class="group-body"><div class="table-wrap"><table class="kv"><tbody>${rows}</tbody></table></div></div>
+      <div class="group-body"><div class="table-wrap" tabindex="0" role="region" aria-label="Tabel (table; scroll sideways)"><table class="kv"><tbody>${rows}</tbody></table></div></div>
     </details></section>`;
   }
 
@@ -1050,7 +1050,7 @@
       : 'Tinggi, lantai dan GSB pada baris Total mengikuti bagian yang paling ketat.';
 
     html.push(`<section class="section"><h4>Bagian persil per sub-zona <span class="hint">(parts)</span></h4>
-      <div class="table-wrap"><table><thead>${head}</thead>
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Tabel (table; scroll sideways)"><table><thead>${head}</thead>
         <tbody>${rows}${totals}${notBuildableRow}${unregulatedRow}${outsideRow}</tbody></table></div>
       <p class="small muted">${esc(totalsNote)}
         Di luar rencana: ${esc(fmtArea(outside.area_m2))} m² (${esc(fmtPct(outside.share))}).</p>
