@@ -197,6 +197,17 @@ try {
   }, expected);
   log(`place search: "${text}" opened the answer for ${expected}, as the API gives for that point`);
 
+  // 4c. "My location": the browser's position (permission granted) opens its answer.
+  await context.grantPermissions(['geolocation'], { origin: base });
+  await context.setGeolocation({ latitude: typed.lat, longitude: typed.lng, accuracy: 10 });
+  await page.evaluate(() => { document.getElementById('panel').dataset.state = 'closed'; });
+  await page.click('#locate');
+  await page.waitForFunction((code) => {
+    const c = document.querySelector('#panel .result-head .code');
+    return document.getElementById('panel').dataset.state === 'open' && c && c.textContent === code;
+  }, expected);
+  log(`my location: the browser's position opened the answer for ${expected}`);
+
   // 5. The URL keeps the view, the point and the activity: a shared link opens the same answer.
   const shared = await page.evaluate(() => `${location.origin}/${location.hash}`);
   check(/[#&]p=/.test(shared) && /[#&]map=/.test(shared), `the URL keeps no point or view: ${shared}`);

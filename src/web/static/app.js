@@ -1550,6 +1550,22 @@
     if (q) findPlace(q);
     else closePlaces();
   });
+  /** "My location": the browser's position (it asks the person first), answered like a click. */
+  $('locate').addEventListener('click', () => {
+    if (!navigator.geolocation) {
+      placeNote('Peramban ini tidak memberi lokasi (this browser gives no location).');
+      return;
+    }
+    setStatus('Mencari lokasi Anda… (finding your location)');
+    navigator.geolocation.getCurrentPosition(
+      (pos) => goToPoint({ lon: pos.coords.longitude, lat: pos.coords.latitude, in_city: true }),
+      (err) => placeNote(err.code === 1
+        ? 'Izin lokasi ditolak (location permission denied).'
+        : 'Lokasi tidak dapat ditentukan (location unavailable).'),
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+    );
+  });
+
   place.input.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape') closePlaces();
   });
