@@ -285,6 +285,15 @@ try {
   const areaText = Math.round(apiArea).toLocaleString('id-ID');
   await page.waitForFunction((text) => document.getElementById('status').textContent === `Luas persil ${text} m².`, areaText);
   log(`parcel upload: persil.geojson measured ${areaText} m², as the API measures it`);
+  // The parcel lives in the URL too: a shared link measures the same parcel.
+  const parcelLink = await page.evaluate(() => `${location.origin}/${location.hash}`);
+  check(/[#&]parcel=/.test(parcelLink), `the URL keeps no parcel: ${parcelLink}`);
+  const third = await context.newPage();
+  third.on('pageerror', (e) => problems.push(`page error (parcel link): ${e.message}`));
+  await third.goto(parcelLink, { waitUntil: 'load' });
+  await third.waitForFunction((text) => document.getElementById('status').textContent === `Luas persil ${text} m².`, areaText);
+  await third.close();
+  log('parcel link: a second tab measured the same parcel from the URL');
 
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });

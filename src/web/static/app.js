@@ -512,6 +512,7 @@
 
   async function lookupParcel(ring) {
     state.last = { kind: 'parcel', ring };
+    writeHash();
     removeMarker();
     const { signal, seq } = beginLookup();
     showLoading('Persil', 'Menghitung persil…');
@@ -1683,7 +1684,13 @@
     const point = numbers('p', ',');
     const kbli = params.get('kbli') || '';
     const at = params.get('at') || '';
+    const ring = (params.get('parcel') || '').split(';').filter((v) => v !== '')
+      .map((pair) => pair.split(',').map(Number));
+    const closedRing = ring.length >= 4 && ring.length <= 500
+      && ring.every((c) => c.length === 2 && c.every(Number.isFinite))
+      && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1];
     return {
+      parcel: closedRing ? ring : null,
       at: /^\d{4}-\d{2}-\d{2}$/.test(at) ? at : null,
       view: view.length === 3 && view.every(Number.isFinite) ? { zoom: view[0], lat: view[1], lon: view[2] } : null,
       point: point.length === 2 && point.every(Number.isFinite) ? { lon: point[0], lat: point[1] } : null,
@@ -1695,6 +1702,9 @@
     const c = map.getCenter();
     const parts = [`map=${map.getZoom().toFixed(2)}/${c.lat.toFixed(6)}/${c.lng.toFixed(6)}`];
     if (state.last && state.last.kind === 'point') parts.push(`p=${state.last.lon.toFixed(6)},${state.last.lat.toFixed(6)}`);
+    if (state.last && state.last.kind === 'parcel') {
+      parts.push(`parcel=${state.last.ring.map((c) => `${c[0].toFixed(7)},${c[1].toFixed(7)}`).join(';')}`);
+    }
     if (state.selected && state.selected.kbli) parts.push(`kbli=${encodeURIComponent(state.selected.kbli)}`);
     if (state.at) parts.push(`at=${state.at}`);
     const hash = `#${parts.join('&')}`;
@@ -1723,7 +1733,14 @@
         setStatus(e.detail || e.message);
       }
     }
-    if (wanted.point) lookupPoint(wanted.point.lon, wanted.point.lat);
+    if (wanted.parcel) {
+      state.parcelRing = wanted.parcel;
+      await mapReady;
+      renderDraw();
+      lookupParcel(wanted.parcel);
+    } else if (wanted.point) {
+      lookupPoint(wanted.point.lon, wanted.point.lat);
+    }
   }
 
   // ------------------------------------------------------------------ which regulation
