@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::csv::{Errors, Table, check_unique, read_file};
+use super::reference::{is_catalog_code, is_color};
 use super::{
     Activity, Condition, IntensityTier, ItbxCell, ItbxClass, Reference, Result, RuleSet,
     RulesError, Subzone,
@@ -87,7 +88,7 @@ fn parse_subzones(
             continue;
         };
         let mut ok = true;
-        if catalog_code.len() != 8 || !catalog_code.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_catalog_code(&catalog_code) {
             errors.push(
                 row,
                 format!("`catalog_code` \"{catalog_code}\" is not an 8-digit Permen 14 code"),
@@ -101,10 +102,7 @@ fn parse_subzones(
             );
             ok = false;
         }
-        if !(color.len() == 7
-            && color.starts_with('#')
-            && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
-        {
+        if !is_color(&color) {
             errors.push(row, format!("`color` \"{color}\" is not #RRGGBB"));
             ok = false;
         }

@@ -82,7 +82,19 @@ fn entity_tags() -> &'static [String] {
 pub async fn admin_boundaries(
     axum::extract::State(state): axum::extract::State<super::AppState>,
 ) -> Result<Response, super::ApiError> {
-    let body = crate::reference::admin_geojson(&state.pool).await?;
+    // Made once per snapshot: a restore or a migration that changes the boundaries announces a
+    // change, and the snapshot's id moves on.
+    let change = state.live.snapshot().change_id;
+    let mut cached = state.admin.lock().await;
+    let body = match cached.as_ref() {
+        Some((id, body)) if *id == change => body.clone(),
+        _ => {
+            let body = bytes::Bytes::from(crate::reference::admin_geojson(&state.pool).await?);
+            *cached = Some((change, body.clone()));
+            body
+        }
+    };
+    drop(cached);
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),

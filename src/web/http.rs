@@ -180,6 +180,31 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     }
 }
 
+/// The text of a search (`q`), trimmed and within the search limits: empty is a 400 saying what
+/// to give (`what`), too long a 422 naming the limit.
+pub fn search_text<'q>(q: &'q str, what: &str) -> Result<&'q str, super::ApiError> {
+    use crate::limits::LIMITS;
+    let q = q.trim();
+    if q.is_empty() {
+        return Err(super::ApiError::bad_request(format!("give `q`: {what}")));
+    }
+    let chars = q.chars().count();
+    if chars > LIMITS.search_chars {
+        return Err(super::ApiError::unprocessable(format!(
+            "`q` has {chars} characters; searches take at most {}",
+            LIMITS.search_chars
+        )));
+    }
+    let words = q.split_whitespace().count();
+    if words > LIMITS.search_words {
+        return Err(super::ApiError::unprocessable(format!(
+            "`q` has {words} words; searches take at most {}",
+            LIMITS.search_words
+        )));
+    }
+    Ok(q)
+}
+
 /// `Query<T>` whose rejection is a problem+json 400 naming the bad parameter.
 pub struct ApiQuery<T>(pub T);
 

@@ -149,6 +149,8 @@ pub struct Shared {
     bodies: Semaphore,
     links: arc_swap::ArcSwap<LinkBase>,
     cors: Cors,
+    /// The administrative boundaries as GeoJSON, made once per snapshot (every page load asks).
+    admin: tokio::sync::Mutex<Option<(i64, bytes::Bytes)>>,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -196,6 +198,7 @@ impl AppState {
             answers: answers::Answers::new(options.answers),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
             bodies: Semaphore::new(LIMITS.body_concurrency),
+            admin: tokio::sync::Mutex::new(None),
             links: arc_swap::ArcSwap::from_pointee(LinkBase {
                 public_url: options
                     .public_url

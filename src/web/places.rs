@@ -6,9 +6,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::http::ApiQuery;
+use super::http::{ApiQuery, search_text};
 use super::{ApiError, AppState};
-use crate::limits::LIMITS;
 use crate::places::{PlacesError, position, search};
 
 /// The `/api/v1/places` route.
@@ -28,26 +27,10 @@ async fn places(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PlacesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query.q.trim();
-    if q.is_empty() {
-        return Err(ApiError::bad_request(
-            "give `q`: a kelurahan or kecamatan name, or coordinates (decimal degrees, degrees-minutes-seconds, UTM 50S)",
-        ));
-    }
-    let chars = q.chars().count();
-    if chars > LIMITS.search_chars {
-        return Err(ApiError::unprocessable(format!(
-            "`q` has {chars} characters; searches take at most {}",
-            LIMITS.search_chars
-        )));
-    }
-    let words = q.split_whitespace().count();
-    if words > LIMITS.search_words {
-        return Err(ApiError::unprocessable(format!(
-            "`q` has {words} words; searches take at most {}",
-            LIMITS.search_words
-        )));
-    }
+    let q = search_text(
+        &query.q,
+        "a kelurahan or kecamatan name, or coordinates (decimal degrees, degrees-minutes-seconds, UTM 50S)",
+    )?;
     let coordinates = position(&state.pool, q).await?;
     let found = match coordinates {
         Some(_) => Vec::new(),

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::http::{ApiPath, ApiQuery};
+use super::http::{ApiPath, ApiQuery, search_text};
 use super::{ApiError, AppState};
 use crate::limits::LIMITS;
 use crate::zoning::{
@@ -271,26 +271,10 @@ async fn activities(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query.q.trim();
-    if q.is_empty() {
-        return Err(ApiError::bad_request(
-            "give `q`: words of an activity or KBLI title, or a KBLI code",
-        ));
-    }
-    let chars = q.chars().count();
-    if chars > LIMITS.search_chars {
-        return Err(ApiError::unprocessable(format!(
-            "`q` has {chars} characters; searches take at most {}",
-            LIMITS.search_chars
-        )));
-    }
-    let words = q.split_whitespace().count();
-    if words > LIMITS.search_words {
-        return Err(ApiError::unprocessable(format!(
-            "`q` has {words} words; searches take at most {}",
-            LIMITS.search_words
-        )));
-    }
+    let q = search_text(
+        &query.q,
+        "words of an activity or KBLI title, or a KBLI code",
+    )?;
     let limit = match query.limit {
         Some(l) => l
             .trim()

@@ -161,9 +161,6 @@ impl ParcelRequest {
         if count == 0 {
             return Err(ParcelError::Empty);
         }
-        if count > LIMITS.parcel_vertices {
-            return Err(ParcelError::TooManyVertices { count });
-        }
         let mut ring_number = 0;
         let mut out = Vec::with_capacity(polygons.len());
         for rings in polygons {
@@ -423,12 +420,18 @@ struct ParcelRow {
     wkb: Option<Vec<u8>>,
 }
 
-/// Checks the parcel's size before the database measures it: its bounding box within
+/// Checks the parcel's size before the database measures it: its vertices within
+/// [`crate::limits::Limits::parcel_vertices`], its bounding box within
 /// [`crate::limits::Limits::parcel_span_deg`] each way (PostGIS measures the parts in plane
 /// degrees, so a ring across the antimeridian would cover the whole city's band), and its geodesic
 /// area within [`crate::limits::Limits::parcel_area_ha`].
 fn check_size(geometry: &MultiPolygon<f64>) -> std::result::Result<(), ParcelError> {
-    use geo::BoundingRect;
+    use geo::{BoundingRect, CoordsIter};
+    // Counted here, where every parcel passes, drawn or read from an uploaded file.
+    let count = geometry.coords_count();
+    if count > LIMITS.parcel_vertices {
+        return Err(ParcelError::TooManyVertices { count });
+    }
     let Some(rect) = geometry.bounding_rect() else {
         return Err(ParcelError::Empty);
     };

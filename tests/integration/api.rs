@@ -473,4 +473,18 @@ async fn a_parcel_uploaded_as_kml_or_a_zipped_shapefile_reads_as_the_same_polygo
     assert_eq!(status, 400);
     let (status, body) = convert("parcel.kml", b"<kml>broken".to_vec()).await;
     assert_eq!(status, 422, "{body}");
+    // An uploaded parcel meets the same limits as a drawn one: vertices counted after reading.
+    let many: Vec<[f64; 2]> = (0..=6000)
+        .map(|i| {
+            let a = f64::from(i % 6000) / 6000.0 * std::f64::consts::TAU;
+            [lon + 0.001 * a.cos(), lat + 0.001 * a.sin()]
+        })
+        .collect();
+    let big = json!({"type": "Polygon", "coordinates": [many]});
+    let (status, body) = convert("big.geojson", big.to_string().into_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("6001 vertices"),
+        "{body}"
+    );
 }
