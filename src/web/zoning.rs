@@ -289,11 +289,13 @@ async fn activities(
             let id: i64 = v.trim().parse().map_err(|_| {
                 ApiError::bad_request(format!("`version` is \"{v}\", not a version id"))
             })?;
-            let version = crate::zoning::list_versions(&state.pool, Some(id))
-                .await?
-                .pop()
+            // The snapshot knows every version (in force or not): no catalogue query per search.
+            let rule_set = snapshot
+                .index
+                .version(id)
+                .map(|v| v.rule_set_id)
                 .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
-            state.live.book(&snapshot, version.rules.id).await?
+            state.live.book(&snapshot, rule_set).await?
         }
         None => snapshot
             .default_book

@@ -936,6 +936,48 @@ async fn a_file_that_carries_its_own_rules_publishes_them_as_its_rule_set() {
                 .unwrap()
         )
     );
+    // The activity search answers from a chosen version's rule set: the file's activities; without
+    // one, from the city's rule set once a plan in force follows it.
+    ingest::import(
+        &db.pool,
+        &options(&write_plan("kota.gpkg", &standard_features()), "Kota"),
+    )
+    .await
+    .unwrap();
+    let base = serve(&db).await;
+    let search = |query: String| {
+        let base = base.clone();
+        async move {
+            let response = reqwest::get(format!("{base}/api/v1/activities?{query}"))
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let version = outcome.version_id.unwrap();
+    let (status, own) = search(format!("q=toko&version={version}")).await;
+    assert_eq!(status, 200, "{own}");
+    let names: Vec<&str> = own["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Toko"]);
+    assert_eq!(own["rule_set"]["id"], outcome.rule_set.as_ref().unwrap().id);
+    let (_, city) = search("q=toko".into()).await;
+    let names: Vec<&str> = city["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"Toko") && !names.is_empty(), "{names:?}");
+    let (status, _) = search("q=toko&version=999999".into()).await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]
