@@ -15,7 +15,7 @@ PLAN := RDTR Kota Balikpapan (demo)
 BIN := target/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test deps build lint bench bench-tiles seed clean
+.PHONY: run test deps build lint bench bench-tiles seed clean lighthouse
 
 # Installs the Debian packages of $(1) that are not installed.
 define install_missing
@@ -58,6 +58,20 @@ $(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
 test: deps $(BROWSER_DEPS)
 	$(call install_missing,$(TEST_PACKAGES))
 	cargo test --all-targets
+
+# Lighthouse's npm packages (pinned: Lighthouse 13 needs Node 22).
+LIGHTHOUSE_DEPS := tests/lighthouse/node_modules/.package-lock.json
+$(LIGHTHOUSE_DEPS): tests/lighthouse/package.json tests/lighthouse/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20 or newer (node and npm) is needed for Lighthouse"; exit 1; }
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/lighthouse --no-audit --no-fund
+	@touch $@
+
+## Lighthouse (mobile profile, three runs) in Debian's Chromium against the map `make run` serves
+## at $(BIND) (start it in another terminal first), with the page weight and the time to the first
+## zoning tiles.
+lighthouse: $(LIGHTHOUSE_DEPS)
+	$(call install_missing,$(TEST_PACKAGES))
+	node tests/lighthouse/run.mjs http://$(BIND) 3
 
 lint:
 	cargo fmt --all -- --check

@@ -4,12 +4,47 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// The page's ES modules under `static/js/` (served as they are: no build step).
+macro_rules! modules {
+    ($($name:literal),* $(,)?) => {
+        &[$((
+            concat!("js/", $name),
+            "text/javascript; charset=utf-8",
+            include_bytes!(concat!("static/js/", $name)),
+        )),*]
+    };
+}
+
+const MODULES: &[(&str, &str, &[u8])] = modules![
+    "activity.js",
+    "api.js",
+    "classes.js",
+    "draw.js",
+    "format.js",
+    "i18n.js",
+    "legend.js",
+    "lookup.js",
+    "main.js",
+    "map.js",
+    "panel.js",
+    "places.js",
+    "print.js",
+    "regulation.js",
+    "render-parcel.js",
+    "render-point.js",
+    "render.js",
+    "state.js",
+    "upload.js",
+    "url-state.js",
+];
+
 /// (path under /static/, content type, bytes)
-const ASSETS: &[(&str, &str, &[u8])] = &[
+const FILES: &[(&str, &str, &[u8])] = &[
+    // A worker script (not a module, not preloaded): see its own comment.
     (
-        "app.js",
+        "js/gl-warmup.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("static/app.js"),
+        include_bytes!("static/js/gl-warmup.js"),
     ),
     (
         "app.css",
@@ -33,6 +68,24 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// Every static file: the modules, then the others.
+fn assets() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static [u8])> {
+    MODULES.iter().chain(FILES.iter())
+}
+
+/// The map page, with a `modulepreload` link for each module: the browser fetches them all at
+/// once instead of one import level after another.
+fn page() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        let links: String = MODULES
+            .iter()
+            .map(|(name, _, _)| format!("<link rel=\"modulepreload\" href=\"/static/{name}\">\n  "))
+            .collect();
+        include_str!("static/index.html").replace("<!-- MODULES -->", links.trim_end())
+    })
+}
+
 /// `GET /`: the map page.
 pub async fn index() -> Response {
     (
@@ -40,7 +93,7 @@ pub async fn index() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        include_str!("static/index.html"),
+        page(),
     )
         .into_response()
 }
@@ -49,10 +102,11 @@ pub async fn index() -> Response {
 /// not change when the files do, so browsers revalidate them (`no-cache` with a strong ETag): a
 /// deployment is seen at once, and an unchanged file costs a 304.
 pub async fn file(Path(path): Path<String>, request: HeaderMap) -> Response {
-    let Some(position) = ASSETS.iter().position(|(name, _, _)| *name == path) else {
+    let Some((position, &(_, content_type, bytes))) =
+        assets().enumerate().find(|(_, (name, _, _))| *name == path)
+    else {
         return super::ApiError::not_found(format!("no static file {path}")).into_response();
     };
-    let (_, content_type, bytes) = ASSETS[position];
     let etag = &entity_tags()[position];
     let headers = [
         (header::CONTENT_TYPE, content_type),
@@ -70,8 +124,7 @@ fn entity_tags() -> &'static [String] {
     static TAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     TAGS.get_or_init(|| {
         use sha2::Digest;
-        ASSETS
-            .iter()
+        assets()
             .map(|(_, _, bytes)| format!("\"{}\"", hex::encode(&sha2::Sha256::digest(bytes)[..12])))
             .collect()
     })

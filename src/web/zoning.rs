@@ -415,11 +415,41 @@ async fn plan_version(
     Ok(Json(body).into_response())
 }
 
-/// The query of a plan's changes: two version ids of the plan.
+/// The query of a plan's changes: two version ids of the plan, and optionally `bbox=w,s,e,n`.
 #[derive(serde::Deserialize)]
 struct ChangesQuery {
     from: Option<String>,
     to: Option<String>,
+    bbox: Option<String>,
+}
+
+/// `w,s,e,n` in degrees, west below east and south below north, inside the world.
+fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "bbox \"{text}\" {why}; give west,south,east,north in degrees"
+        ))
+    };
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("is not four numbers"))?;
+    let [w, s, e, n] = values[..] else {
+        return Err(bad("is not four numbers"));
+    };
+    if !values.iter().all(|v| v.is_finite())
+        || w.abs() > 180.0
+        || e.abs() > 180.0
+        || s.abs() > 90.0
+        || n.abs() > 90.0
+    {
+        return Err(bad("is outside the world"));
+    }
+    if w >= e || s >= n {
+        return Err(bad("is empty (west must be below east, south below north)"));
+    }
+    Ok([w, s, e, n])
 }
 
 async fn plan_changes(
@@ -441,11 +471,17 @@ async fn plan_changes(
         })
     };
     let (from, to) = (version("from", query.from)?, version("to", query.to)?);
+    let bbox = query.bbox.as_deref().map(parse_bbox).transpose()?;
     // An overlay of two plans in PostGIS: it shares the parcels' slots.
     let _slot = heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
-    let body =
-        crate::zoning::plan_changes(&state.pool, &state.live, &snapshot, plan_id, from, to).await?;
+    let changes = crate::zoning::ChangesQuery {
+        plan_id,
+        from,
+        to,
+        bbox,
+    };
+    let body = crate::zoning::plan_changes(&state.pool, &state.live, &snapshot, &changes).await?;
     // Two versions never change: their differences may be kept (an hour, for the legend's names).
     Ok((
         [

@@ -69,6 +69,11 @@ struct Changes<'a> {
     features: Vec<ChangeFeature<'a>>,
 }
 
+/// An envelope as EWKT in WGS 84, for PostGIS.
+fn envelope_wkt([w, s, e, n]: [f64; 4]) -> String {
+    format!("SRID=4326;POLYGON(({w} {s},{e} {s},{e} {n},{w} {n},{w} {s}))")
+}
+
 /// What differs between a sub-zone's rules in two rule books.
 fn rule_differences(before: &RuleBook, after: &RuleBook, code: &str) -> Vec<&'static str> {
     let mut differs = Vec::new();
@@ -84,16 +89,29 @@ fn rule_differences(before: &RuleBook, after: &RuleBook, code: &str) -> Vec<&'st
     differs
 }
 
-/// The areas of plan `plan_id` whose sub-zone or rules differ between versions `from` and `to`,
-/// as a GeoJSON FeatureCollection (JSON text).
+/// Which changes to list: the plan, its two versions, and optionally the area asked about.
+pub struct ChangesQuery {
+    /// The plan.
+    pub plan_id: i64,
+    /// The version before.
+    pub from: i64,
+    /// The version after.
+    pub to: i64,
+    /// Only the zones reaching into this envelope (west, south, east, north in WGS 84).
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// The areas of the plan whose sub-zone or rules differ between the two versions, as a GeoJSON
+/// FeatureCollection (JSON text).
 pub async fn plan_changes(
     pool: &PgPool,
     live: &Live,
     snapshot: &Snapshot,
-    plan_id: i64,
-    from: i64,
-    to: i64,
+    query: &ChangesQuery,
 ) -> Result<Vec<u8>> {
+    let &ChangesQuery {
+        plan_id, from, to, ..
+    } = query;
     let versions = load_versions(&mut *pool.acquire().await?).await?;
     let version = |id: i64| -> Result<&VersionInfo> {
         let v = versions.get(&id).ok_or(ZoningError::UnknownVersion(id))?;
@@ -136,6 +154,7 @@ pub async fn plan_changes(
         .bind(&changed)
         .bind(SLIVER_M2)
         .bind(MAX_PIECES + 1)
+        .bind(query.bbox.map(envelope_wkt))
         .fetch_all(pool)
         .await?;
     let truncated = rows.len() as i64 > MAX_PIECES;

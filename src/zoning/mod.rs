@@ -9,7 +9,7 @@ mod parcel;
 mod plans;
 mod point;
 
-pub use changes::plan_changes;
+pub use changes::{ChangesQuery, plan_changes};
 pub use index::{PublishedFeature, VersionInfo, ZoningIndex, versions_in_force};
 pub use live::{Live, Snapshot};
 pub use parcel::{

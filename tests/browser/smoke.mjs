@@ -7,9 +7,12 @@
 // uncaught exception, no CSP violation, no MapLibre error; the zoning vector tiles are fetched
 // (200 or 204) and drawn in colour on the map canvas; a click in the city opens the result panel
 // with the sub-zone of the zone drawn under the cursor; the place search moves the map onto a
-// kelurahan found by name and answers for a point typed as degrees, minutes and seconds. Writes a
-// screenshot (by default
-// target/browser/map.png) and exits 0 when every check holds, 1 otherwise.
+// kelurahan found by name and answers for a point typed as degrees, minutes and seconds; the
+// language switch puts every string in English and is remembered; a shared link restores the view,
+// point, activity and parcel; the activity shades the map; the day selector and "what changed
+// here" answer from the plan's other version; an uploaded parcel is measured as the API measures
+// it and its printable summary prints alone. Writes screenshots (by default target/browser/) and
+// exits 0 when every check holds, 1 otherwise.
 
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,7 +34,7 @@ const ARGS = [
   '--no-first-run',
 ];
 /** The whole run, browser start included. */
-const OVERALL_MS = 60_000;
+const OVERALL_MS = 100_000;
 /** One condition (page load, tiles drawn, panel answer). */
 const STEP_MS = 20_000;
 
@@ -164,6 +167,30 @@ try {
   check(/Kecamatan\s+Balikpapan/i.test(answer.facts), `the answer names no kecamatan: ${answer.facts}`);
   log(`clicked (${Math.round(target.x)}, ${Math.round(target.y)}) on a ${target.code} zone: the panel says "${answer.status}"`);
 
+  // 3b. The language switch: every string of the page in English, the answer too, remembered
+  // after a reload; then back to Bahasa Indonesia.
+  const missing = await page.evaluate(() => window.satupeta.missingKeys());
+  check(missing.length === 0, `strings missing in a language: ${missing.join(', ')}`);
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.documentElement.lang === 'en'
+    && document.getElementById('status').textContent.startsWith('Sub-zone '));
+  const english = await page.evaluate(() => ({
+    title: document.getElementById('panel-title').textContent,
+    draw: document.getElementById('draw-toggle').textContent,
+    facts: document.querySelector('#panel .facts').innerText,
+    placeholder: document.getElementById('activity-input').placeholder,
+  }));
+  check(english.title === 'Zoning check' && english.draw === 'Draw parcel' && /Coordinates/.test(english.facts)
+    && english.placeholder.startsWith('Activity'), `the page is not in English: ${JSON.stringify(english)}`);
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForFunction(() => document.documentElement.lang === 'en'
+    && document.getElementById('draw-toggle').textContent === 'Draw parcel'
+    && window.satupeta.map && window.satupeta.map.getLayer('zoning-fill'));
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.documentElement.lang === 'id'
+    && document.getElementById('draw-toggle').textContent === 'Gambar persil');
+  log(`language switch: English everywhere ("${english.title}", "${english.draw}"), remembered after a reload, and back`);
+
   // 4. Place search: a kelurahan by name moves the map onto it; a point typed as degrees,
   // minutes and seconds (Indonesian hemispheres) opens the answer the API gives for that point.
   const klandasan = await page.evaluate(async () => (await (await fetch('/api/v1/places?q=Klandasan%20Ilir')).json()).places[0]);
@@ -228,6 +255,7 @@ try {
     const c = document.querySelector('#panel .result-head .code');
     return c && c.textContent === code && !document.getElementById('activity-chip').hidden;
   }, expected);
+  await second.waitForFunction(() => window.satupeta.map && window.satupeta.map.getLayer('zoning-fill'));
   const reopened = await second.evaluate(() => {
     const c = window.satupeta.map.getCenter();
     return { lng: c.lng, lat: c.lat, zoom: window.satupeta.map.getZoom(),
@@ -269,6 +297,29 @@ try {
   await second.waitForFunction(() => /2000-01-01/.test(document.getElementById('panel-body').innerText));
   check(/[#&]at=2000-01-01/.test(await second.evaluate(() => location.hash)), 'the URL keeps no day');
   log('day selector: on 2000-01-01 the panel says no plan version was in force; the URL keeps the day');
+  // On 2022-01-01 the plan's first version answers, and the map outlines where it differs.
+  await second.fill('#at-input', '2022-01-01');
+  await second.dispatchEvent('#at-input', 'change');
+  await second.waitForFunction(() => /versi 1\b/.test(document.querySelector('#panel .facts')?.innerText || '')
+    && window.satupeta.state.changedAreas > 0);
+  log('day selector: on 2022-01-01 version 1 answers and the map outlines the areas that differ from today');
+  // "What changed here": back to today, compared with version 1.
+  await second.fill('#at-input', '');
+  await second.dispatchEvent('#at-input', 'change');
+  await second.waitForFunction(() => /versi 2\b/.test(document.querySelector('#panel .facts')?.innerText || '')
+    && document.getElementById('compare-select'));
+  const firstVersion = await second.evaluate(async () => {
+    const plans = await (await fetch('/api/v1/plans')).json();
+    return plans.versions.find((v) => v.version === 1).version_id;
+  });
+  await second.selectOption('#compare-select', String(firstVersion));
+  await second.waitForFunction(() => {
+    const text = document.querySelector('#changes-section .changes-result')?.innerText || '';
+    return /versi 1 dan versi 2/.test(text) && /berubah antara kedua versi/.test(text);
+  });
+  const compared = await second.evaluate(() => document.querySelector('#changes-section .changes-result').innerText);
+  check(/[#&]compare=/.test(await second.evaluate(() => location.hash)), 'the URL keeps no compared version');
+  log(`what changed here: ${compared.replace(/\s+/g, ' ').trim()}`);
   await second.close();
 
   // 8. A parcel uploaded as a file is drawn and measured as the API measures it.
@@ -294,6 +345,25 @@ try {
   await third.waitForFunction((text) => document.getElementById('status').textContent === `Luas persil ${text} m².`, areaText);
   await third.close();
   log('parcel link: a second tab measured the same parcel from the URL');
+
+  // 8b. The printable summary: the parcel's outline, area and parts, printed alone.
+  await page.click('#print-parcel');
+  await page.waitForFunction((text) => {
+    const view = document.getElementById('print-view');
+    return !view.hidden && view.innerText.includes(`${text} m²`) && view.querySelector('svg polygon');
+  }, areaText);
+  await page.emulateMedia({ media: 'print' });
+  const printed = await page.evaluate(() => ({
+    map: getComputedStyle(document.querySelector('.layout')).display,
+    actions: getComputedStyle(document.querySelector('.print-actions')).display,
+  }));
+  check(printed.map === 'none' && printed.actions === 'none', `the print shows more than the summary: ${JSON.stringify(printed)}`);
+  await mkdir(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: join(dirname(screenshot), 'print.png'), fullPage: true });
+  await page.emulateMedia({ media: 'screen' });
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.getElementById('print-view').hidden);
+  log('printable summary: the outline, the area and the parts; printed alone (print.png)');
 
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });

@@ -1,6 +1,9 @@
 //! The map page in a real browser: Debian's Chromium, driven by `tests/browser/smoke.mjs`
 //! (playwright-core), loads the page of a server over the demo plan, sees the zoning drawn and
 //! asks for the sub-zone under a click. The script says what it checks.
+//!
+//! The plan has two versions: a coarser one in force from 2020 and the demo in force from 2024
+//! (today's), so that the day selector and "what changed here" have something to show.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -8,7 +11,7 @@ use std::time::{Duration, Instant};
 use satupeta::ingest::{self, ImportOptions};
 use satupeta::web::{Options, Server};
 
-use super::harness::{demo_plan, fresh_db, root};
+use super::harness::{demo_plan, fresh_db, root, scratch_dir};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -47,15 +50,28 @@ async fn the_map_page_draws_the_zoning_and_answers_a_click() {
     );
 
     let db = fresh_db().await;
-    ingest::import(
-        &db.pool,
-        &ImportOptions {
-            plan: Some("Demo".into()),
-            ..ImportOptions::new(demo_plan())
-        },
-    )
-    .await
-    .unwrap();
+    let earlier = scratch_dir().join("earlier.gpkg");
+    satupeta::demo::generate(&satupeta::demo::DemoOptions {
+        polygons: 250,
+        admin: root().join("data/balikpapan_admin.geojson"),
+        out: earlier.clone(),
+    })
+    .expect("generate the earlier plan");
+    for (file, effective) in [
+        (earlier.as_path(), "2020-01-01"),
+        (demo_plan(), "2024-01-01"),
+    ] {
+        ingest::import(
+            &db.pool,
+            &ImportOptions {
+                plan: Some("Demo".into()),
+                effective: Some(effective.into()),
+                ..ImportOptions::new(file)
+            },
+        )
+        .await
+        .unwrap();
+    }
     let base = Server::start(&db.url, &Options::default())
         .await
         .unwrap()
@@ -64,16 +80,16 @@ async fn the_map_page_draws_the_zoning_and_answers_a_click() {
         .unwrap();
 
     let started = Instant::now();
-    // The script keeps its own 60 s limit; this one only guards against a hung browser.
+    // The script keeps its own 100 s limit; this one only guards against a hung browser.
     let run = tokio::process::Command::new("node")
         .arg(root().join("tests/browser/smoke.mjs"))
         .arg(&base)
         .current_dir(root())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(90), run)
+    let output = tokio::time::timeout(Duration::from_secs(150), run)
         .await
-        .expect("the browser smoke test did not finish within 90 s")
+        .expect("the browser smoke test did not finish within 150 s")
         .expect("run node");
     let report = format!(
         "{}{}",

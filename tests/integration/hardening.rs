@@ -651,13 +651,16 @@ async fn answers_carry_cache_validators_and_the_pages_their_security_headers() {
         304
     );
     // Static files are revalidated by their strong ETag.
-    let script = get(&format!("{base}/static/app.js"), &[]).await;
+    let script = get(&format!("{base}/static/js/main.js"), &[]).await;
     assert_eq!(script.header("cache-control"), "no-cache");
     let tag = script.header("etag").to_string();
     assert_eq!(
-        get(&format!("{base}/static/app.js"), &[("if-none-match", &tag)])
-            .await
-            .status,
+        get(
+            &format!("{base}/static/js/main.js"),
+            &[("if-none-match", &tag)]
+        )
+        .await
+        .status,
         304
     );
     // The map page.

@@ -311,6 +311,52 @@ async fn the_changes_between_versions_name_what_differs_where() {
         Some("Polygon" | "MultiPolygon")
     ));
 
+    // Asked for an area (the map's view): the change reaching into it, none far from it; a
+    // malformed area is refused.
+    let corner = &features[0]["geometry"]["coordinates"];
+    let corner = if features[0]["geometry"]["type"] == "Polygon" {
+        &corner[0][0]
+    } else {
+        &corner[0][0][0]
+    };
+    let (lon, lat) = (corner[0].as_f64().unwrap(), corner[1].as_f64().unwrap());
+    let (from, to) = (first.version_id.unwrap(), second.version_id.unwrap());
+    let within = |bbox: String| {
+        let base = base.clone();
+        async move {
+            reqwest::get(format!(
+                "{base}/api/v1/plans/{plan_id}/changes?from={from}&to={to}&bbox={bbox}"
+            ))
+            .await
+            .unwrap()
+        }
+    };
+    let near = within(format!(
+        "{},{},{},{}",
+        lon - 1e-4,
+        lat - 1e-4,
+        lon + 1e-4,
+        lat + 1e-4
+    ))
+    .await;
+    let near: Value = near.json().await.unwrap();
+    assert_eq!(near["features"].as_array().unwrap().len(), 1, "{near}");
+    let far: Value = within("100,10,100.1,10.1".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(far["features"], json!([]), "{far}");
+    for bad in ["1,2,3", "a,b,c,d", "10,0,5,1", "0,0,200,1", "NaN,0,1,1"] {
+        let response = within(bad.into()).await;
+        assert_eq!(response.status(), 400, "bbox={bad}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("bbox"),
+            "{problem}"
+        );
+    }
+
     let rules_only = changes(second.version_id.unwrap(), third.versions[0].version_id).await;
     let features = rules_only["features"].as_array().unwrap();
     assert_eq!(features.len(), 1, "{rules_only}");

@@ -2,24 +2,27 @@
 -- rows. Zones drawn identically in both ("twins") count where their sub-zone differs or its rules
 -- changed ($3: codes whose rules changed); a zone redrawn counts where it overlaps a zone of the
 -- other side with another sub-zone (or changed rules), and where no zone of the other side covers
--- it. Pieces of $4 m² or less are left out; at most $5 rows, largest first.
+-- it. Pieces of $4 m² or less are left out; at most $5 rows, largest first. With $6 (an envelope in
+-- WGS 84), only the zones that reach into it.
 -- The redrawn zones are set apart first (usually few), and every join starts from them and reaches
 -- zoning_feature through its GiST index.
 WITH twins AS MATERIALIZED (
     SELECT a.id AS a_id, b.id AS b_id, a.subzone_code AS a_code, b.subzone_code AS b_code
     FROM zoning_feature a
     JOIN zoning_feature b ON b.version_id = $2 AND b.geom ~= a.geom AND ST_Equals(b.geom, a.geom)
-    WHERE a.version_id = $1
+    WHERE a.version_id = $1 AND ($6::geometry IS NULL OR a.geom && $6::geometry)
 ),
 a_new AS MATERIALIZED (
     SELECT a.id, a.subzone_code, a.geom
     FROM zoning_feature a
     WHERE a.version_id = $1 AND NOT EXISTS (SELECT 1 FROM twins t WHERE t.a_id = a.id)
+      AND ($6::geometry IS NULL OR a.geom && $6::geometry)
 ),
 b_new AS MATERIALIZED (
     SELECT b.id, b.subzone_code, b.geom
     FROM zoning_feature b
     WHERE b.version_id = $2 AND NOT EXISTS (SELECT 1 FROM twins t WHERE t.b_id = b.id)
+      AND ($6::geometry IS NULL OR b.geom && $6::geometry)
 ),
 pieces AS (
     SELECT t.a_id AS before_id, t.a_code AS before_code, t.b_id AS after_id, t.b_code AS after_code,
