@@ -105,7 +105,7 @@ impl EncodedTile {
         }
     }
 
-    fn weight(&self) -> u32 {
+    pub(crate) fn weight(&self) -> u32 {
         (self.raw.len() + self.gzip.len() + self.brotli.len() + 128) as u32
     }
 }

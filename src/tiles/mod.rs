@@ -10,6 +10,7 @@
 
 mod archive;
 mod cache;
+mod day;
 mod generalise;
 mod layer;
 mod mercator;
@@ -18,6 +19,7 @@ mod sources;
 
 pub use archive::{Archive, ArchiveInfo, SeedSummary, archive_path, seed};
 pub use cache::{CodingTags, EncodedTile, TileCache, TileOrigin};
+pub use day::DayTiles;
 pub use generalise::{GENERALISED_UP_TO, REACH_UNITS, ShapeFacts, shape_facts};
 pub use layer::{TileFeature, VectorLayer};
 pub use mercator::{TileCoord, project, tile_bounds, unproject};
@@ -45,6 +47,12 @@ pub enum TilesError {
     /// No rendering slot came free, or rendering failed.
     #[error(transparent)]
     Cpu(#[from] crate::cpu::CpuError),
+    /// The zoning of another day could not be read.
+    #[error(transparent)]
+    Zoning(#[from] crate::zoning::ZoningError),
+    /// Work another request was doing for this one failed (the database, most likely).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Result alias of the tiles capability.

@@ -379,7 +379,11 @@ fn measure_in_background(layers: &HashMap<String, Arc<LayerState>>) {
 
 /// Renders a tile: generalised at low zooms for a coverage layer, else every feature.
 fn render_state(state: &LayerState, coord: TileCoord) -> Result<Vec<u8>> {
-    let layer = &state.layer;
+    render_layer(&state.layer, coord)
+}
+
+/// Renders a tile of `layer` (empty when nothing falls in it).
+pub(super) fn render_layer(layer: &VectorLayer, coord: TileCoord) -> Result<Vec<u8>> {
     let rendered = if coord.z <= GENERALISED_UP_TO && !layer.classes().is_empty() {
         render_generalised(layer, coord)?
     } else {

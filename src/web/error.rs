@@ -155,6 +155,8 @@ impl From<TilesError> for ApiError {
             }
             TilesError::Cpu(e) => e.into(),
             TilesError::Sql(e) => database(e),
+            TilesError::Zoning(e) => e.into(),
+            TilesError::Unavailable(detail) => ApiError::unavailable(detail),
             other => ApiError::internal(other),
         }
     }

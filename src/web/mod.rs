@@ -142,6 +142,8 @@ pub struct Shared {
     pub live: Arc<Live>,
     /// Vector tiles of every layer.
     pub tiles: Arc<TileService>,
+    /// The zoning tiles of other days (`?at=`).
+    pub day_tiles: crate::tiles::DayTiles,
     answers: answers::Answers,
     /// Parcel computations running in the database at once.
     parcels: Semaphore,
@@ -195,6 +197,7 @@ impl AppState {
             pool,
             live,
             tiles: Arc::new(tiles),
+            day_tiles: crate::tiles::DayTiles::default(),
             answers: answers::Answers::new(options.answers),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
             bodies: Semaphore::new(LIMITS.body_concurrency),

@@ -76,10 +76,12 @@ struct OgcPath {
     x: u32,
 }
 
-/// `?v=`: the layer version a tile URL was made for.
+/// `?v=`: the layer version a tile URL was made for; `?at=YYYY-MM-DD` (zoning only): the zoning as
+/// in force on that day.
 #[derive(Deserialize)]
 struct VersionQuery {
     v: Option<String>,
+    at: Option<String>,
 }
 
 async fn tilejson(
@@ -132,6 +134,9 @@ async fn xyz_tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = TileCoord::new(path.z, path.x, path.file.0)?;
+    if let Some(response) = day_tile(&state, &path.layer, coord, &query, &headers).await? {
+        return Ok(response);
+    }
     tile_response(&state, &path.layer, coord, query.v.as_deref(), &headers).await
 }
 
@@ -142,7 +147,34 @@ async fn ogc_tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let coord = TileCoord::new(path.z, path.x, path.y)?;
+    if let Some(response) = day_tile(&state, &path.id, coord, &query, &headers).await? {
+        return Ok(response);
+    }
     tile_response(&state, &path.id, coord, query.v.as_deref(), &headers).await
+}
+
+/// A zoning tile as on the day `?at=` names, when that day's versions are not today's (then the
+/// normal tile answers). A day's zoning changes only with a publication: revalidated each minute.
+async fn day_tile(
+    state: &AppState,
+    layer: &str,
+    coord: TileCoord,
+    query: &VersionQuery,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, ApiError> {
+    let Some(at) = query.at.as_deref() else {
+        return Ok(None);
+    };
+    if layer != crate::tiles::ZONING {
+        return Err(ApiError::bad_request(format!(
+            "`at` chooses a day of the zoning layer only, not of \"{layer}\""
+        )));
+    }
+    let day = crate::zoning::parse_day(at)?;
+    let Some(tile) = state.day_tiles.tile(&state.live, &day, coord).await? else {
+        return Ok(None);
+    };
+    Ok(Some(encoded_response(&tile, "public, max-age=60", headers)))
 }
 
 async fn tile_response(
@@ -159,6 +191,16 @@ async fn tile_response(
     } else {
         "public, max-age=0, must-revalidate"
     };
+    Ok(encoded_response(&tile, cache_control, headers))
+}
+
+/// The answer of an encoded tile: the coding the client takes, its ETag (304 when it matches),
+/// 204 for an empty tile.
+fn encoded_response(
+    tile: &crate::tiles::EncodedTile,
+    cache_control: &'static str,
+    headers: &HeaderMap,
+) -> Response {
     let coding = match tile.raw.is_empty() {
         true => Coding::Identity,
         false => negotiate(headers, &[Coding::Brotli, Coding::Gzip]),
@@ -182,11 +224,11 @@ async fn tile_response(
     );
     if not_modified(headers, etag.to_str().unwrap_or_default()) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
-        return Ok(response);
+        return response;
     }
     if tile.raw.is_empty() {
         *response.status_mut() = StatusCode::NO_CONTENT;
-        return Ok(response);
+        return response;
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
     if coding != Coding::Identity {
@@ -196,7 +238,7 @@ async fn tile_response(
         );
     }
     *response.body_mut() = axum::body::Body::from(body);
-    Ok(response)
+    response
 }
 
 async fn tile_matrix_sets(BaseUrl(base): BaseUrl) -> impl IntoResponse {

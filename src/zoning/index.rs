@@ -244,6 +244,33 @@ impl ZoningIndex {
         Ok(index)
     }
 
+    /// The features of the versions `in_force` (geometry version -> version; e.g. those in force
+    /// on another day, see [`versions_in_force`]), indexed like today's.
+    pub async fn load_versions_in_force(
+        conn: &mut PgConnection,
+        versions: HashMap<i64, VersionInfo>,
+        in_force: HashMap<i64, i64>,
+    ) -> Result<Self> {
+        let wanted: Vec<i64> = in_force.keys().copied().collect();
+        let mut features: Vec<Arc<PublishedFeature>> = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            let batch = read_features(conn, &wanted).await?;
+            batch.finish().into_iter().map(Arc::new).collect()
+        };
+        crate::cpu::background(move || {
+            features.sort_unstable_by_key(|f| f.id);
+            ZoningIndex {
+                tree: box_tree(features.iter().map(|f| &f.geometry)),
+                features,
+                versions,
+                in_force,
+            }
+        })
+        .await
+        .map_err(|e| ZoningError::Background(e.to_string()))
+    }
+
     /// Number of indexed features.
     pub fn len(&self) -> usize {
         self.features.len()

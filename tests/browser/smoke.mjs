@@ -302,7 +302,10 @@ try {
   await second.dispatchEvent('#at-input', 'change');
   await second.waitForFunction(() => /versi 1\b/.test(document.querySelector('#panel .facts')?.innerText || '')
     && window.satupeta.state.changedAreas > 0);
-  log('day selector: on 2022-01-01 version 1 answers and the map outlines the areas that differ from today');
+  const dayTiles = await second.evaluate(() => window.satupeta.map.getSource('zoning').tiles[0]);
+  check(/[?&]at=2022-01-01/.test(dayTiles), `the map's zoning tiles are not those of the day: ${dayTiles}`);
+  await second.waitForFunction(() => window.satupeta.map.areTilesLoaded());
+  log('day selector: on 2022-01-01 version 1 answers, the map draws that day\'s zoning and outlines the areas that differ from today');
   // "What changed here": back to today, compared with version 1.
   await second.fill('#at-input', '');
   await second.dispatchEvent('#at-input', 'change');
@@ -346,12 +349,38 @@ try {
   await third.close();
   log('parcel link: a second tab measured the same parcel from the URL');
 
+  // 8a. A corner of the measured parcel dragged on the map: measured again where it is dropped,
+  // as the API measures the new outline (read back from the URL).
+  await page.waitForFunction(() => !window.satupeta.map.isMoving() && window.satupeta.map.areTilesLoaded());
+  const handle = await page.evaluate(() => {
+    const { map, state } = window.satupeta;
+    const p = map.project(state.parcelRing[2]);
+    return { x: p.x, y: p.y };
+  });
+  const mapBox = await page.locator('#map canvas.maplibregl-canvas').boundingBox();
+  await page.mouse.move(mapBox.x + handle.x, mapBox.y + handle.y);
+  await page.mouse.down();
+  await page.mouse.move(mapBox.x + handle.x + 20, mapBox.y + handle.y - 15, { steps: 5 });
+  await page.mouse.move(mapBox.x + handle.x + 40, mapBox.y + handle.y - 30, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((before) => {
+    const status = document.getElementById('status').textContent;
+    return status.startsWith('Luas persil ') && status !== before && /[#&]parcel=/.test(location.hash);
+  }, `Luas persil ${areaText} m².`);
+  const edited = await page.evaluate(async () => {
+    const ring = new URLSearchParams(location.hash.slice(1)).get('parcel').split(';').map((c) => c.split(',').map(Number));
+    const r = await fetch('/api/v1/zoning/parcel', { method: 'POST', body: JSON.stringify({ type: 'Polygon', coordinates: [ring] }) });
+    return { api: Math.round((await r.json()).area_m2).toLocaleString('id-ID'), status: document.getElementById('status').textContent };
+  });
+  check(edited.status === `Luas persil ${edited.api} m².`, `the dragged parcel: ${edited.status}, the API measures ${edited.api} m²`);
+  log(`parcel edit: a corner dragged 50 px, measured again ${edited.api} m² (was ${areaText} m²), as the API measures it`);
+
   // 8b. The printable summary: the parcel's outline, area and parts, printed alone.
   await page.click('#print-parcel');
   await page.waitForFunction((text) => {
     const view = document.getElementById('print-view');
     return !view.hidden && view.innerText.includes(`${text} m²`) && view.querySelector('svg polygon');
-  }, areaText);
+  }, edited.api);
   await page.emulateMedia({ media: 'print' });
   const printed = await page.evaluate(() => ({
     map: getComputedStyle(document.querySelector('.layout')).display,

@@ -867,3 +867,91 @@ async fn kecamatan_and_city_outlines_are_drawn_from_their_kelurahan() {
     .unwrap();
     assert!(city >= all && city < all * 1.01, "{city} vs {all}");
 }
+
+#[tokio::test]
+async fn zoning_tiles_of_another_day_draw_the_versions_in_force_that_day() {
+    let db = fresh_db().await;
+    let dir = scratch_dir();
+    // Version 1 from 2020; version 2 from 2024 redraws cell (1,0) from K-1 to offices (KT).
+    let mut features = fixtures::standard_features();
+    let first = dir.join("v1.gpkg");
+    fixtures::write_gpkg(&first, 4326, &features);
+    features[1].1["KODSZN"] = json!("32113000");
+    features[1].1["NAMOBJ"] = json!("Perkantoran");
+    let second = dir.join("v2.gpkg");
+    fixtures::write_gpkg(&second, 4326, &features);
+    for (file, effective) in [(&first, "2020-01-01"), (&second, "2024-01-01")] {
+        ingest::import(
+            &db.pool,
+            &ImportOptions {
+                plan: Some("Hari".into()),
+                effective: Some(effective.into()),
+                ..ImportOptions::new(file)
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let base = serve(&db).await;
+    let (lon, lat) = cell_centre(1, 0);
+    let coord = TileCoord::containing(lon, lat, 16).unwrap();
+    let url = format!(
+        "{base}/tiles/zoning/{}/{}/{}.mvt",
+        coord.z, coord.x, coord.y
+    );
+    // The cell's code as the tile draws it (its neighbours are neither K-1 nor KT).
+    let codes = |body: &[u8]| -> Vec<String> {
+        let tile = Tile::decode(body).unwrap();
+        let mut codes: Vec<String> = strings(&tile.layers[0], "code")
+            .into_iter()
+            .filter(|c| c == "K-1" || c == "KT")
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    };
+
+    let (status, _, today) = fetch(&url, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(codes(&today), ["KT"]);
+    let (status, headers, then) = fetch(&format!("{url}?at=2022-01-01"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(codes(&then), ["K-1"], "in 2022 the cell was K-1");
+    assert_eq!(headers["cache-control"], "public, max-age=60");
+    // Compressed as asked, revalidated by its ETag, the same on the OGC path.
+    let (_, gz_headers, gz) = fetch(
+        &format!("{url}?at=2022-01-01"),
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(gz_headers["content-encoding"], "gzip");
+    assert_eq!(codes(&gunzip(&gz)), ["K-1"]);
+    let (status, _, _) = fetch(
+        &format!("{url}?at=2022-01-01"),
+        &[("if-none-match", &headers["etag"])],
+    )
+    .await;
+    assert_eq!(status, 304);
+    let ogc = format!(
+        "{base}/ogc/collections/zoning/tiles/WebMercatorQuad/{}/{}/{}?at=2022-01-01",
+        coord.z, coord.y, coord.x
+    );
+    let (status, _, body) = fetch(&ogc, &[]).await;
+    assert_eq!((status, codes(&body)), (200, vec!["K-1".to_string()]));
+    // A day with today's versions is today's tile; a day before any version has nothing.
+    let (_, _, later) = fetch(&format!("{url}?at=2030-06-01"), &[]).await;
+    assert_eq!(codes(&later), ["KT"]);
+    let (status, _, _) = fetch(&format!("{url}?at=2000-01-01"), &[]).await;
+    assert_eq!(status, 204);
+    // Not a day: a problem naming it.
+    for bad in ["2025-02-30", "yesterday", "2022-1-1"] {
+        let (status, headers, body) = fetch(&format!("{url}?at={bad}"), &[]).await;
+        assert_eq!(status, 400, "at={bad}");
+        assert!(headers["content-type"].starts_with("application/problem+json"));
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(bad),
+            "{problem}"
+        );
+    }
+}

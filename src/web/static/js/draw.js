@@ -1,5 +1,6 @@
 // Drawing a parcel on the map: click its corners, double-click (or click the first corner, or
-// press Done) to measure it; Backspace or Ctrl+Z takes back a corner, Esc cancels.
+// press Done) to measure it; Backspace or Ctrl+Z takes back a corner, Esc cancels. A measured
+// parcel's corners can be dragged (mouse or touch): it is measured again where they are dropped.
 
 import { t } from './i18n.js';
 import { EMPTY, getMap } from './map.js';
@@ -27,6 +28,7 @@ export function renderDraw() {
     c.forEach((p, i) => features.push(feature({ type: 'Point', coordinates: p }, { first: i === 0 })));
   } else if (state.parcelRing) {
     features.push(feature({ type: 'Polygon', coordinates: [state.parcelRing] }));
+    state.parcelRing.slice(0, -1).forEach((p, i) => features.push(feature({ type: 'Point', coordinates: p }, { index: i })));
   }
   map.getSource('draw').setData({ type: 'FeatureCollection', features });
   renderGuide();
@@ -158,8 +160,67 @@ export function finishDraw() {
   lookupParcel(ring);
 }
 
+/** A corner being dragged ({index}), and whether a drag just ended (its click is not a lookup). */
+let drag = null;
+let dragEnded = false;
+
+/** Whether the click being handled ends a drag of a corner (and so asks nothing). */
+export function endsDrag() {
+  const ended = dragEnded;
+  dragEnded = false;
+  return ended;
+}
+
+function moveCorner(lngLat) {
+  const ring = state.parcelRing;
+  const p = [round6(lngLat.lng), round6(lngLat.lat)];
+  ring[drag.index] = p;
+  if (drag.index === 0) ring[ring.length - 1] = p;
+  drag.moved = true;
+  renderDraw();
+}
+
+function dropCorner() {
+  const moved = drag && drag.moved;
+  drag = null;
+  getMap().dragPan.enable();
+  if (!moved) return;
+  dragEnded = true;
+  setTimeout(() => { dragEnded = false; }, 300);
+  const open = state.parcelRing.slice(0, -1);
+  const ccw = signedArea(open) < 0 ? [...open].reverse() : open;
+  const ring = [...ccw, ccw[0]];
+  showParcelShape(ring);
+  lookupParcel(ring);
+}
+
+/** Dragging the corners of a measured parcel. */
+function initCornerDrag(map) {
+  const grab = (e) => {
+    if (state.draw.active || !state.parcelRing || !e.features || !e.features.length) return;
+    const index = e.features[0].properties.index;
+    if (index === undefined || index === null) return;
+    e.preventDefault();
+    map.dragPan.disable();
+    drag = { index: Number(index), moved: false };
+  };
+  map.on('mousedown', 'draw-vertex', grab);
+  map.on('touchstart', 'draw-vertex', (e) => {
+    if (e.points && e.points.length === 1) grab(e);
+  });
+  map.on('mousemove', (e) => { if (drag) moveCorner(e.lngLat); });
+  map.on('touchmove', (e) => { if (drag) moveCorner(e.lngLat); });
+  map.on('mouseup', () => { if (drag) dropCorner(); });
+  map.on('touchend', () => { if (drag) dropCorner(); });
+  map.on('mouseenter', 'draw-vertex', () => {
+    if (!state.draw.active && state.parcelRing) map.getCanvas().style.cursor = 'move';
+  });
+  map.on('mouseleave', 'draw-vertex', () => { map.getCanvas().style.cursor = ''; });
+}
+
 /** The draw buttons, and the guide line that follows the pointer. */
 export function initDraw(map) {
+  initCornerDrag(map);
   map.on('mousemove', (e) => {
     if (!state.draw.active || !state.draw.coords.length) return;
     state.draw.cursor = [e.lngLat.lng, e.lngLat.lat];

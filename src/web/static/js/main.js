@@ -2,7 +2,9 @@
 // MapLibre GL JS is loaded after the first paint and the map wired to the page when it arrives.
 
 import { initActivitySearch, relabelActivity, selectKbli } from './activity.js';
-import { addVertex, cancelDraw, initDraw, redrawUi, renderDraw, showParcelShape, undoVertex } from './draw.js';
+import {
+  addVertex, cancelDraw, endsDrag, initDraw, redrawUi, renderDraw, showParcelShape, undoVertex,
+} from './draw.js';
 import { applyStatic, lang, missingKeys, onLangChange, setLang, t } from './i18n.js';
 import { closeLegend, initLegend, relabelLegend } from './legend.js';
 import { lookupParcel, lookupPoint, showAnswer } from './lookup.js';
@@ -18,6 +20,7 @@ import { readHash, setPendingView, writeHash } from './url-state.js';
 /** Clicks and the keyboard on the map: a lookup, or a corner while drawing. */
 function wireMap(map) {
   map.on('click', (e) => {
+    if (endsDrag()) return;
     if (state.draw.active) addVertex(e.lngLat, e.point);
     else lookupPoint(e.lngLat.lng, e.lngLat.lat);
   });

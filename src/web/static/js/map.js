@@ -180,6 +180,22 @@ export async function startMap(view, onMap) {
   return map;
 }
 
+/** The zoning tiles' URL templates (today's), and the day they draw (null: today). */
+let zoningTiles = [];
+let zoningDay = null;
+
+function tilesOn(day) {
+  return day ? zoningTiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}at=${day}`) : zoningTiles;
+}
+
+/** Draws the zoning as in force on `day` (YYYY-MM-DD; null: today). */
+export function setZoningDay(day) {
+  if (day === zoningDay) return;
+  zoningDay = day;
+  const source = map && map.getSource('zoning');
+  if (source) source.setTiles(tilesOn(day));
+}
+
 /** Administrative boundaries. */
 async function loadAdmin() {
   try {
@@ -203,10 +219,8 @@ async function loadZoningTiles() {
   }
   if (!tilejson || !Array.isArray(tilejson.tiles) || tilejson.tiles.length === 0) return false;
   await mapReady;
-  const source = {
-    type: 'vector',
-    tiles: tilejson.tiles.map((u) => resolveTemplate(String(u), '/tiles/zoning.json')),
-  };
+  zoningTiles = tilejson.tiles.map((u) => resolveTemplate(String(u), '/tiles/zoning.json'));
+  const source = { type: 'vector', tiles: tilesOn(zoningDay) };
   for (const key of ['minzoom', 'maxzoom', 'bounds', 'scheme', 'attribution']) {
     if (tilejson[key] !== undefined && tilejson[key] !== null) source[key] = tilejson[key];
   }

@@ -1,13 +1,14 @@
 // Which regulation answers: the day selector ("in force on"), and "what changed here" between the
 // version that answered and another version of its plan (at the point, and where in the city).
 //
-// The zoning tiles always draw the plans in force today; on another day, or when comparing, the
-// areas that differ are outlined on the map from the plan's changes (`/api/v1/plans/{id}/changes`).
+// On another day the zoning tiles draw the plans in force that day (`?at=` on the tiles), and the
+// areas that differ from today are outlined; comparing two versions outlines the areas in view that
+// changed (`/api/v1/plans/{id}/changes?bbox=`).
 
 import { api, isAbort, query } from './api.js';
 import { esc, fmt, fmtDate } from './format.js';
 import { t } from './i18n.js';
-import { EMPTY, getMap, mapReady } from './map.js';
+import { EMPTY, getMap, mapReady, setZoningDay } from './map.js';
 import { setStatus } from './panel.js';
 import { el, state } from './state.js';
 import { fetchPoint, rerunLast } from './lookup.js';
@@ -90,15 +91,17 @@ export function watchOutline(map) {
 function pointDifferences(now, then) {
   const lines = [];
   const code = (d) => (d && d.subzone && d.subzone.code) || t('changes.outside');
-  if (code(now) !== code(then)) lines.push(t('changes.subzone', { before: code(then), after: code(now) }));
-  if (JSON.stringify(now.intensity ?? null) !== JSON.stringify(then.intensity ?? null)) lines.push(t('changes.intensity'));
+  const redrawn = code(now) !== code(then);
+  if (redrawn) lines.push(t('changes.subzone', { before: code(then), after: code(now) }));
+  // Another sub-zone has other rules: only the same sub-zone's rules are worth naming.
+  if (!redrawn && JSON.stringify(now.intensity ?? null) !== JSON.stringify(then.intensity ?? null)) lines.push(t('changes.intensity'));
   if (now.activity || then.activity) {
     const cls = (d) => (d.activity && d.activity.class) || '—';
     if (cls(now) !== cls(then)) {
       lines.push(t('changes.activity', { kbli: (now.activity || then.activity).kbli, before: cls(then), after: cls(now) }));
     }
   }
-  if (JSON.stringify(now.activities ?? null) !== JSON.stringify(then.activities ?? null)) lines.push(t('changes.activities'));
+  if (!redrawn && JSON.stringify(now.activities ?? null) !== JSON.stringify(then.activities ?? null)) lines.push(t('changes.activities'));
   return lines;
 }
 
@@ -201,6 +204,7 @@ async function outlineDay(day) {
 export function setDay(day, { rerun = true } = {}) {
   state.at = day;
   el.atInput.value = day || '';
+  setZoningDay(day);
   writeHash();
   outlineDay(day);
   if (rerun) {
