@@ -109,25 +109,21 @@ impl Live {
         Ok(books)
     }
 
-    /// The zoning as it was (or will be) on `day` (YYYY-MM-DD): the versions in force that day
-    /// with their rule books, read from PostGIS; `None` when they are today's (the current
-    /// snapshot answers). Its `change_id` is that of the current snapshot.
-    pub async fn snapshot_on(&self, day: &str) -> Result<Option<Snapshot>> {
+    /// The zoning of the versions `in_force` (geometry version -> version, of the current
+    /// snapshot's versions; e.g. those in force on another day, see [`super::versions_in_force`])
+    /// with their rule books, read from PostGIS. Its `change_id` is that of the current snapshot.
+    pub async fn snapshot_of(&self, day: &str, in_force: HashMap<i64, i64>) -> Result<Snapshot> {
         let current = self.snapshot();
-        let mut conn = self.pool.acquire().await?;
-        let versions = super::index::load_versions(&mut conn).await?;
-        let in_force = super::versions_in_force(&versions, day);
-        if &in_force == current.index.in_force() {
-            return Ok(None);
-        }
+        let versions = current.index.versions().clone();
         let rule_sets: Vec<i64> = in_force
             .values()
             .filter_map(|v| versions.get(v).map(|v| v.rule_set_id))
             .collect();
+        let mut conn = self.pool.acquire().await?;
         let index = ZoningIndex::load_versions_in_force(&mut conn, versions, in_force).await?;
         drop(conn);
         let books = self.books(&current, rule_sets).await?;
-        Ok(Some(Snapshot {
+        Ok(Snapshot {
             index,
             reference: current.reference.clone(),
             books,
@@ -136,7 +132,7 @@ impl Live {
             today: day.to_string(),
             db_change: current.db_change,
             change_id: current.change_id,
-        }))
+        })
     }
 
     /// Reloads the snapshot if the database has changed, or the day, since it was loaded;

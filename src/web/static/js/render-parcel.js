@@ -174,7 +174,7 @@ function partsHtml(d, parts, asked) {
     ${tableWrap(`<table><thead>${head}</thead><tbody>${rows}</tbody></table>`)}
     <p class="small muted">${esc(t(newTotals ? 'parcel.totals.note.new' : 'parcel.totals.note.old'))}
       ${esc(t('parcel.outside.note', { area: fmtArea(outside.area_m2), share: fmtPct(outside.share) }))}</p>
-    ${newTotals && tot.rule ? `<p class="small muted">${esc(t('parcel.rule', { rule: tot.rule }))}</p>` : ''}
+    ${newTotals && tot.rule ? `<p class="small muted">${esc(t('parcel.rule', { rule: t('parcel.rule.text') }))}</p>` : ''}
   </section>`;
 }
 

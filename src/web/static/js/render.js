@@ -5,11 +5,21 @@ import { NOT_SET, esc, fmt, fmtDate, fmtOpt, isNum } from './format.js';
 import { t } from './i18n.js';
 import { messageHtml } from './panel.js';
 
+/** What a failed request means, in the page's language (the server's own detail, in English,
+ *  follows it). */
+export function errorTitle(status) {
+  if ([400, 404, 413, 415, 422, 429, 503].includes(status)) return t(`error.${status}`);
+  if (status >= 500) return t('error.server');
+  return t('error.generic');
+}
+
 export function renderError(e, lon, lat) {
   const where = isNum(lon) && isNum(lat)
     ? `<p class="small muted">${esc(t('error.point', { lon: fmt(lon, 6), lat: fmt(lat, 6) }))}</p>` : '';
-  const status = e.status ? `<p class="small muted">HTTP ${esc(e.status)}${e.title ? ` · ${esc(e.title)}` : ''}</p>` : '';
-  return messageHtml(e.detail || e.message || t('error.generic'), 'error', status + where);
+  if (!e.status) return messageHtml(e.detail || e.message || t('error.generic'), 'error', where);
+  const detail = `<p class="small">${esc(t('error.detail', { detail: e.detail || e.message || '' }))}</p>
+    <p class="small muted">HTTP ${esc(e.status)}</p>`;
+  return messageHtml(errorTitle(e.status), 'error', detail + where);
 }
 
 export function conditionsHtml(conditions) {

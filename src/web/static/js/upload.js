@@ -4,7 +4,8 @@
 import { ApiError, api, isAbort, query } from './api.js';
 import { t } from './i18n.js';
 import { getMap } from './map.js';
-import { messageHtml, setStatus, showLoading, showPanel } from './panel.js';
+import { setStatus, showLoading, showPanel } from './panel.js';
+import { renderError } from './render.js';
 import { el, state } from './state.js';
 import { showParcelShape, stopDraw } from './draw.js';
 import { lookupParcel } from './lookup.js';
@@ -31,7 +32,7 @@ async function uploadParcel(file) {
     if (polygons.length > 1) setStatus(t('upload.many', { name: file.name, n: polygons.length }));
   } catch (e) {
     if (isAbort(e)) return;
-    showPanel(t('parcel.title'), messageHtml(e.detail || e.message), e.detail || e.message);
+    showPanel(t('parcel.title'), renderError(e), e.detail || e.message);
   }
 }
 
