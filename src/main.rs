@@ -226,9 +226,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let summary = tokio::task::spawn_blocking(move || demo::generate(&options)).await??;
             println!(
-                "wrote {} zoning polygons (grid cell {:.0} m) to {} in {:.1} s",
+                "wrote {} zoning polygons (mean block {:.0} m) to {} in {:.1} s",
                 summary.polygons,
-                summary.cell_m,
+                summary.block_m,
                 out.display(),
                 started.elapsed().as_secs_f64()
             );

@@ -136,8 +136,12 @@ pub fn health_pool(pool: &PgPool) -> PgPool {
     let options = (*pool.connect_options())
         .clone()
         .options([("statement_timeout", "1s")]);
+    // Its one connection is kept open: made while the database is busy (a fork and a password
+    // exchange), it could take longer than a readiness probe waits.
     PgPoolOptions::new()
         .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
         .acquire_timeout(Duration::from_secs(1))
         .connect_lazy_with(options)
 }

@@ -192,8 +192,16 @@ impl AppState {
             options.tiles_dir.clone(),
         )
         .await?;
+        let health = crate::db::health_pool(&pool);
+        // The readiness probe's connection, opened now rather than on the first probe.
+        tokio::spawn({
+            let health = health.clone();
+            async move {
+                let _ = sqlx::query("SELECT 1").execute(&health).await;
+            }
+        });
         Ok(AppState(Arc::new(Shared {
-            health: crate::db::health_pool(&pool),
+            health,
             pool,
             live,
             tiles: Arc::new(tiles),
