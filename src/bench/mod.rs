@@ -82,10 +82,10 @@ pub(crate) async fn prepare(options: &BenchOptions) -> anyhow::Result<Prepared> 
     std::fs::create_dir_all(&options.work_dir)?;
     let plan = options
         .work_dir
-        .join(format!("demo-{}.gpkg", options.polygons));
+        .join(format!("grid-{}.gpkg", options.polygons));
     if !plan.exists() {
         println!(
-            "generating the demo plan with {} polygons ...",
+            "generating the benchmark plan (square grid) with {} polygons ...",
             options.polygons
         );
         let demo = DemoOptions {
@@ -93,7 +93,7 @@ pub(crate) async fn prepare(options: &BenchOptions) -> anyhow::Result<Prepared> 
             admin: options.admin_boundaries.clone(),
             out: plan.clone(),
         };
-        let summary = tokio::task::spawn_blocking(move || demo::generate(&demo)).await??;
+        let summary = tokio::task::spawn_blocking(move || demo::grid::generate(&demo)).await??;
         println!("  {} polygons", summary.polygons);
     }
     let size_mb = std::fs::metadata(&plan)?.len() as f64 / 1e6;

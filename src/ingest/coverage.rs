@@ -76,7 +76,12 @@ pub fn check(features: &[(i64, MultiPolygon<f64>)], tolerance_m2: f64) -> Covera
         .iter()
         .flat_map(|part| part.interiors())
         .filter_map(|ring| {
-            let hole = MultiPolygon(vec![Polygon::new(ring.clone(), vec![])]);
+            let outline = MultiPolygon(vec![Polygon::new(ring.clone(), vec![])]);
+            if area_m2(&outline) <= tolerance_m2 {
+                return None;
+            }
+            // Zones inside the hole (an island a hairline crack sets apart) are not the gap.
+            let hole = without_islands(outline, &covered);
             let area = area_m2(&hole);
             (area > tolerance_m2).then(|| Finding {
                 message: format!("a gap of {area:.1} m² that no zone covers"),
@@ -94,6 +99,25 @@ pub fn check(features: &[(i64, MultiPolygon<f64>)], tolerance_m2: f64) -> Covera
     overlaps.sort_by(by_area);
     gaps.sort_by(by_area);
     Coverage { overlaps, gaps }
+}
+
+/// A hole of the coverage less the parts of the coverage inside it (only those are compared:
+/// the whole coverage is as large as the plan).
+fn without_islands(hole: MultiPolygon<f64>, covered: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::{BoundingRect, Contains};
+    let Some(bounds) = hole.bounding_rect() else {
+        return hole;
+    };
+    let islands: Vec<Polygon<f64>> = covered
+        .iter()
+        .filter(|part| part.bounding_rect().is_some_and(|b| bounds.contains(&b)))
+        .cloned()
+        .collect();
+    if islands.is_empty() {
+        hole
+    } else {
+        hole.difference(&MultiPolygon(islands))
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +153,32 @@ mod tests {
         assert_eq!(coverage.gaps.len(), 1);
         let area = coverage.gaps[0].area_m2.unwrap();
         assert!((area / (110.6 * 111.3) - 1.0).abs() < 0.01, "{area}");
+    }
+
+    #[test]
+    fn a_gap_is_the_land_no_zone_covers_not_the_islands_inside_it() {
+        // A 3 × 3 block of squares whose middle square is set apart by a ring 1/100 of a side wide:
+        // the gap is the ring's area, not the middle square's.
+        let s = 0.001;
+        let inset = s / 100.0;
+        let mut features: Vec<(i64, MultiPolygon<f64>)> = (0..9)
+            .filter(|i| *i != 4)
+            .map(|i| {
+                (
+                    i as i64,
+                    square(116.8 + (i % 3) as f64 * s, -1.26 + (i / 3) as f64 * s, s),
+                )
+            })
+            .collect();
+        features.push((
+            4,
+            square(116.8 + s + inset, -1.26 + s + inset, s - 2.0 * inset),
+        ));
+        let coverage = check(&features, 1.0);
+        assert_eq!(coverage.gaps.len(), 1, "{coverage:?}");
+        let ring = (110.6 * 111.3) * (1.0 - 0.98_f64.powi(2));
+        let area = coverage.gaps[0].area_m2.unwrap();
+        assert!((area / ring - 1.0).abs() < 0.02, "{area} against {ring}");
     }
 
     #[test]

@@ -1,0 +1,925 @@
+//! The benchmark's plan: the earlier generator, which cuts the city into a square street grid
+//! (every grid cell a block and an L-shaped strip of road body, clipped to the kelurahan). Kept so
+//! that `satupeta bench` measures the same kind of plan as the figures recorded before the demo
+//! drew an organic city: its blocks are simple quadrilaterals, and at 100,000 polygons the organic
+//! plan is a different workload (its coverage check alone takes minutes; see the README).
+//!
+//! Each block gets a sub-zone from where it lies: protection forest in the north, industry at
+//! Kariangau and at the refinery, the airport at Sepinggan, commerce in the old centre and along the
+//! coast road, housing whose density falls with distance from the centre.
+
+use std::path::Path;
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{
+    Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
+};
+use gdal::{Dataset, DriverManager};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, LineString,
+    MultiPolygon, Polygon, Rect,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::geometry::{IndexedBox, box_tree};
+use rstar::{AABB, Envelope, RTree, RTreeObject};
+
+use super::{DemoError, DemoOptions, DemoSummary, LAYER, Result};
+
+/// A kelurahan in UTM 50S.
+struct Kelurahan {
+    name: String,
+    kecamatan: String,
+    shape: MultiPolygon<f64>,
+    envelope: AABB<[f64; 2]>,
+}
+
+/// A boundary segment of a kelurahan, to find the grid cells a boundary crosses.
+struct Edge(geo::Line<f64>);
+
+impl RTreeObject for Edge {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners(self.0.start.into(), self.0.end.into())
+    }
+}
+
+/// A generated polygon with its sub-zone and place.
+struct Zoned {
+    subzone: &'static str,
+    shape: MultiPolygon<f64>,
+    kelurahan: usize,
+    block: String,
+    subblock: String,
+    overlays: Overlays,
+}
+
+/// Overlay values of a block (Permen 14 fields); `None` is written as "Tidak Ada" as real data does.
+#[derive(Default, Clone)]
+struct Overlays {
+    kkop: Option<&'static str>,
+    krb: Option<&'static str>,
+    ksmpdn: Option<&'static str>,
+    tod: Option<&'static str>,
+    cagbud: Option<&'static str>,
+    lp2b: Option<&'static str>,
+}
+
+/// Sub-zone names, numeric codes and zones as the Permen 14 fields carry them.
+struct SubzoneFields {
+    code: &'static str,
+    catalog: &'static str,
+    name: &'static str,
+    zone: &'static str,
+    zone_name: &'static str,
+    lindung: bool,
+}
+
+const SUBZONES: &[SubzoneFields] = &[
+    SubzoneFields {
+        code: "HL",
+        catalog: "31020000",
+        name: "Hutan Lindung",
+        zone: "HL",
+        zone_name: "Zona Hutan Lindung",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "BA",
+        catalog: "31010000",
+        name: "Badan Air",
+        zone: "BA",
+        zone_name: "Zona Badan Air",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "PS",
+        catalog: "31030000",
+        name: "Perlindungan Setempat",
+        zone: "PS",
+        zone_name: "Zona Perlindungan Setempat",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "EM",
+        catalog: "31040000",
+        name: "Ekosistem Mangrove",
+        zone: "EM",
+        zone_name: "Zona Ekosistem Mangrove",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-1",
+        catalog: "31031100",
+        name: "Rimba Kota",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-2",
+        catalog: "31031200",
+        name: "Taman Kota",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-3",
+        catalog: "31031300",
+        name: "Taman Kecamatan",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-4",
+        catalog: "31031400",
+        name: "Taman Kelurahan",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-5",
+        catalog: "31031500",
+        name: "Taman RW",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "RTH-7",
+        catalog: "31031700",
+        name: "Pemakaman",
+        zone: "RTH",
+        zone_name: "Zona Ruang Terbuka Hijau",
+        lindung: true,
+    },
+    SubzoneFields {
+        code: "BJ",
+        catalog: "32010000",
+        name: "Badan Jalan",
+        zone: "BJ",
+        zone_name: "Zona Badan Jalan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "HP",
+        catalog: "32021000",
+        name: "Hutan Produksi Tetap",
+        zone: "HP",
+        zone_name: "Zona Hutan Produksi",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "P-3",
+        catalog: "32043000",
+        name: "Perkebunan",
+        zone: "P",
+        zone_name: "Zona Pertanian",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "KPI",
+        catalog: "32080000",
+        name: "Kawasan Peruntukan Industri",
+        zone: "KPI",
+        zone_name: "Zona Kawasan Peruntukan Industri",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "W",
+        catalog: "32090000",
+        name: "Pariwisata",
+        zone: "W",
+        zone_name: "Zona Pariwisata",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "R-2",
+        catalog: "32103200",
+        name: "Perumahan Kepadatan Tinggi",
+        zone: "R",
+        zone_name: "Zona Perumahan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "R-3",
+        catalog: "32103300",
+        name: "Perumahan Kepadatan Sedang",
+        zone: "R",
+        zone_name: "Zona Perumahan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "R-4",
+        catalog: "32103400",
+        name: "Perumahan Kepadatan Rendah",
+        zone: "R",
+        zone_name: "Zona Perumahan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "R-5",
+        catalog: "32103500",
+        name: "Perumahan Kepadatan Sangat Rendah",
+        zone: "R",
+        zone_name: "Zona Perumahan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "SPU-1",
+        catalog: "32104100",
+        name: "SPU Skala Kota",
+        zone: "SPU",
+        zone_name: "Zona Sarana Pelayanan Umum",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "SPU-2",
+        catalog: "32104200",
+        name: "SPU Skala Kecamatan",
+        zone: "SPU",
+        zone_name: "Zona Sarana Pelayanan Umum",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "SPU-3",
+        catalog: "32104300",
+        name: "SPU Skala Kelurahan",
+        zone: "SPU",
+        zone_name: "Zona Sarana Pelayanan Umum",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "PL-1",
+        catalog: "32106100",
+        name: "Pergudangan",
+        zone: "PL",
+        zone_name: "Zona Peruntukan Lainnya",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "PL-4",
+        catalog: "32106202",
+        name: "Instalasi Pengolahan Air Limbah (IPAL)",
+        zone: "PL",
+        zone_name: "Zona Peruntukan Lainnya",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "PP",
+        catalog: "32106300",
+        name: "Pengelolaan Persampahan",
+        zone: "PP",
+        zone_name: "Zona Pengelolaan Persampahan",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "C-2",
+        catalog: "32111200",
+        name: "Campuran Intensitas Menengah/Sedang",
+        zone: "C",
+        zone_name: "Zona Campuran",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "K-1",
+        catalog: "32112100",
+        name: "Perdagangan dan Jasa Skala Kota",
+        zone: "K",
+        zone_name: "Zona Perdagangan dan Jasa",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "K-2",
+        catalog: "32112200",
+        name: "Perdagangan dan Jasa Skala WP",
+        zone: "K",
+        zone_name: "Zona Perdagangan dan Jasa",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "K-3",
+        catalog: "32112300",
+        name: "Perdagangan dan Jasa Skala SWP",
+        zone: "K",
+        zone_name: "Zona Perdagangan dan Jasa",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "KT",
+        catalog: "32113000",
+        name: "Perkantoran",
+        zone: "KT",
+        zone_name: "Zona Perkantoran",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "TR",
+        catalog: "32120000",
+        name: "Transportasi",
+        zone: "TR",
+        zone_name: "Zona Transportasi",
+        lindung: false,
+    },
+    SubzoneFields {
+        code: "HK",
+        catalog: "32130000",
+        name: "Pertahanan dan Keamanan",
+        zone: "HK",
+        zone_name: "Zona Pertahanan dan Keamanan",
+        lindung: false,
+    },
+];
+
+fn subzone_fields(code: &str) -> &'static SubzoneFields {
+    SUBZONES
+        .iter()
+        .find(|s| s.code == code)
+        .unwrap_or(&SUBZONES[0])
+}
+
+/// Places of the city in WGS 84 (lon, lat) that shape the plan.
+const CENTRE: (f64, f64) = (116.832, -1.272); // Klandasan, the old centre on the coast
+const AIRPORT: (f64, f64) = (116.897, -1.266); // Sultan Aji Muhammad Sulaiman (Sepinggan)
+const RESERVOIR: (f64, f64) = (116.951, -1.196); // Waduk Manggar
+const LANDFILL: (f64, f64) = (116.963, -1.214); // TPA Manggar
+const PORT: (f64, f64) = (116.808, -1.268); // Pelabuhan Semayang
+
+/// Generates the grid plan.
+pub fn generate(options: &DemoOptions) -> Result<DemoSummary> {
+    let mut to_utm_srs = SpatialRef::from_epsg(32750)?;
+    to_utm_srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut wgs84 = SpatialRef::from_epsg(4326)?;
+    wgs84.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let to_utm = CoordTransform::new(&wgs84, &to_utm_srs)?;
+    let (city, kelurahan) = read_admin(&options.admin, &to_utm)?;
+    let utm = |(lon, lat): (f64, f64)| -> Coord<f64> {
+        let (mut x, mut y, mut z) = ([lon], [lat], [0.0]);
+        to_utm
+            .transform_coords(&mut x, &mut y, &mut z)
+            .map(|_| Coord { x: x[0], y: y[0] })
+            .unwrap_or(Coord { x: 0.0, y: 0.0 })
+    };
+    let places = Places {
+        centre: utm(CENTRE),
+        airport: utm(AIRPORT),
+        reservoir: utm(RESERVOIR),
+        landfill: utm(LANDFILL),
+        port: utm(PORT),
+    };
+
+    let land_area = city.unsigned_area();
+    // Every cell yields a block and a road body, except in forest and water where there is no road.
+    let cell = (land_area / (options.polygons.max(50) as f64 / 1.3)).sqrt();
+    let road = (cell * 0.08).clamp(6.0, 30.0);
+    let envelope = kelurahan
+        .iter()
+        .fold(kelurahan[0].envelope, |a, k| a.merged(&k.envelope));
+    let (min, max) = (envelope.lower(), envelope.upper());
+    let index = box_tree(kelurahan.iter().map(|k| &k.shape));
+    let edges = RTree::bulk_load(
+        city.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|ring| ring.lines().map(Edge).collect::<Vec<_>>())
+            .collect(),
+    );
+
+    let mut rng = ChaCha8Rng::seed_from_u64(6471);
+    let mut zoned = Vec::new();
+    let columns = ((max[0] - min[0]) / cell).ceil() as i64;
+    let rows = ((max[1] - min[1]) / cell).ceil() as i64;
+    for row in 0..rows {
+        for col in 0..columns {
+            let x0 = min[0] + col as f64 * cell;
+            let y0 = min[1] + row as f64 * cell;
+            let rect = Rect::new(
+                Coord { x: x0, y: y0 },
+                Coord {
+                    x: x0 + cell,
+                    y: y0 + cell,
+                },
+            );
+            let Some((piece, whole)) = clip_to_city(&rect, &city, &edges) else {
+                continue;
+            };
+            {
+                let centre = Coord {
+                    x: x0 + cell / 2.0,
+                    y: y0 + cell / 2.0,
+                };
+                let k = kelurahan_at(centre, &kelurahan, &index);
+                let coastal = !whole && is_coastal(&kelurahan[k], centre, &places);
+                let subzone = choose_subzone(&kelurahan[k], centre, coastal, &places, &mut rng);
+                let overlays = overlays_at(centre, subzone, coastal, &places, &mut rng);
+                let block_row = row.div_euclid(6);
+                let block_col = col.div_euclid(6);
+                let block = format!(
+                    "{}.{}-{:03}",
+                    kecamatan_abbreviation(&kelurahan[k].kecamatan),
+                    block_row,
+                    block_col
+                );
+                let subblock = format!("{block}.{:02}", (row % 6) * 6 + (col % 6) + 1);
+                let has_road = !matches!(subzone, "HL" | "HP" | "BA" | "EM" | "P-3" | "RTH-1");
+                let (block_part, road_part) = if has_road {
+                    split_road(&rect, &piece, road, whole)
+                } else {
+                    (piece, None)
+                };
+                if block_part.unsigned_area() > 1.0 {
+                    zoned.push(Zoned {
+                        subzone,
+                        shape: block_part,
+                        kelurahan: k,
+                        block: block.clone(),
+                        subblock: subblock.clone(),
+                        overlays: overlays.clone(),
+                    });
+                }
+                if let Some(road_part) = road_part.filter(|r| r.unsigned_area() > 1.0) {
+                    zoned.push(Zoned {
+                        subzone: "BJ",
+                        shape: road_part,
+                        kelurahan: k,
+                        block,
+                        subblock,
+                        overlays: Overlays {
+                            kkop: overlays.kkop,
+                            ..Overlays::default()
+                        },
+                    });
+                }
+            }
+        }
+    }
+    write_geopackage(&options.out, &zoned, &kelurahan, &to_utm_srs)?;
+    Ok(DemoSummary {
+        polygons: zoned.len(),
+        block_m: cell,
+    })
+}
+
+/// Points of the city in UTM 50S.
+struct Places {
+    centre: Coord<f64>,
+    airport: Coord<f64>,
+    reservoir: Coord<f64>,
+    landfill: Coord<f64>,
+    port: Coord<f64>,
+}
+
+fn distance(a: Coord<f64>, b: Coord<f64>) -> f64 {
+    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+/// The part of a grid cell inside the city, and whether that is the whole cell.
+fn clip_to_city(
+    rect: &Rect<f64>,
+    city: &MultiPolygon<f64>,
+    edges: &RTree<Edge>,
+) -> Option<(MultiPolygon<f64>, bool)> {
+    let envelope = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+    let crossed = edges
+        .locate_in_envelope_intersecting(&envelope)
+        .any(|e| rect.intersects(&e.0));
+    if !crossed {
+        // No boundary crosses the cell: it lies wholly inside the city, or wholly outside.
+        return city
+            .contains(&rect.center())
+            .then(|| (MultiPolygon(vec![rect.to_polygon()]), true));
+    }
+    let piece = rect.to_polygon().intersection(city);
+    (piece.unsigned_area() >= 1.0).then_some((piece, false))
+}
+
+/// The kelurahan containing a point, or the nearest one (the city outline and the kelurahan
+/// boundaries do not match exactly).
+fn kelurahan_at(point: Coord<f64>, kelurahan: &[Kelurahan], index: &RTree<IndexedBox>) -> usize {
+    let candidates = index.locate_in_envelope_intersecting(&AABB::from_point([point.x, point.y]));
+    if let Some(k) = candidates
+        .map(|e| e.index)
+        .filter(|k| kelurahan[*k].shape.contains(&point))
+        .min()
+    {
+        return k;
+    }
+    let point = geo::Point::from(point);
+    (0..kelurahan.len())
+        .min_by(|a, b| {
+            let da = Euclidean.distance(&kelurahan[*a].shape, &point);
+            let db = Euclidean.distance(&kelurahan[*b].shape, &point);
+            da.total_cmp(&db)
+        })
+        .unwrap_or(0)
+}
+
+/// Splits a cell's piece into the block and the L-shaped road body on the cell's west and south.
+fn split_road(
+    rect: &Rect<f64>,
+    piece: &MultiPolygon<f64>,
+    road: f64,
+    whole: bool,
+) -> (MultiPolygon<f64>, Option<MultiPolygon<f64>>) {
+    let (min, max) = (rect.min(), rect.max());
+    let inner = Rect::new(
+        Coord {
+            x: min.x + road,
+            y: min.y + road,
+        },
+        max,
+    )
+    .to_polygon();
+    let l_shape = Polygon::new(
+        LineString::from(vec![
+            (min.x, min.y),
+            (max.x, min.y),
+            (max.x, min.y + road),
+            (min.x + road, min.y + road),
+            (min.x + road, max.y),
+            (min.x, max.y),
+            (min.x, min.y),
+        ]),
+        vec![],
+    );
+    if whole {
+        (MultiPolygon(vec![inner]), Some(MultiPolygon(vec![l_shape])))
+    } else {
+        (
+            piece.intersection(&inner),
+            Some(piece.intersection(&l_shape)),
+        )
+    }
+}
+
+/// Whether a clipped cell lies on the sea coast (south and east of the city, or the bay in the west)
+/// rather than on an inland kelurahan boundary.
+fn is_coastal(kelurahan: &Kelurahan, centre: Coord<f64>, places: &Places) -> bool {
+    let south_coast = centre.y < places.centre.y + 2_500.0;
+    let east_coast = kelurahan.kecamatan == "Balikpapan Timur"
+        && centre.x > places.airport.x + 4_000.0
+        && centre.y < places.reservoir.y;
+    let bay = kelurahan.name == "Kariangau" && centre.x < places.port.x - 3_000.0;
+    south_coast || east_coast || bay
+}
+
+fn choose_subzone(
+    k: &Kelurahan,
+    c: Coord<f64>,
+    coastal: bool,
+    p: &Places,
+    rng: &mut ChaCha8Rng,
+) -> &'static str {
+    let from_centre = distance(c, p.centre);
+    let north = c.y - p.centre.y; // metres north of the old centre
+    let roll: f64 = rng.r#gen();
+    // Fixed places first.
+    if (c.x - p.airport.x).abs() < 1_800.0 && (c.y - p.airport.y).abs() < 700.0 {
+        return "TR";
+    }
+    if distance(c, p.port) < 500.0 {
+        return "TR";
+    }
+    if distance(c, p.reservoir) < 900.0 {
+        return "BA";
+    }
+    if distance(c, p.landfill) < 500.0 {
+        return "PP";
+    }
+    if coastal {
+        return match k.name.as_str() {
+            "Kariangau" => "EM",
+            _ if from_centre < 1_500.0 => "K-1",
+            _ if roll < 0.5 => "PS",
+            _ if k.kecamatan == "Balikpapan Timur" => "W",
+            _ => "K-2",
+        };
+    }
+    // The refinery on the bay west of the old town.
+    if matches!(
+        k.name.as_str(),
+        "Prapatan" | "Baru Ilir" | "Baru Tengah" | "Marga Sari"
+    ) && c.x < p.centre.x - 1_300.0
+    {
+        return "KPI";
+    }
+    match k.name.as_str() {
+        "Kariangau" => {
+            return if north > 13_000.0 {
+                "HL"
+            } else if c.x < p.port.x - 2_000.0 && north < 10_000.0 {
+                if roll < 0.12 { "PL-1" } else { "KPI" }
+            } else if roll < 0.6 {
+                "HP"
+            } else {
+                "HL"
+            };
+        }
+        "Karang Joang" if north > 14_000.0 => return "HL",
+        "Karang Joang" if north > 9_000.0 => return if roll < 0.5 { "HP" } else { "RTH-1" },
+        "Teritip" | "Lamaru" if north > 8_000.0 => return if roll < 0.7 { "P-3" } else { "HP" },
+        _ => {}
+    }
+    // Scattered public uses in the urban area.
+    let scattered = [
+        (
+            0.015,
+            if from_centre < 4_000.0 {
+                "RTH-2"
+            } else {
+                "RTH-3"
+            },
+        ),
+        (0.02, "RTH-4"),
+        (0.025, "RTH-5"),
+        (0.015, "RTH-7"),
+        (
+            0.01,
+            if from_centre < 5_000.0 {
+                "SPU-1"
+            } else {
+                "SPU-2"
+            },
+        ),
+        (0.03, "SPU-3"),
+        (0.005, "HK"),
+        (0.004, "PL-4"),
+    ];
+    let mut threshold = 0.0;
+    for (share, code) in scattered {
+        threshold += share;
+        if roll < threshold {
+            return code;
+        }
+    }
+    match from_centre {
+        d if d < 1_200.0 => "K-1",
+        d if d < 2_000.0 => {
+            if roll < 0.5 {
+                "KT"
+            } else {
+                "K-2"
+            }
+        }
+        d if d < 3_500.0 => {
+            if roll < 0.35 {
+                "C-2"
+            } else if roll < 0.5 {
+                "K-3"
+            } else {
+                "R-2"
+            }
+        }
+        d if d < 6_500.0 => {
+            if roll < 0.15 {
+                "K-3"
+            } else {
+                "R-3"
+            }
+        }
+        d if d < 11_000.0 => {
+            if roll < 0.1 {
+                "K-3"
+            } else {
+                "R-4"
+            }
+        }
+        _ => "R-5",
+    }
+}
+
+fn overlays_at(
+    c: Coord<f64>,
+    subzone: &str,
+    coastal: bool,
+    p: &Places,
+    rng: &mut ChaCha8Rng,
+) -> Overlays {
+    let to_airport = distance(c, p.airport);
+    let along_runway = (c.y - p.airport.y).abs() < 1_000.0;
+    let kkop = match to_airport {
+        d if d < 4_000.0 && along_runway => {
+            Some("K01B Kawasan Ancangan Pendaratan dan Lepas Landas")
+        }
+        d if d < 4_000.0 => Some("K01D Kawasan di Bawah Permukaan Transisi"),
+        d if d < 6_000.0 => Some("K01F Kawasan di Bawah Permukaan Kerucut"),
+        d if d < 15_000.0 => Some("K01G Kawasan di Bawah Permukaan Horizontal Luar"),
+        _ => None,
+    };
+    let low_lying = c.y < p.centre.y + 1_800.0;
+    Overlays {
+        kkop,
+        krb: (low_lying && rng.r#gen::<f64>() < 0.25).then_some("Kawasan Rawan Banjir"),
+        ksmpdn: coastal.then_some("Sempadan Pantai"),
+        tod: (distance(c, p.centre) < 800.0).then_some("Kawasan TOD Klandasan"),
+        cagbud: (subzone == "KPI" && distance(c, p.centre) < 3_000.0 && rng.r#gen::<f64>() < 0.05)
+            .then_some("Cagar Budaya Kilang"),
+        lp2b: None,
+    }
+}
+
+fn kecamatan_abbreviation(kecamatan: &str) -> &'static str {
+    match kecamatan {
+        "Balikpapan Timur" => "TM",
+        "Balikpapan Barat" => "BR",
+        "Balikpapan Utara" => "UT",
+        "Balikpapan Tengah" => "TG",
+        "Balikpapan Selatan" => "SL",
+        _ => "KT",
+    }
+}
+
+/// Reads the city outline and its kelurahan, in UTM 50S.
+fn read_admin(path: &Path, to_utm: &CoordTransform) -> Result<(MultiPolygon<f64>, Vec<Kelurahan>)> {
+    let dataset = Dataset::open(path)?;
+    let mut layer = dataset.layer(0)?;
+    let mut out = Vec::new();
+    let mut city = None;
+    for feature in layer.features() {
+        let text = |name: &str| -> Option<String> {
+            let i = feature.field_index(name).ok()?;
+            feature.field_as_string(i).ok().flatten()
+        };
+        let level = text("tingkat");
+        let Some(geometry) = feature.geometry() else {
+            continue;
+        };
+        let geometry = geometry.transform(to_utm)?;
+        let shape = match geometry.to_geo()? {
+            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => continue,
+        };
+        if level.as_deref() == Some("kota") {
+            city = Some(shape);
+            continue;
+        }
+        if level.as_deref() != Some("kelurahan") {
+            continue;
+        }
+        let Some(rect) = shape.bounding_rect() else {
+            continue;
+        };
+        out.push(Kelurahan {
+            name: text("nama").unwrap_or_default(),
+            kecamatan: text("kecamatan").unwrap_or_default(),
+            envelope: AABB::from_corners(
+                [rect.min().x, rect.min().y],
+                [rect.max().x, rect.max().y],
+            ),
+            shape,
+        });
+    }
+    let Some(city) = city.filter(|_| !out.is_empty()) else {
+        return Err(DemoError::Input(format!(
+            "{} must hold the city (tingkat = kota) and its kelurahan (tingkat = kelurahan)",
+            path.display()
+        )));
+    };
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((city, out))
+}
+
+/// The Permen 14 fields the demo layer carries, in order.
+const FIELDS: [(&str, OGRFieldType::Type); 28] = [
+    ("NAMOBJ", OGRFieldType::OFTString),
+    ("JNSRPR", OGRFieldType::OFTString),
+    ("KODZON", OGRFieldType::OFTString),
+    ("NAMZON", OGRFieldType::OFTString),
+    ("KODSZN", OGRFieldType::OFTString),
+    ("NAMSZN", OGRFieldType::OFTString),
+    ("KODSZNTEXT", OGRFieldType::OFTString),
+    ("KODEWP", OGRFieldType::OFTString),
+    ("KODSWP", OGRFieldType::OFTString),
+    ("KODBLK", OGRFieldType::OFTString),
+    ("KODSBL", OGRFieldType::OFTString),
+    ("WADMPR", OGRFieldType::OFTString),
+    ("WADMKK", OGRFieldType::OFTString),
+    ("WADMKC", OGRFieldType::OFTString),
+    ("WADMKD", OGRFieldType::OFTString),
+    ("KKOP_1", OGRFieldType::OFTString),
+    ("LP2B_2", OGRFieldType::OFTString),
+    ("KRB_03", OGRFieldType::OFTString),
+    ("TOD_04", OGRFieldType::OFTString),
+    ("TEB_05", OGRFieldType::OFTString),
+    ("CAGBUD", OGRFieldType::OFTString),
+    ("KSMPDN", OGRFieldType::OFTString),
+    ("HANKAM", OGRFieldType::OFTString),
+    ("KKARST", OGRFieldType::OFTString),
+    ("RESAIR", OGRFieldType::OFTString),
+    ("TPZ_00", OGRFieldType::OFTString),
+    ("REMARK", OGRFieldType::OFTString),
+    ("LUASHA", OGRFieldType::OFTReal),
+];
+
+fn write_geopackage(
+    out: &Path,
+    zoned: &[Zoned],
+    kelurahan: &[Kelurahan],
+    srs: &SpatialRef,
+) -> Result<()> {
+    if out.exists() {
+        std::fs::remove_file(out)
+            .map_err(|e| DemoError::Input(format!("cannot replace {}: {e}", out.display())))?;
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DemoError::Input(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let driver = DriverManager::get_driver_by_name("GPKG")?;
+    let mut dataset = driver.create_vector_only(out)?;
+    let mut txn = dataset.start_transaction()?;
+    let layer = txn.create_layer(LayerOptions {
+        name: LAYER,
+        srs: Some(srs),
+        ty: OGRwkbGeometryType::wkbMultiPolygon,
+        options: None,
+    })?;
+    layer.create_defn_fields(&FIELDS)?;
+    let defn = layer.defn();
+    let none = "Tidak Ada";
+    for z in zoned {
+        let s = subzone_fields(z.subzone);
+        let k = &kelurahan[z.kelurahan];
+        let abbreviation = kecamatan_abbreviation(&k.kecamatan);
+        let values: [FieldValue; 28] = [
+            text(s.name),
+            text(if s.lindung {
+                "Zona Lindung"
+            } else {
+                "Zona Budi Daya"
+            }),
+            text(s.zone),
+            text(s.zone_name),
+            text(s.catalog),
+            text(s.name),
+            text(s.code),
+            text(&format!(
+                "WP {}",
+                k.kecamatan.trim_start_matches("Balikpapan ")
+            )),
+            text(&format!("SWP {abbreviation}")),
+            text(&z.block.clone()),
+            text(&z.subblock.clone()),
+            text("Kalimantan Timur"),
+            text("Kota Balikpapan"),
+            text(&k.kecamatan.clone()),
+            text(&k.name.clone()),
+            text(z.overlays.kkop.unwrap_or(none)),
+            text(z.overlays.lp2b.unwrap_or(none)),
+            text(z.overlays.krb.unwrap_or(none)),
+            text(z.overlays.tod.unwrap_or(none)),
+            text(none),
+            text(z.overlays.cagbud.unwrap_or(none)),
+            text(z.overlays.ksmpdn.unwrap_or(none)),
+            text(if z.subzone == "HK" {
+                "Kawasan Pertahanan"
+            } else {
+                none
+            }),
+            text(none),
+            text(none),
+            text(if z.overlays.tod.is_some() {
+                "Bonus Zoning"
+            } else {
+                none
+            }),
+            text("Data demo sintetis, bukan RDTR resmi Kota Balikpapan"),
+            FieldValue::RealValue(
+                (z.shape.unsigned_area() / 10_000.0 * 10_000.0).round() / 10_000.0,
+            ),
+        ];
+        let mut feature = Feature::new(defn)?;
+        for (i, value) in values.iter().enumerate() {
+            feature.set_field(i, value)?;
+        }
+        feature.set_geometry(valid_multipolygon(&z.shape)?)?;
+        feature.create(&layer)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn text(value: &str) -> FieldValue {
+    FieldValue::StringValue(value.to_string())
+}
+
+/// The shape as a valid GDAL MultiPolygon: clipping can leave a ring touching itself, which
+/// a zero-width buffer (GEOS) resolves.
+fn valid_multipolygon(shape: &MultiPolygon<f64>) -> Result<gdal::vector::Geometry> {
+    let mut geometry = shape.to_gdal()?;
+    if !geometry.is_valid() {
+        geometry = geometry.buffer(0.0, 8)?;
+    }
+    if gdal::vector::geometry_type_flatten(geometry.geometry_type())
+        == OGRwkbGeometryType::wkbPolygon
+    {
+        let mut multi = gdal::vector::Geometry::empty(OGRwkbGeometryType::wkbMultiPolygon)?;
+        multi.add_geometry(geometry)?;
+        geometry = multi;
+    }
+    Ok(geometry)
+}
