@@ -12,7 +12,8 @@ BIND ?= 127.0.0.1:8080
 DEMO_BLOCKS ?= 4000
 DEMO := $(DATA_DIR)/demo.gpkg
 PLAN := RDTR Kota Balikpapan (demo)
-BIN := target/release/satupeta
+# The release binary, where cargo puts it (CARGO_TARGET_DIR moves it).
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
 .PHONY: run test deps build lint bench bench-tiles seed clean lighthouse

@@ -208,7 +208,7 @@ fn zone_main_roads(
     }
     for ((k, _), parts) in networks {
         let (block, subblock) = codes.next_main_road(k);
-        zoned.extend(road_body(city, k, parts, block, subblock));
+        zoned.push(road_body(city, k, parts, block, subblock));
     }
     zoned
 }
@@ -310,7 +310,7 @@ fn zone_neighbourhood(
     if !locals.is_empty() {
         // The local streets of a neighbourhood are one road body, as its network.
         let parts = locals.into_iter().map(|r| r.shape).collect();
-        zoned.extend(road_body(city, k, parts, String::new(), String::new()));
+        zoned.push(road_body(city, k, parts, String::new(), String::new()));
     }
     for (i, z) in zoned.iter_mut().enumerate() {
         z.block.clone_from(&block);
@@ -349,69 +349,29 @@ fn zone_block(
     }
 }
 
-/// The side of the squares a road network is cut into: a network drawn as one polygon across a
-/// kelurahan (hundreds of holes) is what real plans hold too, but each piece of it then overlaps
-/// every block in its bounding box, and checking a plan's coverage pairs them all.
-const ROAD_PIECE_M: f64 = 1_000.0;
-
 /// A road body (the parts of one road network): sub-zone BJ, with the airport's safety zone as its
-/// only overlay, cut into squares of [`ROAD_PIECE_M`].
+/// only overlay.
 fn road_body(
     city: &City,
     k: usize,
     parts: Vec<Polygon<f64>>,
     block: String,
     subblock: String,
-) -> Vec<Zoned> {
+) -> Zoned {
     let overlays = Overlays {
         kkop: parts
             .first()
             .and_then(|p| zoning::kkop(centre_of(p), city.places)),
         ..Overlays::default()
     };
-    pieces(unary_union(&parts), ROAD_PIECE_M)
-        .into_iter()
-        .map(|shape| Zoned {
-            subzone: "BJ",
-            shape,
-            kelurahan: k,
-            block: block.clone(),
-            subblock: subblock.clone(),
-            overlays: overlays.clone(),
-        })
-        .collect()
-}
-
-/// `shape` cut along a grid of `side` metres (aligned on multiples of it): the non-empty pieces.
-fn pieces(shape: MultiPolygon<f64>, side: f64) -> Vec<MultiPolygon<f64>> {
-    use geo::{BooleanOps, BoundingRect, Rect};
-    let Some(bounds) = shape.bounding_rect() else {
-        return Vec::new();
-    };
-    let (min, max) = (bounds.min(), bounds.max());
-    if max.x - min.x <= side && max.y - min.y <= side {
-        return vec![shape];
+    Zoned {
+        subzone: "BJ",
+        shape: unary_union(&parts),
+        kelurahan: k,
+        block,
+        subblock,
+        overlays,
     }
-    let cells = |lo: f64, hi: f64| (lo / side).floor() as i64..(hi / side).ceil() as i64;
-    let mut out = Vec::new();
-    for row in cells(min.y, max.y) {
-        for col in cells(min.x, max.x) {
-            let (x, y) = (col as f64 * side, row as f64 * side);
-            let cell = Rect::new(
-                Coord { x, y },
-                Coord {
-                    x: x + side,
-                    y: y + side,
-                },
-            )
-            .to_polygon();
-            let piece = shape.intersection(&MultiPolygon(vec![cell]));
-            if piece.unsigned_area() > 1.0 {
-                out.push(piece);
-            }
-        }
-    }
-    out
 }
 
 /// Whether a block lies on the sea coast: on the outline of the city's land, where that outline

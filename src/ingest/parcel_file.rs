@@ -10,6 +10,14 @@ use super::{IngestError, Result, read};
 /// File kinds a parcel may come as, by extension.
 const KINDS: [&str; 6] = ["geojson", "json", "kml", "zip", "gpkg", "fgb"];
 
+/// The GDAL drivers an uploaded parcel is read with: no other (VRT, for one, reads the server's
+/// files and fetches URLs named in it).
+const DRIVERS: [&str; 5] = ["GeoJSON", "KML", "ESRI Shapefile", "GPKG", "FlatGeobuf"];
+
+/// What a parcel file is, for the messages that refuse one.
+const WHAT: &str = "a parcel file is GeoJSON (.geojson, .json), KML (.kml), a zipped Shapefile (.zip), \
+GeoPackage (.gpkg) or FlatGeobuf (.fgb)";
+
 /// At most this many polygons make one parcel.
 const MAX_FEATURES: usize = 50;
 
@@ -20,11 +28,7 @@ pub fn read_parcel_file(bytes: &[u8], name: &str) -> Result<MultiPolygon<f64>> {
         .rsplit_once('.')
         .map(|(_, e)| e.to_lowercase())
         .filter(|e| KINDS.contains(&e.as_str()))
-        .ok_or_else(|| {
-            IngestError::Input(format!(
-                "\"{name}\": a parcel file is GeoJSON (.geojson, .json), KML (.kml), a zipped Shapefile (.zip), GeoPackage (.gpkg) or FlatGeobuf (.fgb)"
-            ))
-        })?;
+        .ok_or_else(|| IngestError::Input(format!("\"{name}\": {WHAT}")))?;
     // GDAL reads files: the upload is written to a private temporary directory, removed after.
     let dir = tempfile::Builder::new()
         .prefix("satupeta-parcel-")
@@ -34,7 +38,12 @@ pub fn read_parcel_file(bytes: &[u8], name: &str) -> Result<MultiPolygon<f64>> {
     std::fs::File::create(&path)
         .and_then(|mut f| f.write_all(bytes))
         .map_err(|e| IngestError::Input(format!("cannot store the upload: {e}")))?;
-    let source = read::open(&path, None, None)?;
+    // The reader's messages name the temporary file and GDAL's internals: not for the uploader.
+    let source = read::open_with(&path, None, None, Some(&DRIVERS)).map_err(|_| {
+        IngestError::Input(format!(
+            "\"{name}\" cannot be read as a parcel with one polygon layer: {WHAT}"
+        ))
+    })?;
     let mut polygons = Vec::new();
     let mut count = 0usize;
     let rejected = source.read(|feature| {

@@ -41,8 +41,21 @@ pub struct SourceLayer {
     transform: CoordTransform,
 }
 
-/// Opens `file` and picks its zoning layer (`layer`, or the only polygon layer).
+/// Opens `file` and picks its zoning layer (`layer`, or the only polygon layer), with any of
+/// GDAL's vector drivers (an operator's file).
 pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Result<SourceLayer> {
+    open_with(file, layer, source_crs, None)
+}
+
+/// Like [`open`], with only the GDAL drivers `drivers` (a file from anyone: GDAL would otherwise
+/// pick a driver by the content, and some (VRT, and through it /vsicurl/) read other files or
+/// fetch URLs).
+pub fn open_with(
+    file: &Path,
+    layer: Option<&str>,
+    source_crs: Option<&str>,
+    drivers: Option<&[&str]>,
+) -> Result<SourceLayer> {
     if !file.exists() {
         return Err(IngestError::Input(format!(
             "{}: no such file",
@@ -64,6 +77,7 @@ pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Resul
     };
     let options = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+        allowed_drivers: drivers,
         ..Default::default()
     };
     let dataset = Dataset::open_ex(&path, options).map_err(|e| {

@@ -473,6 +473,40 @@ async fn a_parcel_uploaded_as_kml_or_a_zipped_shapefile_reads_as_the_same_polygo
     assert_eq!(status, 400);
     let (status, body) = convert("parcel.kml", b"<kml>broken".to_vec()).await;
     assert_eq!(status, 422, "{body}");
+    // A file that names other files (an OGR VRT reading a CSV on the server, or a URL) is not
+    // read, whatever name it comes under, and the refusal names no path of the server.
+    let secret = dir.join("secret.csv");
+    std::fs::write(
+        &secret,
+        format!(
+            "WKT,name\n\"POLYGON(({lon} {lat},{} {lat},{} {},{lon} {lat}))\",secret\n",
+            lon + 0.001,
+            lon + 0.001,
+            lat + 0.001
+        ),
+    )
+    .unwrap();
+    for source in [
+        secret.display().to_string(),
+        "/vsicurl/http://127.0.0.1:9/x.csv".into(),
+    ] {
+        let vrt = format!(
+            "<OGRVRTDataSource><OGRVRTLayer name=\"s\"><SrcDataSource>{source}</SrcDataSource>\
+             <GeometryType>wkbPolygon</GeometryType><LayerSRS>EPSG:4326</LayerSRS>\
+             <GeometryField encoding=\"WKT\" field=\"WKT\"/></OGRVRTLayer></OGRVRTDataSource>"
+        );
+        for name in ["x.geojson", "x.kml", "x.gpkg"] {
+            let (status, body) = convert(name, vrt.clone().into_bytes()).await;
+            assert_eq!(status, 422, "{name}: {body}");
+            let detail = body["detail"].as_str().unwrap();
+            assert!(
+                !detail.contains("/tmp")
+                    && !detail.contains("satupeta-parcel")
+                    && !detail.contains("GDAL"),
+                "{detail}"
+            );
+        }
+    }
     // An uploaded parcel meets the same limits as a drawn one: vertices counted after reading.
     let many: Vec<[f64; 2]> = (0..=6000)
         .map(|i| {

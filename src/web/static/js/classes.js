@@ -8,8 +8,8 @@ import { t } from './i18n.js';
 const CLASSES = [
   { code: 'I', shade: '#1a9850' },
   { code: 'T', shade: '#fee08b' },
-  { code: 'B', shade: '#f46d43' },
-  { code: 'TB', shade: '#f46d43' },
+  { code: 'B', shade: '#fdae61' },
+  { code: 'TB', shade: '#fdae61' },
   { code: 'X', shade: '#d73027' },
 ];
 

@@ -227,6 +227,10 @@ const STRINGS = {
     'print.close': 'Tutup ringkasan',
     'print.print': 'Cetak',
     'print.vertices': 'Titik sudut persil (lon, lat)',
+    'differs.subzone': 'sub-zona', 'differs.intensity': 'intensitas', 'differs.activities': 'kegiatan',
+    'differs.legend': 'legenda', 'differs.added to the plan': 'baru dalam rencana',
+    'differs.removed from the plan': 'keluar dari rencana',
+    'kind.lindung': 'lindung', 'kind.budidaya': 'budidaya',
   },
   en: {
     'page.title': 'satupeta · Balikpapan zoning check',
@@ -449,6 +453,10 @@ const STRINGS = {
     'print.close': 'Close the summary',
     'print.print': 'Print',
     'print.vertices': 'Parcel corners (lon, lat)',
+    'differs.subzone': 'sub-zone', 'differs.intensity': 'intensity', 'differs.activities': 'activities',
+    'differs.legend': 'legend', 'differs.added to the plan': 'added to the plan',
+    'differs.removed from the plan': 'removed from the plan',
+    'kind.lindung': 'protected', 'kind.budidaya': 'cultivated',
   },
 };
 

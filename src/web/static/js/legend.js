@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { esc, safeColor } from './format.js';
 import { t } from './i18n.js';
 import { messageHtml } from './panel.js';
+import { word } from './render.js';
 import { el } from './state.js';
 
 let subzones = null;
@@ -16,7 +17,7 @@ function legendHtml(list) {
     if (!groups.has(key)) groups.set(key, { name: s.zone_name || key, kind: s.kind, items: [] });
     groups.get(key).items.push(s);
   }
-  return [...groups.values()].map((g) => `<h3>${esc(g.name)}${g.kind ? ` <span class="hint">· ${esc(g.kind)}</span>` : ''}</h3>
+  return [...groups.values()].map((g) => `<h3>${esc(g.name)}${g.kind ? ` <span class="hint">· ${esc(word('kind', g.kind))}</span>` : ''}</h3>
     <ul>${g.items.map((s) => `<li><span class="swatch" style="background:${safeColor(s.color)}" aria-hidden="true"></span>
       <span><span class="mono">${esc(s.code)}</span> ${esc(s.name)}</span></li>`).join('')}</ul>`).join('');
 }

@@ -8,7 +8,7 @@ import { placeMarker, removeMarker } from './map.js';
 import { showLoading, showPanel } from './panel.js';
 import { openPrintView } from './print.js';
 import { attachPointChanges } from './regulation.js';
-import { renderError } from './render.js';
+import { errorTitle, renderError } from './render.js';
 import { renderParcel } from './render-parcel.js';
 import { renderPoint } from './render-point.js';
 import { state } from './state.js';
@@ -60,7 +60,7 @@ export async function lookupPoint(lon, lat) {
   } catch (e) {
     if (isAbort(e) || seq !== state.seq) return;
     state.answer = null;
-    showPanel(t('panel.title'), renderError(e, lon, lat), e.detail || e.message);
+    showPanel(t('panel.title'), renderError(e, lon, lat), e.status ? errorTitle(e.status) : (e.detail || e.message));
   }
 }
 
@@ -87,7 +87,7 @@ export async function lookupParcel(ring) {
   } catch (e) {
     if (isAbort(e) || seq !== state.seq) return;
     state.answer = null;
-    showPanel(t('parcel.title'), renderError(e), e.detail || e.message);
+    showPanel(t('parcel.title'), renderError(e), e.status ? errorTitle(e.status) : (e.detail || e.message));
   }
 }
 

@@ -239,11 +239,34 @@ async function loadZoningTiles() {
       },
     }, 'admin-kelurahan-line');
     el.toggleZoning.disabled = false;
+    followPublications();
     return true;
   } catch (e) {
     console.warn('zoning tiles:', e);
     return false;
   }
+}
+
+/** How often an open page asks whether a new plan version was published. */
+const FOLLOW_MS = 60_000;
+
+/** Asks the TileJSON again now and then: a publication changes the tiles' URLs (`?v=`), and the
+ *  map moves on to them without a reload. */
+function followPublications() {
+  setInterval(async () => {
+    if (document.hidden) return;
+    try {
+      const res = await fetch('/tiles/zoning.json', { headers: { Accept: 'application/json' } });
+      if (!res.ok) return;
+      const tiles = ((await res.json()).tiles || []).map((u) => resolveTemplate(String(u), '/tiles/zoning.json'));
+      if (tiles.length && tiles.join() !== zoningTiles.join()) {
+        zoningTiles = tiles;
+        map.getSource('zoning').setTiles(tilesOn(zoningDay));
+      }
+    } catch (e) {
+      // Offline for a moment: the next round asks again.
+    }
+  }, FOLLOW_MS);
 }
 
 export function setVisible(layers, visible) {

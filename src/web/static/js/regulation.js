@@ -12,6 +12,7 @@ import { EMPTY, getMap, mapReady, setZoningDay } from './map.js';
 import { setStatus } from './panel.js';
 import { el, state } from './state.js';
 import { fetchPoint, rerunLast } from './lookup.js';
+import { errorTitle } from './render.js';
 import { writeHash } from './url-state.js';
 
 let versions = null;
@@ -41,7 +42,7 @@ let changesCtl = null;
 /** The comparison outlined on the map ({planId, from, to}), refreshed as the view moves. */
 let outlined = null;
 /** Below this zoom the view holds too much of the city to outline its changes. */
-const OUTLINE_MIN_ZOOM = 12;
+const OUTLINE_MIN_ZOOM = 15;
 
 /** The view's envelope, a little larger than the view. */
 function viewBox(map) {
@@ -129,7 +130,7 @@ async function comparePoint(section, data, other) {
     out.innerHTML = `${head}<p class="small muted">${esc(note)}</p>`;
   } catch (e) {
     if (isAbort(e)) return;
-    out.innerHTML = `<p class="small">${esc(e.detail || e.message)}</p>`;
+    out.innerHTML = `<p class="small">${esc(e.status ? `${errorTitle(e.status)}: ${e.detail}` : (e.detail || e.message))}</p>`;
   }
 }
 

@@ -7,7 +7,7 @@ import { t } from './i18n.js';
 import { messageHtml } from './panel.js';
 import {
   conditionsHtml, heightText, intensityTable, labelOf, planText, selectedTitle, tableWrap, th,
-  tierRange, unregulatedHtml, verdictHtml,
+  tierRange, unregulatedHtml, verdictHtml, word,
 } from './render.js';
 
 const codeOf = (p) => (p.subzone && typeof p.subzone === 'object' && p.subzone.code) || '?';
@@ -199,7 +199,8 @@ function partChangesHtml(d, parts) {
   const items = parts.filter((p) => p.changes && !p.changes.unchanged).map((p) => {
     const before = (p.changes.before || []).map((b) => {
       const code = b.subzone && b.subzone.code ? b.subzone.code : t('changes.outside');
-      return `${code} (${(b.differs || []).join(', ')})`;
+      const differs = (b.differs || []).map((d) => word('differs', d));
+      return differs.length ? `${code} (${differs.join(', ')})` : code;
     }).join('; ') || t('changes.outside');
     return `<li><span class="mono">${esc(codeOf(p))}</span> ← ${esc(before)}</li>`;
   });

@@ -6,7 +6,7 @@ import { esc, fmt, fmtValue, safeColor } from './format.js';
 import { t } from './i18n.js';
 import {
   conditionsHtml, intensityTable, labelOf, planHtml, planText, section, selectedTitle, tableWrap,
-  tierRange, unregulated, unregulatedHtml, verdictHtml,
+  tierRange, unregulated, unregulatedHtml, verdictHtml, word,
 } from './render.js';
 
 /** Short descriptions of Permen ATR/BPN 14/2021 overlay fields (proper names: one language). */
@@ -88,7 +88,7 @@ function pointVerdict(d, sel, activityError) {
 
 function headHtml(sz) {
   const zone = sz.zone || {};
-  const meta = [zone.name || zone.code, zone.kind, sz.catalog_code ? t('fact.code', { code: sz.catalog_code }) : '']
+  const meta = [zone.name || zone.code, zone.kind ? word('kind', zone.kind) : '', sz.catalog_code ? t('fact.code', { code: sz.catalog_code }) : '']
     .filter(Boolean).join(' · ');
   return `<header class="result-head">
     <span class="swatch swatch-lg" style="background:${safeColor(sz.color)}" aria-hidden="true"></span>

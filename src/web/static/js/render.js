@@ -157,6 +157,13 @@ export function unregulatedHtml(message) {
   </div>`;
 }
 
+/** A word the server uses (a zone kind, what differs), in the page's language when known. */
+export function word(prefix, value) {
+  const key = `${prefix}.${value}`;
+  const text = t(key);
+  return text === key ? String(value) : text;
+}
+
 export function section(title, body) {
   return `<section class="section"><h4>${esc(title)}</h4>${body}</section>`;
 }
