@@ -4,6 +4,7 @@
 //! [`rules`] holds the land-use and intensity tables every step reads; [`demo`] generates a
 //! synthetic plan for trying it all out.
 
+pub mod accounts;
 pub mod bench;
 pub mod calendar;
 pub mod config;

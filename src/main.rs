@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use satupeta::accounts::{self, Actor};
 use satupeta::config::Settings;
 use satupeta::db::{self, Database};
 use satupeta::ingest::{ImportOptions, IngestError};
@@ -114,6 +115,21 @@ enum Command {
         #[command(subcommand)]
         command: TilesCommand,
     },
+    /// Agencies (OPD) that publish datasets.
+    Agencies {
+        #[command(subcommand)]
+        command: AgenciesCommand,
+    },
+    /// Accounts: admin, DPPR staff, agency publishers.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Bearer tokens for scripts.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// The synthetic demo plan.
     Demo {
         #[command(subcommand)]
@@ -151,6 +167,42 @@ enum RulesCommand {
         #[arg(long, value_name = "YYYY-MM-DD")]
         effective: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AgenciesCommand {
+    /// Add an agency: CODE (lower-case, e.g. dinkes) and its NAME.
+    Add { code: String, name: String },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add an account; its password is read from the first line of standard input.
+    Add {
+        /// The account name (lower-case letters, digits, '.', '_', '-').
+        name: String,
+        /// admin, staff (DPPR) or publisher (bound to one agency).
+        #[arg(long)]
+        role: String,
+        /// The agency of a publisher.
+        #[arg(long)]
+        agency: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Create a token for account NAME and print it (once: only its hash is kept).
+    Create {
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke token ID.
+    Revoke { id: i64 },
+    /// List the tokens (of account NAME), never their secrets.
+    List { name: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +285,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             Ok(())
+        }
+        Command::Agencies {
+            command: AgenciesCommand::Add { code, name },
+        } => {
+            let db = open(&settings).await?;
+            let result = accounts::add_agency(&db.pool, &code, &name, &Actor::command_line()).await;
+            db.close().await;
+            result?;
+            println!("added the agency {code} ({name})");
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Add { name, role, agency },
+        } => {
+            let role = accounts::Role::parse(&role)?;
+            let password = read_password()?;
+            let db = open(&settings).await?;
+            let new = accounts::NewAccount {
+                name: &name,
+                role,
+                agency: agency.as_deref(),
+                password: &password,
+            };
+            let result = accounts::add_account(&db.pool, &new, &Actor::command_line()).await;
+            db.close().await;
+            let id = result?;
+            println!("added the {} account {name} (id {id})", role.as_str());
+            Ok(())
+        }
+        Command::Tokens { command } => {
+            let db = open(&settings).await?;
+            let result = tokens_command(&db.pool, command).await;
+            db.close().await;
+            result
         }
         Command::Tiles {
             command:
@@ -539,6 +625,52 @@ async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<()> {
     let result = db::backup::restore(&db, file).await;
     db.close().await;
     println!("restored {} from {}", result?, file.display());
+    Ok(())
+}
+
+/// The password of a new account: the first line of standard input (so that it appears in no
+/// process list and no shell history), without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "give the password on standard input, e.g. `printf '%s\\n' \"$PASSWORD\" | satupeta users add ...`"
+    );
+    Ok(password)
+}
+
+async fn tokens_command(pool: &sqlx::PgPool, command: TokensCommand) -> anyhow::Result<()> {
+    match command {
+        TokensCommand::Create { name, label } => {
+            let token = accounts::create_token(pool, &name, &label, &Actor::command_line()).await?;
+            eprintln!(
+                "token {} for {name} (shown once; keep it secret):",
+                token.id
+            );
+            println!("{}", token.secret);
+        }
+        TokensCommand::Revoke { id } => {
+            accounts::revoke_token(pool, id, &Actor::command_line()).await?;
+            println!("revoked token {id}");
+        }
+        TokensCommand::List { name } => {
+            for t in accounts::tokens(pool, name.as_deref()).await? {
+                println!(
+                    "{}\t{}\t{}…\t{}\tcreated {}\tused {}\t{}",
+                    t.id,
+                    t.account,
+                    t.prefix,
+                    t.label,
+                    t.created_at,
+                    t.last_used_at.as_deref().unwrap_or("never"),
+                    t.revoked_at
+                        .map_or("active".to_string(), |r| format!("revoked {r}"))
+                );
+            }
+        }
+    }
     Ok(())
 }
 

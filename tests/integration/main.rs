@@ -1,5 +1,6 @@
 //! Integration tests against a real PostGIS cluster started by the harness.
 
+mod accounts;
 mod api;
 mod backup;
 mod browser;

@@ -1,0 +1,264 @@
+//! Accounts, roles, tokens and the audit log, against the database: what is kept is a hash, never
+//! a password or a token; a revoked token or a disabled account opens nothing; every write is in
+//! the audit log with who and from where.
+
+use satupeta::accounts::{self, AccountError, Actor, NewAccount, Role};
+
+use super::cli::{satupeta, text};
+use super::harness::fresh_db;
+
+const PASSWORD: &str = "kata sandi yang panjang";
+
+fn operator() -> Actor {
+    Actor {
+        account_id: None,
+        name: "test".into(),
+        origin: "cli:test".into(),
+    }
+}
+
+fn publisher<'a>(name: &'a str, agency: Option<&'a str>) -> NewAccount<'a> {
+    NewAccount {
+        name,
+        role: Role::Publisher,
+        agency,
+        password: PASSWORD,
+    }
+}
+
+#[tokio::test]
+async fn accounts_keep_hashes_and_roles_bind_publishers_to_one_agency() {
+    let db = fresh_db().await;
+    let pool = &db.pool;
+    accounts::add_agency(pool, "dinkes", "Dinas Kesehatan", &operator())
+        .await
+        .unwrap();
+    let id = accounts::add_account(pool, &publisher("budi", Some("dinkes")), &operator())
+        .await
+        .unwrap();
+    // Refused, each with its reason, and nothing written.
+    let refusals = [
+        accounts::add_account(pool, &publisher("ani", None), &operator()).await,
+        accounts::add_account(pool, &publisher("ani", Some("dishub")), &operator()).await,
+        accounts::add_account(
+            pool,
+            &NewAccount {
+                name: "ani",
+                role: Role::Staff,
+                agency: Some("dinkes"),
+                password: PASSWORD,
+            },
+            &operator(),
+        )
+        .await,
+        accounts::add_account(pool, &publisher("budi", Some("dinkes")), &operator()).await,
+        accounts::add_account(
+            pool,
+            &NewAccount {
+                password: "pendek",
+                ..publisher("ani", Some("dinkes"))
+            },
+            &operator(),
+        )
+        .await,
+        accounts::add_account(pool, &publisher("Ani Admin", Some("dinkes")), &operator()).await,
+    ];
+    let messages: Vec<String> = refusals
+        .into_iter()
+        .map(|r| r.unwrap_err().to_string())
+        .collect();
+    for (message, expected) in messages.iter().zip([
+        "--agency",
+        "no agency \"dishub\"",
+        "only publishers",
+        "already exists",
+        "shorter than 12",
+        "is not an account name",
+    ]) {
+        assert!(
+            message.contains(expected),
+            "{message} (expected {expected})"
+        );
+    }
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM account")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1);
+    // The password is kept as an argon2id hash, nowhere in clear.
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM account WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$") && !hash.contains(PASSWORD),
+        "{hash}"
+    );
+
+    // Signing in: the right password only; an unknown name the same as a wrong password.
+    let me = accounts::sign_in(pool, "budi", PASSWORD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (me.role, me.agency.as_deref()),
+        (Role::Publisher, Some("dinkes"))
+    );
+    assert!(
+        accounts::sign_in(pool, "budi", "kata sandi yang salah")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        accounts::sign_in(pool, "siapa", PASSWORD)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        accounts::sign_in(pool, "budi", &"x".repeat(5000))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_token_speaks_for_its_account_until_revoked_and_every_write_is_audited() {
+    let db = fresh_db().await;
+    let pool = &db.pool;
+    accounts::add_agency(pool, "dinkes", "Dinas Kesehatan", &operator())
+        .await
+        .unwrap();
+    accounts::add_account(pool, &publisher("budi", Some("dinkes")), &operator())
+        .await
+        .unwrap();
+    let token = accounts::create_token(pool, "budi", "skrip harian", &operator())
+        .await
+        .unwrap();
+    assert!(
+        token.secret.starts_with("sp_") && token.secret.len() == 67,
+        "{}",
+        token.secret
+    );
+    let who = accounts::authenticate(pool, &token.secret)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((who.name.as_str(), who.role), ("budi", Role::Publisher));
+    // Only the token's hash is kept; the listing shows its first characters, and that it was used.
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_token WHERE encode(secret_hash, 'hex') = $1 OR prefix = $1",
+    )
+    .bind(&token.secret)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 0);
+    let listed = accounts::tokens(pool, Some("budi")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(token.secret.starts_with(&listed[0].prefix) && listed[0].last_used_at.is_some());
+    // Forged, malformed or altered tokens open nothing.
+    let mut altered = token.secret.clone();
+    altered.replace_range(10..11, if &altered[10..11] == "0" { "1" } else { "0" });
+    for bad in [altered.as_str(), "sp_", "Bearer x", "", &"sp_".repeat(40)] {
+        assert!(
+            accounts::authenticate(pool, bad).await.unwrap().is_none(),
+            "{bad}"
+        );
+    }
+    // Revoked: nothing; revoking twice is an error.
+    accounts::revoke_token(pool, token.id, &operator())
+        .await
+        .unwrap();
+    assert!(
+        accounts::authenticate(pool, &token.secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        accounts::revoke_token(pool, token.id, &operator()).await,
+        Err(AccountError::UnknownToken(_))
+    ));
+    // A disabled account: neither its password nor its tokens.
+    let second = accounts::create_token(pool, "budi", "", &operator())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE account SET disabled_at = now() WHERE name = 'budi'")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(
+        accounts::authenticate(pool, &second.secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        accounts::sign_in(pool, "budi", PASSWORD)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Every write is in the audit log: who, what, on what, from where.
+    let log: Vec<(String, String, Option<String>, String)> =
+        sqlx::query_as("SELECT actor, action, target, origin FROM audit_log ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let actions: Vec<&str> = log.iter().map(|l| l.1.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "agency.add",
+            "account.add",
+            "token.create",
+            "token.revoke",
+            "token.create"
+        ]
+    );
+    assert!(
+        log.iter().all(|l| l.0 == "test" && l.3 == "cli:test"),
+        "{log:?}"
+    );
+    assert_eq!(log[1].2.as_deref(), Some("budi"));
+}
+
+#[tokio::test]
+async fn the_command_line_adds_agencies_and_prints_a_token_once() {
+    let db = fresh_db().await;
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let added = satupeta(&["agencies", "add", "dinkes", "Dinas Kesehatan"], &env);
+    assert!(added.status.success(), "{}", text(&added));
+    accounts::add_account(&db.pool, &publisher("budi", Some("dinkes")), &operator())
+        .await
+        .unwrap();
+    let created = satupeta(&["tokens", "create", "budi", "--label", "skrip"], &env);
+    assert!(created.status.success(), "{}", text(&created));
+    let secret = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let who = accounts::authenticate(&db.pool, &secret)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(who.name, "budi");
+    // Refusals name the problem and exit non-zero.
+    for (args, expected) in [
+        (vec!["tokens", "create", "siapa"], "no account \"siapa\""),
+        (vec!["tokens", "revoke", "999"], "no token 999"),
+        (
+            vec!["agencies", "add", "Dinas Kesehatan", "x"],
+            "is not an agency code",
+        ),
+        (vec!["users", "add", "ani", "--role", "root"], "not a role"),
+    ] {
+        let out = satupeta(&args, &env);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+}
