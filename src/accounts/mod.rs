@@ -49,7 +49,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const TOKEN_PREFIX: &str = "sp_";
 
 /// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, the accounts included.
     Admin,
@@ -81,7 +82,7 @@ impl Role {
 }
 
 /// Who is asking: a signed-in account or a token's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Principal {
     pub account_id: i64,
     pub name: String,
@@ -142,6 +143,26 @@ pub struct TokenInfo {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+}
+
+/// A line of the audit log.
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub origin: String,
+    pub detail: serde_json::Value,
+}
+
+/// The newest `limit` lines of the audit log.
+pub async fn audit_log(pool: &PgPool, limit: i64) -> Result<Vec<AuditEntry>> {
+    Ok(sqlx::query_as(include_str!("sql/audit_log.sql"))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// A new token: its id, and its secret (shown once, kept nowhere).

@@ -18,6 +18,8 @@ pub struct ApiError {
     detail: String,
     /// Seconds for `Retry-After` (503 only).
     retry_after: Option<u64>,
+    /// Whether to ask for credentials (`WWW-Authenticate`, 401 only).
+    challenge: bool,
 }
 
 impl ApiError {
@@ -27,7 +29,21 @@ impl ApiError {
             status,
             detail: detail.into(),
             retry_after: None,
+            challenge: false,
         }
+    }
+
+    /// A 401 asking for a bearer token.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError {
+            challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, detail)
+        }
+    }
+
+    /// A 403: known, but not allowed.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
     }
 
     /// A 400 with `detail`.
@@ -147,6 +163,22 @@ impl From<ZoningError> for ApiError {
     }
 }
 
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        match e {
+            AccountError::Sql(e) => database(e),
+            AccountError::Invalid(_) | AccountError::UnknownAgency(_) | AccountError::Exists(_) => {
+                ApiError::bad_request(e.to_string())
+            }
+            AccountError::UnknownAccount(_) | AccountError::UnknownToken(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            AccountError::Hash(_) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<TilesError> for ApiError {
     fn from(e: TilesError) -> Self {
         match e {
@@ -192,6 +224,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"satupeta\""),
+            );
         }
         response
     }

@@ -3,6 +3,7 @@
 
 mod answers;
 mod assets;
+mod auth;
 mod edge;
 mod error;
 mod health;
@@ -263,6 +264,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             zoning::routes(&state)
                 .merge(places::routes())
+                .merge(auth::routes(&state))
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -262,3 +262,102 @@ async fn the_command_line_adds_agencies_and_prints_a_token_once() {
         assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
     }
 }
+
+#[tokio::test]
+async fn a_bearer_token_signs_a_request_in_and_only_admins_read_the_audit_log() {
+    let db = fresh_db().await;
+    let pool = &db.pool;
+    accounts::add_agency(pool, "dinkes", "Dinas Kesehatan", &operator())
+        .await
+        .unwrap();
+    accounts::add_account(pool, &publisher("budi", Some("dinkes")), &operator())
+        .await
+        .unwrap();
+    accounts::add_account(
+        pool,
+        &NewAccount {
+            name: "admin",
+            role: Role::Admin,
+            agency: None,
+            password: PASSWORD,
+        },
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let budi = accounts::create_token(pool, "budi", "", &operator())
+        .await
+        .unwrap();
+    let admin = accounts::create_token(pool, "admin", "", &operator())
+        .await
+        .unwrap();
+    let base = super::api::serve(&db).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, auth: Option<String>| {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_string());
+            let cache = response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, challenge, cache, body)
+        }
+    };
+    let bearer = |t: &str| Some(format!("Bearer {t}"));
+
+    // Anonymous, a malformed header, a forged or revoked token: 401 asking for a bearer token.
+    let (status, challenge, _, body) = get("/api/v1/me", None).await;
+    assert_eq!(
+        (status, challenge.as_deref()),
+        (401, Some("Bearer realm=\"satupeta\"")),
+        "{body}"
+    );
+    for auth in [
+        Some(format!("Basic {}", "YnVkaTp4")),
+        bearer("sp_0000"),
+        Some("Bearer".into()),
+    ] {
+        let (status, _, _, body) = get("/api/v1/me", auth.clone()).await;
+        assert_eq!(status, 401, "{auth:?}: {body}");
+    }
+    // The token speaks for its account; what it reads is kept by no shared cache.
+    let (status, _, cache, me) = get("/api/v1/me", bearer(&budi.secret)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(cache.as_deref(), Some("private, no-store"));
+    assert_eq!(
+        (
+            me["name"].as_str(),
+            me["role"].as_str(),
+            me["agency"].as_str()
+        ),
+        (Some("budi"), Some("publisher"), Some("dinkes"))
+    );
+    // The audit log: admins only (403 for a publisher, 401 for anonymous).
+    assert_eq!(get("/api/v1/audit", bearer(&budi.secret)).await.0, 403);
+    assert_eq!(get("/api/v1/audit", None).await.0, 401);
+    let (status, _, _, log) = get("/api/v1/audit?limit=2", bearer(&admin.secret)).await;
+    assert_eq!(status, 200, "{log}");
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["action"], "token.create");
+    assert_eq!(entries[0]["target"], "admin");
+    assert_eq!(
+        get("/api/v1/audit?limit=0", bearer(&admin.secret)).await.0,
+        400
+    );
+    // Revoked, the token opens nothing.
+    accounts::revoke_token(pool, budi.id, &operator())
+        .await
+        .unwrap();
+    assert_eq!(get("/api/v1/me", bearer(&budi.secret)).await.0, 401);
+}
