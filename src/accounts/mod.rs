@@ -373,9 +373,7 @@ pub async fn create_token(
             "a token's label is at most 200 characters".into(),
         ));
     }
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let secret = new_secret(TOKEN_PREFIX);
     let mut tx = pool.begin().await?;
     let account: Option<i64> =
         sqlx::query_scalar("SELECT id FROM account WHERE name = $1 AND disabled_at IS NULL")
@@ -434,6 +432,70 @@ pub async fn tokens(pool: &PgPool, name: Option<&str>) -> Result<Vec<TokenInfo>>
         .bind(name)
         .fetch_all(pool)
         .await?)
+}
+
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 8;
+
+/// A new random secret: a prefix and 64 hex digits (256 bits from the operating system).
+fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+/// Starts a web session for `who` (signed in from `origin`); returns its secret (for the cookie).
+pub async fn start_session(pool: &PgPool, who: &Principal, origin: &str) -> Result<String> {
+    let secret = new_secret("");
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO web_session (secret_hash, account_id, expires_at, origin) \
+         VALUES ($1, $2, now() + make_interval(hours => $3::int), $4)",
+    )
+    .bind(digest(&secret))
+    .bind(who.account_id)
+    .bind(SESSION_HOURS as i32)
+    .bind(origin)
+    .execute(&mut *tx)
+    .await?;
+    let actor = Actor {
+        account_id: Some(who.account_id),
+        name: who.name.clone(),
+        origin: origin.to_string(),
+    };
+    audit(
+        &mut tx,
+        &actor,
+        "session.start",
+        Some(&who.name),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// The account of a web session that has not ended or expired.
+pub async fn session_principal(pool: &PgPool, secret: &str) -> Result<Option<Principal>> {
+    if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let row: Option<AccountRow> = sqlx::query_as(include_str!("sql/session_owner.sql"))
+        .bind(digest(secret))
+        .fetch_optional(pool)
+        .await?;
+    row.map(AccountRow::principal).transpose()
+}
+
+/// Ends a web session (signing out).
+pub async fn end_session(pool: &PgPool, secret: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE web_session SET ended_at = now() WHERE secret_hash = $1 AND ended_at IS NULL",
+    )
+    .bind(digest(secret))
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The account a bearer token speaks for, when the token is known, not revoked and its account

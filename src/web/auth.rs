@@ -1,9 +1,12 @@
-//! Who is asking, and what they may read: a bearer token is resolved to its account before any
-//! handler (the [`Caller`] extension), and the access rules of a route group are middleware
-//! ([`signed_in`], [`admin_only`]), never checks inside handlers.
+//! Who is asking, and what they may read: a bearer token (scripts) or a session cookie (the web
+//! pages) is resolved to its account before any handler (the [`Caller`] extension), and the access
+//! rules of a route group are middleware ([`signed_in`], [`admin_only`]), never checks inside
+//! handlers. A write signed in by cookie must come from this site's own pages (`Sec-Fetch-Site` or
+//! `Origin`): another site cannot make a signed-in browser write (CSRF).
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,11 +28,41 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let audit = Router::new()
         .route("/audit", get(audit))
         .route_layer(axum::middleware::from_fn(admin_only));
+    let session = Router::new().route("/session", axum::routing::post(sign_in).delete(sign_out));
     me.merge(audit)
+        .merge(session)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             identify,
         ))
+}
+
+/// The session cookie's name.
+const COOKIE: &str = "satupeta_session";
+
+/// The session secret of the request's cookie, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// Whether the request comes from this site's own pages: the browser says so (`Sec-Fetch-Site:
+/// same-origin`), or its `Origin` names the host it was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin") {
+        return true;
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
 }
 
 /// The bearer token of `Authorization`, if the header is there; a header of another form is an
@@ -59,7 +92,6 @@ async fn identify(
     next: Next,
 ) -> Result<Response, ApiError> {
     let caller = match bearer(request.headers())? {
-        None => None,
         Some(token) => Some(
             accounts::authenticate(&state.pool, token)
                 .await?
@@ -69,7 +101,22 @@ async fn identify(
                     )
                 })?,
         ),
+        None => match session_cookie(request.headers()) {
+            // An ended or expired session is no one: the request goes on as anonymous.
+            Some(secret) => accounts::session_principal(&state.pool, secret).await?,
+            None => None,
+        },
     };
+    let by_cookie = caller.is_some() && bearer(request.headers())?.is_none();
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if by_cookie && writes && !same_origin(request.headers()) {
+        return Err(ApiError::forbidden(
+            "a write signed in by cookie must come from this site's own pages (its Origin)",
+        ));
+    }
     request.extensions_mut().insert(Caller(caller));
     Ok(next.run(request).await)
 }
@@ -135,4 +182,62 @@ async fn audit(
     };
     let entries = accounts::audit_log(&state.pool, limit).await?;
     Ok(private(Json(serde_json::json!({ "entries": entries }))))
+}
+
+/// `POST /api/v1/session` body.
+#[derive(serde::Deserialize)]
+struct Credentials {
+    name: String,
+    password: String,
+}
+
+/// The session cookie: only for this site, never to scripts, only over HTTPS (browsers treat
+/// `localhost` as secure), for the session's hours.
+fn cookie(secret: &str, max_age_s: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("satupeta_session=; Max-Age=0"))
+}
+
+/// `POST /api/v1/session` (`{"name", "password"}`): signs in; the session lives in a cookie.
+async fn sign_in(
+    State(state): State<AppState>,
+    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if headers.contains_key(header::ORIGIN) && !same_origin(&headers) {
+        return Err(ApiError::forbidden(
+            "signing in is for this site's own pages (its Origin)",
+        ));
+    }
+    let credentials: Credentials = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not {{\"name\": ..., \"password\": ...}}: {e}"
+        ))
+    })?;
+    let who = accounts::sign_in(&state.pool, &credentials.name, &credentials.password)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the name or the password is wrong"))?;
+    let origin = connection.map_or_else(|| "unknown".to_string(), |c| c.0.0.ip().to_string());
+    let secret = accounts::start_session(&state.pool, &who, &origin).await?;
+    let mut response = private(Json(&who));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(&secret, accounts::SESSION_HOURS * 3600),
+    );
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`: signs out (the session ends; the cookie is cleared).
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(secret) = session_cookie(&headers) {
+        accounts::end_session(&state.pool, secret).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie("", 0));
+    Ok(response)
 }

@@ -361,3 +361,145 @@ async fn a_bearer_token_signs_a_request_in_and_only_admins_read_the_audit_log() 
         .unwrap();
     assert_eq!(get("/api/v1/me", bearer(&budi.secret)).await.0, 401);
 }
+
+#[tokio::test]
+async fn a_browser_signs_in_with_a_cookie_that_another_site_cannot_write_with() {
+    let db = fresh_db().await;
+    let pool = &db.pool;
+    accounts::add_account(
+        pool,
+        &NewAccount {
+            name: "petugas",
+            role: Role::Staff,
+            agency: None,
+            password: PASSWORD,
+        },
+        &operator(),
+    )
+    .await
+    .unwrap();
+    let base = super::api::serve(&db).await;
+    let host = base.trim_start_matches("http://").to_string();
+    let client = reqwest::Client::new();
+    let sign_in = |body: serde_json::Value, origin: Option<&str>| {
+        let mut request = client
+            .post(format!("{base}/api/v1/session"))
+            .body(body.to_string());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    // Wrong password, unknown name, another site's page, a body that is not credentials: refused.
+    let wrong = sign_in(
+        serde_json::json!({"name": "petugas", "password": "salah sekali ya"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let unknown = sign_in(
+        serde_json::json!({"name": "siapa", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), 401);
+    let foreign = sign_in(
+        serde_json::json!({"name": "petugas", "password": PASSWORD}),
+        Some("https://evil.example"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        sign_in(serde_json::json!(["x"]), None)
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    // Signed in from this site: a session cookie only this site's pages send, never to scripts.
+    let own = format!("http://{host}");
+    let signed = sign_in(
+        serde_json::json!({"name": "petugas", "password": PASSWORD}),
+        Some(&own),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status(), 200);
+    let set_cookie = signed.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=28800",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let secret = cookie.trim_start_matches("satupeta_session=");
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM web_session WHERE encode(secret_hash, 'hex') = $1",
+    )
+    .bind(secret)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 0, "only the session's hash is kept");
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str()),
+        (Some("petugas"), Some("staff"))
+    );
+
+    // A write carried by the cookie from another site (or with no Origin at all): 403.
+    for origin in [Some("https://evil.example"), None] {
+        let mut request = client
+            .delete(format!("{base}/api/v1/session"))
+            .header("cookie", &cookie);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 403, "{origin:?}");
+    }
+    // Signing out from this site ends the session: the cookie opens nothing after.
+    let out = client
+        .delete(format!("{base}/api/v1/session"))
+        .header("cookie", &cookie)
+        .header("origin", &own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = client
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    let started: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'session.start'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(started, 1);
+}
