@@ -184,6 +184,57 @@ async fn audit(
     Ok(private(Json(serde_json::json!({ "entries": entries }))))
 }
 
+/// Failed sign-ins to one account name within [`FAILURE_WINDOW`] before it is refused for a while.
+const NAME_FAILURES: u32 = 5;
+/// Failed sign-ins from one client address within [`FAILURE_WINDOW`] before it is refused.
+const ADDRESS_FAILURES: u32 = 20;
+/// How long a failure counts.
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Failed sign-ins, by `name:NAME` and `ip:ADDRESS` (in memory: each server counts its own).
+pub struct Failures(moka::sync::Cache<String, u32>);
+
+impl Default for Failures {
+    fn default() -> Self {
+        Failures(
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(FAILURE_WINDOW)
+                .build(),
+        )
+    }
+}
+
+impl Failures {
+    /// Refuses (429) while the name or the address has failed too often.
+    fn check(&self, name: &str, address: &str) -> Result<(), ApiError> {
+        let over = |key: String, limit: u32| self.0.get(&key).is_some_and(|n| n >= limit);
+        if over(format!("name:{name}"), NAME_FAILURES)
+            || over(format!("ip:{address}"), ADDRESS_FAILURES)
+        {
+            return Err(ApiError::too_many(
+                format!(
+                    "too many failed sign-ins; try again in {} minutes",
+                    FAILURE_WINDOW.as_secs() / 60
+                ),
+                FAILURE_WINDOW.as_secs(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn failed(&self, name: &str, address: &str) {
+        for key in [format!("name:{name}"), format!("ip:{address}")] {
+            let n = self.0.get(&key).unwrap_or(0);
+            self.0.insert(key, n + 1);
+        }
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.0.invalidate(&format!("name:{name}"));
+    }
+}
+
 /// `POST /api/v1/session` body.
 #[derive(serde::Deserialize)]
 struct Credentials {
@@ -217,10 +268,15 @@ async fn sign_in(
             "the body is not {{\"name\": ..., \"password\": ...}}: {e}"
         ))
     })?;
-    let who = accounts::sign_in(&state.pool, &credentials.name, &credentials.password)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the name or the password is wrong"))?;
     let origin = connection.map_or_else(|| "unknown".to_string(), |c| c.0.0.ip().to_string());
+    state.sign_in_failures.check(&credentials.name, &origin)?;
+    let Some(who) =
+        accounts::sign_in(&state.pool, &credentials.name, &credentials.password).await?
+    else {
+        state.sign_in_failures.failed(&credentials.name, &origin);
+        return Err(ApiError::unauthorized("the name or the password is wrong"));
+    };
+    state.sign_in_failures.succeeded(&credentials.name);
     let secret = accounts::start_session(&state.pool, &who, &origin).await?;
     let mut response = private(Json(&who));
     response.headers_mut().insert(

@@ -41,6 +41,14 @@ impl ApiError {
         }
     }
 
+    /// A 429 with `Retry-After`: too many attempts; `seconds` until the next is heard.
+    pub fn too_many(detail: impl Into<String>, seconds: u64) -> Self {
+        ApiError {
+            retry_after: Some(seconds),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+        }
+    }
+
     /// A 403: known, but not allowed.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, detail)

@@ -145,6 +145,8 @@ pub struct Shared {
     pub tiles: Arc<TileService>,
     /// The zoning tiles of other days (`?at=`).
     pub day_tiles: crate::tiles::DayTiles,
+    /// Failed sign-ins by account name and by client address, forgotten after a while.
+    sign_in_failures: auth::Failures,
     answers: answers::Answers,
     /// Parcel computations running in the database at once.
     parcels: Semaphore,
@@ -207,6 +209,7 @@ impl AppState {
             live,
             tiles: Arc::new(tiles),
             day_tiles: crate::tiles::DayTiles::default(),
+            sign_in_failures: auth::Failures::default(),
             answers: answers::Answers::new(options.answers),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
             bodies: Semaphore::new(LIMITS.body_concurrency),

@@ -503,3 +503,44 @@ async fn a_browser_signs_in_with_a_cookie_that_another_site_cannot_write_with() 
             .unwrap();
     assert_eq!(started, 1);
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_refused_for_a_while() {
+    let db = fresh_db().await;
+    for name in ["petugas", "lain"] {
+        accounts::add_account(
+            &db.pool,
+            &NewAccount {
+                name,
+                role: Role::Staff,
+                agency: None,
+                password: PASSWORD,
+            },
+            &operator(),
+        )
+        .await
+        .unwrap();
+    }
+    let base = super::api::serve(&db).await;
+    let client = reqwest::Client::new();
+    let attempt = |name: &str, password: &str| {
+        client
+            .post(format!("{base}/api/v1/session"))
+            .body(serde_json::json!({"name": name, "password": password}).to_string())
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("petugas", "tebakan yang salah")
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+    // Now even the right password waits, told for how long; another account is not held up.
+    let held = attempt("petugas", PASSWORD).await.unwrap();
+    assert_eq!(held.status(), 429);
+    assert_eq!(held.headers()["retry-after"], "900");
+    assert_eq!(attempt("lain", PASSWORD).await.unwrap().status(), 200);
+}
