@@ -188,6 +188,8 @@ enum UsersCommand {
         #[arg(long)]
         agency: Option<String>,
     },
+    /// Disable an account: its password, tokens and sessions open nothing any more.
+    Disable { name: String },
 }
 
 #[derive(Subcommand)]
@@ -312,6 +314,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             let id = result?;
             println!("added the {} account {name} (id {id})", role.as_str());
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Disable { name },
+        } => {
+            let db = open(&settings).await?;
+            let result = accounts::disable_account(&db.pool, &name, &Actor::command_line()).await;
+            db.close().await;
+            result?;
+            println!("disabled the account {name}");
             Ok(())
         }
         Command::Tokens { command } => {

@@ -331,6 +331,31 @@ pub async fn add_account(pool: &PgPool, new: &NewAccount<'_>, actor: &Actor) -> 
     Ok(id)
 }
 
+/// Disables the account `name`: its password, tokens and sessions open nothing any more.
+pub async fn disable_account(pool: &PgPool, name: &str, actor: &Actor) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let disabled = sqlx::query(
+        "UPDATE account SET disabled_at = now() WHERE name = $1 AND disabled_at IS NULL",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if disabled == 0 {
+        return Err(AccountError::UnknownAccount(name.into()));
+    }
+    audit(
+        &mut tx,
+        actor,
+        "account.disable",
+        Some(name),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The account `name` when `password` is its password. An unknown name costs the same hashing
 /// as a wrong password, so that the time does not tell which names exist.
 pub async fn sign_in(pool: &PgPool, name: &str, password: &str) -> Result<Option<Principal>> {

@@ -183,14 +183,17 @@ async fn a_token_speaks_for_its_account_until_revoked_and_every_write_is_audited
         accounts::revoke_token(pool, token.id, &operator()).await,
         Err(AccountError::UnknownToken(_))
     ));
-    // A disabled account: neither its password nor its tokens.
+    // A disabled account: neither its password nor its tokens; disabling twice is an error.
     let second = accounts::create_token(pool, "budi", "", &operator())
         .await
         .unwrap();
-    sqlx::query("UPDATE account SET disabled_at = now() WHERE name = 'budi'")
-        .execute(pool)
+    accounts::disable_account(pool, "budi", &operator())
         .await
         .unwrap();
+    assert!(matches!(
+        accounts::disable_account(pool, "budi", &operator()).await,
+        Err(AccountError::UnknownAccount(_))
+    ));
     assert!(
         accounts::authenticate(pool, &second.secret)
             .await
@@ -217,7 +220,8 @@ async fn a_token_speaks_for_its_account_until_revoked_and_every_write_is_audited
             "account.add",
             "token.create",
             "token.revoke",
-            "token.create"
+            "token.create",
+            "account.disable"
         ]
     );
     assert!(
@@ -247,6 +251,14 @@ async fn the_command_line_adds_agencies_and_prints_a_token_once() {
         .unwrap()
         .unwrap();
     assert_eq!(who.name, "budi");
+    let disabled = satupeta(&["users", "disable", "budi"], &env);
+    assert!(disabled.status.success(), "{}", text(&disabled));
+    assert!(
+        accounts::authenticate(&db.pool, &secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Refusals name the problem and exit non-zero.
     for (args, expected) in [
         (vec!["tokens", "create", "siapa"], "no account \"siapa\""),
@@ -256,6 +268,7 @@ async fn the_command_line_adds_agencies_and_prints_a_token_once() {
             "is not an agency code",
         ),
         (vec!["users", "add", "ani", "--role", "root"], "not a role"),
+        (vec!["users", "disable", "siapa"], "no account \"siapa\""),
     ] {
         let out = satupeta(&args, &env);
         assert!(!out.status.success(), "{args:?}");
