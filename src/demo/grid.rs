@@ -10,11 +10,9 @@
 
 use std::path::Path;
 
+use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-use gdal::vector::{
-    Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
-};
-use gdal::{Dataset, DriverManager};
+use gdal::vector::LayerAccess;
 use geo::{
     Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, LineString,
     MultiPolygon, Polygon, Rect,
@@ -25,8 +23,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::geometry::{IndexedBox, box_tree};
 use rstar::{AABB, Envelope, RTree, RTreeObject};
 
-use super::zoning::subzone_fields;
-use super::{DemoError, DemoOptions, DemoSummary, LAYER, Result};
+use super::write::{Names, Zoned, write_geopackage};
+use super::zoning::{Overlays, kecamatan_abbreviation};
+use super::{DemoError, DemoOptions, DemoSummary, Result};
 
 /// A kelurahan in UTM 50S.
 struct Kelurahan {
@@ -44,27 +43,6 @@ impl RTreeObject for Edge {
     fn envelope(&self) -> Self::Envelope {
         AABB::from_corners(self.0.start.into(), self.0.end.into())
     }
-}
-
-/// A generated polygon with its sub-zone and place.
-struct Zoned {
-    subzone: &'static str,
-    shape: MultiPolygon<f64>,
-    kelurahan: usize,
-    block: String,
-    subblock: String,
-    overlays: Overlays,
-}
-
-/// Overlay values of a block (Permen 14 fields); `None` is written as "Tidak Ada" as real data does.
-#[derive(Default, Clone)]
-struct Overlays {
-    kkop: Option<&'static str>,
-    krb: Option<&'static str>,
-    ksmpdn: Option<&'static str>,
-    tod: Option<&'static str>,
-    cagbud: Option<&'static str>,
-    lp2b: Option<&'static str>,
 }
 
 /// Places of the city in WGS 84 (lon, lat) that shape the plan.
@@ -181,7 +159,14 @@ pub fn generate(options: &DemoOptions) -> Result<DemoSummary> {
             }
         }
     }
-    write_geopackage(&options.out, &zoned, &kelurahan, &to_utm_srs)?;
+    let names: Vec<Names> = kelurahan
+        .iter()
+        .map(|k| Names {
+            kelurahan: &k.name,
+            kecamatan: &k.kecamatan,
+        })
+        .collect();
+    write_geopackage(&options.out, &zoned, &names, &to_utm_srs)?;
     Ok(DemoSummary {
         polygons: zoned.len(),
         block_m: cell,
@@ -446,17 +431,6 @@ fn overlays_at(
     }
 }
 
-fn kecamatan_abbreviation(kecamatan: &str) -> &'static str {
-    match kecamatan {
-        "Balikpapan Timur" => "TM",
-        "Balikpapan Barat" => "BR",
-        "Balikpapan Utara" => "UT",
-        "Balikpapan Tengah" => "TG",
-        "Balikpapan Selatan" => "SL",
-        _ => "KT",
-    }
-}
-
 /// Reads the city outline and its kelurahan, in UTM 50S.
 fn read_admin(path: &Path, to_utm: &CoordTransform) -> Result<(MultiPolygon<f64>, Vec<Kelurahan>)> {
     let dataset = Dataset::open(path)?;
@@ -506,145 +480,4 @@ fn read_admin(path: &Path, to_utm: &CoordTransform) -> Result<(MultiPolygon<f64>
     };
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((city, out))
-}
-
-/// The Permen 14 fields the demo layer carries, in order.
-const FIELDS: [(&str, OGRFieldType::Type); 28] = [
-    ("NAMOBJ", OGRFieldType::OFTString),
-    ("JNSRPR", OGRFieldType::OFTString),
-    ("KODZON", OGRFieldType::OFTString),
-    ("NAMZON", OGRFieldType::OFTString),
-    ("KODSZN", OGRFieldType::OFTString),
-    ("NAMSZN", OGRFieldType::OFTString),
-    ("KODSZNTEXT", OGRFieldType::OFTString),
-    ("KODEWP", OGRFieldType::OFTString),
-    ("KODSWP", OGRFieldType::OFTString),
-    ("KODBLK", OGRFieldType::OFTString),
-    ("KODSBL", OGRFieldType::OFTString),
-    ("WADMPR", OGRFieldType::OFTString),
-    ("WADMKK", OGRFieldType::OFTString),
-    ("WADMKC", OGRFieldType::OFTString),
-    ("WADMKD", OGRFieldType::OFTString),
-    ("KKOP_1", OGRFieldType::OFTString),
-    ("LP2B_2", OGRFieldType::OFTString),
-    ("KRB_03", OGRFieldType::OFTString),
-    ("TOD_04", OGRFieldType::OFTString),
-    ("TEB_05", OGRFieldType::OFTString),
-    ("CAGBUD", OGRFieldType::OFTString),
-    ("KSMPDN", OGRFieldType::OFTString),
-    ("HANKAM", OGRFieldType::OFTString),
-    ("KKARST", OGRFieldType::OFTString),
-    ("RESAIR", OGRFieldType::OFTString),
-    ("TPZ_00", OGRFieldType::OFTString),
-    ("REMARK", OGRFieldType::OFTString),
-    ("LUASHA", OGRFieldType::OFTReal),
-];
-
-fn write_geopackage(
-    out: &Path,
-    zoned: &[Zoned],
-    kelurahan: &[Kelurahan],
-    srs: &SpatialRef,
-) -> Result<()> {
-    if out.exists() {
-        std::fs::remove_file(out)
-            .map_err(|e| DemoError::Input(format!("cannot replace {}: {e}", out.display())))?;
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| DemoError::Input(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    let driver = DriverManager::get_driver_by_name("GPKG")?;
-    let mut dataset = driver.create_vector_only(out)?;
-    let mut txn = dataset.start_transaction()?;
-    let layer = txn.create_layer(LayerOptions {
-        name: LAYER,
-        srs: Some(srs),
-        ty: OGRwkbGeometryType::wkbMultiPolygon,
-        options: None,
-    })?;
-    layer.create_defn_fields(&FIELDS)?;
-    let defn = layer.defn();
-    let none = "Tidak Ada";
-    for z in zoned {
-        let s = subzone_fields(z.subzone);
-        let k = &kelurahan[z.kelurahan];
-        let abbreviation = kecamatan_abbreviation(&k.kecamatan);
-        let values: [FieldValue; 28] = [
-            text(s.name),
-            text(if s.lindung {
-                "Zona Lindung"
-            } else {
-                "Zona Budi Daya"
-            }),
-            text(s.zone),
-            text(s.zone_name),
-            text(s.catalog),
-            text(s.name),
-            text(s.code),
-            text(&format!(
-                "WP {}",
-                k.kecamatan.trim_start_matches("Balikpapan ")
-            )),
-            text(&format!("SWP {abbreviation}")),
-            text(&z.block.clone()),
-            text(&z.subblock.clone()),
-            text("Kalimantan Timur"),
-            text("Kota Balikpapan"),
-            text(&k.kecamatan.clone()),
-            text(&k.name.clone()),
-            text(z.overlays.kkop.unwrap_or(none)),
-            text(z.overlays.lp2b.unwrap_or(none)),
-            text(z.overlays.krb.unwrap_or(none)),
-            text(z.overlays.tod.unwrap_or(none)),
-            text(none),
-            text(z.overlays.cagbud.unwrap_or(none)),
-            text(z.overlays.ksmpdn.unwrap_or(none)),
-            text(if z.subzone == "HK" {
-                "Kawasan Pertahanan"
-            } else {
-                none
-            }),
-            text(none),
-            text(none),
-            text(if z.overlays.tod.is_some() {
-                "Bonus Zoning"
-            } else {
-                none
-            }),
-            text("Data demo sintetis, bukan RDTR resmi Kota Balikpapan"),
-            FieldValue::RealValue(
-                (z.shape.unsigned_area() / 10_000.0 * 10_000.0).round() / 10_000.0,
-            ),
-        ];
-        let mut feature = Feature::new(defn)?;
-        for (i, value) in values.iter().enumerate() {
-            feature.set_field(i, value)?;
-        }
-        feature.set_geometry(valid_multipolygon(&z.shape)?)?;
-        feature.create(&layer)?;
-    }
-    txn.commit()?;
-    Ok(())
-}
-
-fn text(value: &str) -> FieldValue {
-    FieldValue::StringValue(value.to_string())
-}
-
-/// The shape as a valid GDAL MultiPolygon: clipping can leave a ring touching itself, which
-/// a zero-width buffer (GEOS) resolves.
-fn valid_multipolygon(shape: &MultiPolygon<f64>) -> Result<gdal::vector::Geometry> {
-    let mut geometry = shape.to_gdal()?;
-    if !geometry.is_valid() {
-        geometry = geometry.buffer(0.0, 8)?;
-    }
-    if gdal::vector::geometry_type_flatten(geometry.geometry_type())
-        == OGRwkbGeometryType::wkbPolygon
-    {
-        let mut multi = gdal::vector::Geometry::empty(OGRwkbGeometryType::wkbMultiPolygon)?;
-        multi.add_geometry(geometry)?;
-        geometry = multi;
-    }
-    Ok(geometry)
 }

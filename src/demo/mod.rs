@@ -119,7 +119,16 @@ pub fn generate(options: &DemoOptions) -> Result<DemoSummary> {
         // promise as plans grow finer: ask again for as many more (or fewer) as were missing.
         zoned = draw(&setting, asked / ratio);
     }
-    write::write_geopackage(&options.out, &zoned, &setting.admin.kelurahan, &srs)?;
+    let names: Vec<write::Names> = setting
+        .admin
+        .kelurahan
+        .iter()
+        .map(|k| write::Names {
+            kelurahan: &k.name,
+            kecamatan: &k.kecamatan,
+        })
+        .collect();
+    write::write_geopackage(&options.out, &zoned, &names, &srs)?;
     Ok(summary(&zoned))
 }
 

@@ -9,7 +9,6 @@ use gdal::vector::{
 };
 use geo::{Area, LineString, MultiPolygon, Polygon};
 
-use super::admin::Kelurahan;
 use super::zoning::{Overlays, kecamatan_abbreviation, subzone_fields};
 use super::{DemoError, LAYER, Result};
 
@@ -21,6 +20,12 @@ pub struct Zoned {
     pub block: String,
     pub subblock: String,
     pub overlays: Overlays,
+}
+
+/// The names a polygon takes from its kelurahan.
+pub struct Names<'a> {
+    pub kelurahan: &'a str,
+    pub kecamatan: &'a str,
 }
 
 /// The Permen 14 fields the demo layer carries, in order.
@@ -59,7 +64,7 @@ const FIELDS: [(&str, OGRFieldType::Type); 28] = [
 pub fn write_geopackage(
     out: &Path,
     zoned: &[Zoned],
-    kelurahan: &[Kelurahan],
+    kelurahan: &[Names],
     srs: &SpatialRef,
 ) -> Result<()> {
     replace(out)?;
@@ -100,10 +105,10 @@ fn replace(out: &Path) -> Result<()> {
 }
 
 /// The values of `FIELDS` for a polygon of kelurahan `k`.
-fn field_values(z: &Zoned, k: &Kelurahan) -> [FieldValue; 28] {
+fn field_values(z: &Zoned, k: &Names) -> [FieldValue; 28] {
     let none = "Tidak Ada";
     let s = subzone_fields(z.subzone);
-    let abbreviation = kecamatan_abbreviation(&k.kecamatan);
+    let abbreviation = kecamatan_abbreviation(k.kecamatan);
     [
         text(s.name),
         text(if s.lindung {
@@ -125,8 +130,8 @@ fn field_values(z: &Zoned, k: &Kelurahan) -> [FieldValue; 28] {
         text(&z.subblock),
         text("Kalimantan Timur"),
         text("Kota Balikpapan"),
-        text(&k.kecamatan),
-        text(&k.name),
+        text(k.kecamatan),
+        text(k.kelurahan),
         text(z.overlays.kkop.unwrap_or(none)),
         text(z.overlays.lp2b.unwrap_or(none)),
         text(z.overlays.krb.unwrap_or(none)),

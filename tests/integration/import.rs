@@ -538,3 +538,44 @@ async fn field_names_are_read_in_any_case_and_attributes_kept_as_they_came() {
             .unwrap();
     assert_eq!(none, json!({}), "\"Tidak Ada\" means no overlay");
 }
+
+#[tokio::test]
+async fn the_benchmark_grid_plan_imports_strictly_and_is_the_same_every_time() {
+    let db = fresh_db().await;
+    let dir = scratch_dir();
+    let write = |name: &str| {
+        let out = dir.join(name);
+        satupeta::demo::grid::generate(&satupeta::demo::DemoOptions {
+            polygons: 400,
+            admin: super::harness::root().join("data/balikpapan_admin.geojson"),
+            out: out.clone(),
+        })
+        .expect("generate the grid plan");
+        out
+    };
+    let (first, second) = (write("grid-a.gpkg"), write("grid-b.gpkg"));
+    let report = ingest::import(&db.pool, &options(&first, "Grid"))
+        .await
+        .unwrap()
+        .report;
+    assert!(report.features_published > 300, "{report:?}");
+    assert!(
+        report.overlaps.is_empty() && report.gaps.is_empty(),
+        "{report:?}"
+    );
+    // Deterministic: a second run writes the same features.
+    let features = |path: &Path| {
+        let out = std::process::Command::new("ogrinfo")
+            .args(["-q", "-al", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains(".gpkg"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let written = features(&first);
+    assert!(written.len() > 1000, "{}", written.len());
+    assert_eq!(written, features(&second));
+}
