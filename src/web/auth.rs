@@ -91,7 +91,9 @@ async fn identify(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = match bearer(request.headers())? {
+    let token = bearer(request.headers())?;
+    let by_cookie = token.is_none();
+    let caller = match token {
         Some(token) => Some(
             accounts::authenticate(&state.pool, token)
                 .await?
@@ -107,12 +109,11 @@ async fn identify(
             None => None,
         },
     };
-    let by_cookie = caller.is_some() && bearer(request.headers())?.is_none();
     let writes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if by_cookie && writes && !same_origin(request.headers()) {
+    if by_cookie && caller.is_some() && writes && !same_origin(request.headers()) {
         return Err(ApiError::forbidden(
             "a write signed in by cookie must come from this site's own pages (its Origin)",
         ));
@@ -206,11 +207,19 @@ impl Default for Failures {
 }
 
 impl Failures {
+    /// The key of an account name: only names an account can have (64 bytes at most), so that a
+    /// client sending huge names cannot fill the memory; any longer name is wrong anyway.
+    fn name_key(name: &str) -> Option<String> {
+        (name.len() <= 64).then(|| format!("name:{name}"))
+    }
+
     /// Refuses (429) while the name or the address has failed too often.
     fn check(&self, name: &str, address: &str) -> Result<(), ApiError> {
-        let over = |key: String, limit: u32| self.0.get(&key).is_some_and(|n| n >= limit);
-        if over(format!("name:{name}"), NAME_FAILURES)
-            || over(format!("ip:{address}"), ADDRESS_FAILURES)
+        let over = |key: Option<String>, limit: u32| {
+            key.and_then(|k| self.0.get(&k)).is_some_and(|n| n >= limit)
+        };
+        if over(Self::name_key(name), NAME_FAILURES)
+            || over(Some(format!("ip:{address}")), ADDRESS_FAILURES)
         {
             return Err(ApiError::too_many(
                 format!(
@@ -224,14 +233,19 @@ impl Failures {
     }
 
     fn failed(&self, name: &str, address: &str) {
-        for key in [format!("name:{name}"), format!("ip:{address}")] {
+        for key in [Self::name_key(name), Some(format!("ip:{address}"))]
+            .into_iter()
+            .flatten()
+        {
             let n = self.0.get(&key).unwrap_or(0);
             self.0.insert(key, n + 1);
         }
     }
 
     fn succeeded(&self, name: &str) {
-        self.0.invalidate(&format!("name:{name}"));
+        if let Some(key) = Self::name_key(name) {
+            self.0.invalidate(&key);
+        }
     }
 }
 

@@ -17,6 +17,16 @@ fn operator() -> Actor {
     }
 }
 
+/// An admin or staff account (bound to no agency).
+fn unbound(name: &str, role: Role) -> NewAccount<'_> {
+    NewAccount {
+        name,
+        role,
+        agency: None,
+        password: PASSWORD,
+    }
+}
+
 fn publisher<'a>(name: &'a str, agency: Option<&'a str>) -> NewAccount<'a> {
     NewAccount {
         name,
@@ -286,18 +296,9 @@ async fn a_bearer_token_signs_a_request_in_and_only_admins_read_the_audit_log() 
     accounts::add_account(pool, &publisher("budi", Some("dinkes")), &operator())
         .await
         .unwrap();
-    accounts::add_account(
-        pool,
-        &NewAccount {
-            name: "admin",
-            role: Role::Admin,
-            agency: None,
-            password: PASSWORD,
-        },
-        &operator(),
-    )
-    .await
-    .unwrap();
+    accounts::add_account(pool, &unbound("admin", Role::Admin), &operator())
+        .await
+        .unwrap();
     let budi = accounts::create_token(pool, "budi", "", &operator())
         .await
         .unwrap();
@@ -379,18 +380,9 @@ async fn a_bearer_token_signs_a_request_in_and_only_admins_read_the_audit_log() 
 async fn a_browser_signs_in_with_a_cookie_that_another_site_cannot_write_with() {
     let db = fresh_db().await;
     let pool = &db.pool;
-    accounts::add_account(
-        pool,
-        &NewAccount {
-            name: "petugas",
-            role: Role::Staff,
-            agency: None,
-            password: PASSWORD,
-        },
-        &operator(),
-    )
-    .await
-    .unwrap();
+    accounts::add_account(pool, &unbound("petugas", Role::Staff), &operator())
+        .await
+        .unwrap();
     let base = super::api::serve(&db).await;
     let host = base.trim_start_matches("http://").to_string();
     let client = reqwest::Client::new();
@@ -521,18 +513,9 @@ async fn a_browser_signs_in_with_a_cookie_that_another_site_cannot_write_with() 
 async fn repeated_failed_sign_ins_are_refused_for_a_while() {
     let db = fresh_db().await;
     for name in ["petugas", "lain"] {
-        accounts::add_account(
-            &db.pool,
-            &NewAccount {
-                name,
-                role: Role::Staff,
-                agency: None,
-                password: PASSWORD,
-            },
-            &operator(),
-        )
-        .await
-        .unwrap();
+        accounts::add_account(&db.pool, &unbound(name, Role::Staff), &operator())
+            .await
+            .unwrap();
     }
     let base = super::api::serve(&db).await;
     let client = reqwest::Client::new();
