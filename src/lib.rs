@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod bench;
 pub mod calendar;
+pub mod catalog;
 pub mod config;
 pub mod cpu;
 pub mod db;
