@@ -12,6 +12,7 @@ pub mod config;
 pub mod cpu;
 pub mod db;
 pub mod demo;
+pub mod features;
 pub mod geometry;
 pub mod ingest;
 pub mod limits;

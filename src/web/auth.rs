@@ -86,7 +86,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 
 /// Resolves the bearer token to its account (401 for a token that is unknown, revoked or whose
 /// account is disabled); a request without one goes on as anonymous.
-async fn identify(
+pub(super) async fn identify(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,

@@ -242,3 +242,35 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<crate::features::FeaturesError> for ApiError {
+    fn from(e: crate::features::FeaturesError) -> Self {
+        use crate::features::FeaturesError;
+        match e {
+            FeaturesError::Db(e) => database(e),
+            FeaturesError::Parameter { .. }
+            | FeaturesError::UnknownParameter(_)
+            | FeaturesError::Unsupported(_)
+            | FeaturesError::InvalidFeature(_) => ApiError::bad_request(e.to_string()),
+            FeaturesError::NotFound(_) => ApiError::not_found(e.to_string()),
+            FeaturesError::Changed(_) => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::catalog::CatalogError> for ApiError {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        use crate::catalog::CatalogError;
+        match e {
+            CatalogError::Db(e) => database(e),
+            CatalogError::UnknownDataset(_) => ApiError::not_found(e.to_string()),
+            CatalogError::Invalid(_) | CatalogError::Upload(_) => {
+                ApiError::unprocessable(e.to_string())
+            }
+            CatalogError::Forbidden(_) => ApiError::forbidden(e.to_string()),
+            CatalogError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+        }
+    }
+}

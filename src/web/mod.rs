@@ -4,10 +4,12 @@
 mod answers;
 mod assets;
 mod auth;
+mod datasets;
 mod edge;
 mod error;
 mod health;
 pub mod http;
+mod ogc;
 mod places;
 mod server;
 mod tiles;
@@ -143,6 +145,10 @@ pub struct Shared {
     pub live: Arc<Live>,
     /// Vector tiles of every layer.
     pub tiles: Arc<TileService>,
+    /// Every published collection (zoning, admin, the agencies' datasets).
+    pub catalog: Arc<crate::catalog::Catalog>,
+    /// Dataset uploads being read and published at once.
+    uploads: Semaphore,
     /// The zoning tiles of other days (`?at=`).
     pub day_tiles: crate::tiles::DayTiles,
     /// Failed sign-ins by account name and by client address, forgotten after a while.
@@ -173,6 +179,9 @@ pub enum StartError {
     /// The zoning snapshot could not be read.
     #[error("reading the published plans: {0}")]
     Zoning(#[from] crate::zoning::ZoningError),
+    /// The catalog could not be read.
+    #[error("reading the catalog: {0}")]
+    Catalog(#[from] crate::catalog::CatalogError),
     /// The tile layers could not be read.
     #[error("reading the tile layers: {0}")]
     Tiles(#[from] crate::tiles::TilesError),
@@ -195,6 +204,7 @@ impl AppState {
             options.tiles_dir.clone(),
         )
         .await?;
+        let catalog = crate::catalog::Catalog::load(pool.clone()).await?;
         let health = crate::db::health_pool(&pool);
         // The readiness probe's connection, opened now rather than on the first probe.
         tokio::spawn({
@@ -209,6 +219,8 @@ impl AppState {
             live,
             tiles: Arc::new(tiles),
             day_tiles: crate::tiles::DayTiles::default(),
+            catalog: Arc::new(catalog),
+            uploads: Semaphore::new(2),
             sign_in_failures: auth::Failures::default(),
             answers: answers::Answers::new(options.answers),
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
@@ -232,6 +244,9 @@ impl AppState {
         }
         if let Err(e) = self.tiles.refresh(self.live.snapshot()).await {
             tracing::warn!("reloading the tile layers failed: {e}");
+        }
+        if let Err(e) = self.catalog.refresh().await {
+            tracing::warn!("reloading the catalog failed: {e}");
         }
     }
 
@@ -268,6 +283,7 @@ pub fn router(state: AppState) -> Router {
             zoning::routes(&state)
                 .merge(places::routes())
                 .merge(auth::routes(&state))
+                .merge(datasets::routes(&state))
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -275,6 +291,18 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(tiles::routes())
+        .nest(
+            "/ogc",
+            ogc::routes(&state)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::identify,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    LIMITS.request_timeout(),
+                )),
+        )
         .route(
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),
@@ -295,6 +323,12 @@ pub fn router(state: AppState) -> Router {
                 ))
                 .and(NotForContentType::IMAGES),
         );
+    let uploads = datasets::upload_routes(&state)
+        .layer(axum::middleware::from_fn(edge::finish))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
     Router::new()
         .route("/", axum::routing::get(assets::index))
         .route("/static/{*path}", axum::routing::get(assets::file))
@@ -306,6 +340,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(edge::finish))
         .layer(compression)
         .merge(lean)
+        .merge(uploads)
         .layer(edge::GuardLayer)
         .layer(cors)
         .layer(TraceLayer::new_for_http())

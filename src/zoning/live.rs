@@ -196,7 +196,9 @@ fn legend_of(index: &ZoningIndex, books: &HashMap<i64, Arc<RuleBook>>) -> Vec<Su
 
 async fn read_clock<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<Clock> {
     Ok(sqlx::query_as(
-        "SELECT COALESCE((SELECT MAX(id) FROM change_log), 0) AS change, city_today()::text AS today,
+        // A dataset's changes (topic `dataset:ID`) are not the zoning snapshot's.
+        "SELECT COALESCE((SELECT MAX(id) FROM change_log WHERE topic NOT LIKE 'dataset:%'), 0) AS change,
+                city_today()::text AS today,
                 (city_today() - DATE '1970-01-01') AS day",
     )
     .fetch_one(executor)

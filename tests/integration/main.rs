@@ -11,6 +11,7 @@ mod hardening;
 mod harness;
 mod import;
 mod lookups;
+mod node;
 mod regulations;
 mod rules;
 mod tiles;

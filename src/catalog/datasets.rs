@@ -1,0 +1,566 @@
+//! The datasets of agencies: created by an upload, re-published atomically (each version's data
+//! in a table of its own; the previous ones kept), described with metadata, approved by DPPR
+//! staff. Every write is audited and announced under the dataset's topic.
+
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use super::metadata::Gap;
+use super::upload::ReadLayer;
+use super::{
+    CatalogError, Collection, Metadata, MetadataRecord, Result, Source, Visibility, properties_of,
+    quote_ident,
+};
+use crate::accounts::{self, Actor, Principal, Role};
+
+/// The schema of the datasets' tables.
+pub const SCHEMA: &str = "dataset_data";
+
+#[derive(sqlx::FromRow)]
+struct DatasetRow {
+    id: String,
+    agency: String,
+    agency_name: String,
+    metadata: sqlx::types::Json<Metadata>,
+    visibility: String,
+    current_version: Option<i32>,
+    table_name: Option<String>,
+    features: Option<i64>,
+    geometry_type: Option<String>,
+    extent: Option<Vec<f64>>,
+    updated: String,
+}
+
+/// The datasets as collections (or only `id`).
+pub async fn read_collections(pool: &PgPool, id: Option<&str>) -> Result<Vec<Collection>> {
+    let rows: Vec<DatasetRow> = sqlx::query_as(include_str!("sql/datasets.sql"))
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let properties = match &row.table_name {
+            Some(table) => properties_of(pool, SCHEMA, table, &["fid"]).await?,
+            None => Vec::new(),
+        };
+        out.push(collection_of(row, properties));
+    }
+    Ok(out)
+}
+
+fn collection_of(row: DatasetRow, properties: Vec<super::Property>) -> Collection {
+    let extent = row
+        .extent
+        .as_deref()
+        .and_then(|e| <[f64; 4]>::try_from(e).ok());
+    let metadata = row.metadata.0;
+    let public = row.visibility == "public";
+    let title = if metadata.title.is_empty() {
+        row.id.clone()
+    } else {
+        metadata.title.clone()
+    };
+    Collection {
+        title,
+        description: metadata.abstract_text.clone(),
+        source: row.table_name.as_ref().map(|t| Source {
+            relation: format!("{}.{}", quote_ident(SCHEMA), quote_ident(t)),
+            id_column: "\"fid\"".into(),
+            geometry_column: "\"geom\"".into(),
+        }),
+        properties,
+        visibility: if public {
+            Visibility::Public
+        } else {
+            Visibility::Internal
+        },
+        agency: Some(row.agency.clone()),
+        extent,
+        features: row.features.unwrap_or(0),
+        geometry_type: row.geometry_type.clone(),
+        version: row.current_version,
+        record: MetadataRecord {
+            id: row.id.clone(),
+            metadata,
+            agency: row.agency,
+            agency_name: row.agency_name,
+            extent,
+            crs: "EPSG:4326".into(),
+            geometry_type: row.geometry_type,
+            features: row.features.unwrap_or(0),
+            updated: row.updated,
+            public,
+        },
+        id: row.id,
+    }
+}
+
+/// Whether `id` can name a dataset (and its tables).
+pub fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && (2..=48).contains(&id.len())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !["zoning", "admin", "catalog"].contains(&id)
+}
+
+/// How an upload is published.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    /// Publish even with defects: features without a usable geometry are left out and invalid
+    /// geometries repaired (`ST_MakeValid`), all on record in the version's report. Without it,
+    /// any defect refuses the upload.
+    pub accept_defects: bool,
+}
+
+/// What a publication did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    /// The dataset.
+    pub dataset: String,
+    /// The new version.
+    pub version: i32,
+    /// Features published.
+    pub features: i64,
+    /// The layer, driver and CRS read.
+    pub source: SourceFacts,
+    /// The columns, with their names in the file.
+    pub columns: Vec<super::upload::Column>,
+    /// Features left out, with why.
+    pub left_out: Vec<super::upload::Defect>,
+    /// Invalid geometries repaired (the first 20, with the reason) and how many.
+    pub repaired: Vec<String>,
+    /// How many geometries were repaired.
+    pub repaired_count: i64,
+    /// Whether the dataset is public (approved) or internal.
+    pub visibility: String,
+}
+
+/// Where the data came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceFacts {
+    /// The file's name.
+    pub file: String,
+    /// The layer read.
+    pub layer: String,
+    /// The GDAL driver.
+    pub format: String,
+    /// The CRS it was reprojected from.
+    pub crs: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Locked {
+    agency: String,
+    visibility: String,
+    last_version: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct Facts {
+    west: Option<f64>,
+    south: Option<f64>,
+    east: Option<f64>,
+    north: Option<f64>,
+    kinds: Option<Vec<String>>,
+    invalid: Vec<String>,
+    invalid_count: i64,
+}
+
+/// Publishes `read` (from the file `file`) as the next version of dataset `id`, creating the
+/// dataset for the caller's agency if it is new. All or nothing: the new table, its version and
+/// the switch to it commit together; the previous version's table is kept.
+pub async fn publish(
+    pool: &PgPool,
+    caller: &Principal,
+    actor: &Actor,
+    id: &str,
+    file: &str,
+    read: ReadLayer,
+    options: &PublishOptions,
+) -> Result<Published> {
+    if !valid_id(id) {
+        return Err(CatalogError::Invalid(format!(
+            "\"{id}\" cannot name a dataset: 2 to 48 lower-case letters, digits or _, starting with a letter \
+             (not zoning, admin or catalog)"
+        )));
+    }
+    let agency = caller
+        .agency
+        .clone()
+        .filter(|_| caller.role == Role::Publisher)
+        .ok_or_else(|| {
+            CatalogError::Forbidden(format!(
+                "the {} account {} publishes no agency's data: only publishers do",
+                caller.role.as_str(),
+                caller.name
+            ))
+        })?;
+    if !read.defects.is_empty() && !options.accept_defects {
+        return Err(CatalogError::Upload(defects_message(&read)));
+    }
+    if read.features == 0 {
+        return Err(CatalogError::Upload(format!(
+            "{file} has no feature with a geometry"
+        )));
+    }
+    let mut tx = pool.begin().await?;
+    // A large upload takes longer than the API's statement limit.
+    sqlx::query("SET LOCAL statement_timeout = '15min'")
+        .execute(&mut *tx)
+        .await?;
+    let locked = lock_or_create(&mut tx, caller, id, &agency).await?;
+    let version = locked.last_version + 1;
+    let table_name = format!("{id}__v{version}");
+    let table = format!("{}.{}", quote_ident(SCHEMA), quote_ident(&table_name));
+    create_table(&mut tx, &table, &read).await?;
+    copy_rows(&mut tx, &table, &read).await?;
+    let facts = check_geometries(&mut tx, &table, options).await?;
+    sqlx::query(&format!("CREATE INDEX ON {table} USING gist (geom)"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("ANALYZE {table}"))
+        .execute(&mut *tx)
+        .await?;
+    let published = Published {
+        dataset: id.into(),
+        version,
+        features: read.features,
+        source: SourceFacts {
+            file: file.into(),
+            layer: read.layer.clone(),
+            format: read.format.clone(),
+            crs: read.crs.clone(),
+        },
+        columns: read.columns.clone(),
+        left_out: read.defects.clone(),
+        repaired: facts.invalid.clone(),
+        repaired_count: facts.invalid_count,
+        visibility: locked.visibility.clone(),
+    };
+    let extent = match (facts.west, facts.south, facts.east, facts.north) {
+        (Some(w), Some(s), Some(e), Some(n)) => Some(vec![w, s, e, n]),
+        _ => None,
+    };
+    let geometry_type = match facts.kinds.as_deref() {
+        Some([one]) => title_case(one),
+        _ => "Geometry".into(),
+    };
+    sqlx::query(include_str!("sql/insert_version.sql"))
+        .bind(id)
+        .bind(version)
+        .bind(&table_name)
+        .bind(file)
+        .bind(&read.format)
+        .bind(&read.crs)
+        .bind(read.features)
+        .bind(&geometry_type)
+        .bind(extent)
+        .bind(sqlx::types::Json(&published))
+        .bind(caller.account_id)
+        .execute(&mut *tx)
+        .await?;
+    let detail = serde_json::json!({"version": version, "features": read.features, "file": file});
+    accounts::audit(&mut tx, actor, "dataset.publish", Some(id), detail)
+        .await
+        .map_err(|e| CatalogError::Upload(e.to_string()))?;
+    announce(&mut tx, id, &format!("dataset {id} version {version}")).await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+fn defects_message(read: &ReadLayer) -> String {
+    let first: Vec<String> = read
+        .defects
+        .iter()
+        .take(10)
+        .map(|d| format!("feature {} {}", d.fid, d.problem))
+        .collect();
+    format!(
+        "{} feature(s) cannot be published: {}{}; send `accept_defects=true` to publish without them, on record",
+        read.defects.len(),
+        first.join("; "),
+        if read.defects.len() > 10 { "; ..." } else { "" }
+    )
+}
+
+/// PostGIS's `MULTIPOLYGON` as GeoJSON's `MultiPolygon`.
+fn title_case(kind: &str) -> String {
+    const NAMES: [&str; 7] = [
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    ];
+    NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(kind))
+        .map_or_else(|| "Geometry".into(), |n| (*n).to_string())
+}
+
+async fn lock_or_create(
+    tx: &mut PgConnection,
+    caller: &Principal,
+    id: &str,
+    agency: &str,
+) -> Result<Locked> {
+    let locked: Option<Locked> = sqlx::query_as(include_str!("sql/lock_dataset.sql"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match locked {
+        Some(l) if l.agency != agency => Err(CatalogError::Forbidden(format!(
+            "the dataset {id} belongs to another agency ({}): {} may not change it",
+            l.agency, caller.name
+        ))),
+        Some(l) => Ok(l),
+        None => {
+            sqlx::query("INSERT INTO dataset (id, agency, created_by) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(agency)
+                .bind(caller.account_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Locked {
+                agency: agency.into(),
+                visibility: "internal".into(),
+                last_version: 0,
+            })
+        }
+    }
+}
+
+async fn create_table(tx: &mut PgConnection, table: &str, read: &ReadLayer) -> Result<()> {
+    // Column names were made from the file's field names by `upload::column_name` and are quoted.
+    let columns: String = read
+        .columns
+        .iter()
+        .map(|c| format!("{} {}, ", quote_ident(&c.name), c.kind.sql()))
+        .collect();
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (fid bigint PRIMARY KEY, {columns}geom geometry(Geometry, 4326) NOT NULL)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn copy_rows(tx: &mut PgConnection, table: &str, read: &ReadLayer) -> Result<()> {
+    let columns: String = read
+        .columns
+        .iter()
+        .map(|c| format!("{}, ", quote_ident(&c.name)))
+        .collect();
+    let mut copy = tx
+        .copy_in_raw(&format!("COPY {table} (fid, {columns}geom) FROM STDIN"))
+        .await?;
+    for chunk in read.copy_rows.chunks(1 << 20) {
+        copy.send(chunk).await?;
+    }
+    copy.finish()
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(db) => {
+                CatalogError::Upload(format!("the data cannot be stored: {}", db.message()))
+            }
+            None => e.into(),
+        })?;
+    Ok(())
+}
+
+/// The table's extent and geometry types; invalid geometries refuse the upload, or are repaired
+/// when the options accept defects.
+async fn check_geometries(
+    tx: &mut PgConnection,
+    table: &str,
+    options: &PublishOptions,
+) -> Result<Facts> {
+    let sql = include_str!("sql/facts.sql").replace("{table}", table);
+    let facts: Facts = sqlx::query_as(&sql).fetch_one(&mut *tx).await?;
+    if facts.invalid_count > 0 {
+        if !options.accept_defects {
+            return Err(CatalogError::Upload(format!(
+                "{} geometr{} invalid ({}); send `accept_defects=true` to publish them repaired, on record",
+                facts.invalid_count,
+                if facts.invalid_count == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                },
+                facts.invalid.join("; ")
+            )));
+        }
+        sqlx::query(&format!(
+            "UPDATE {table} SET geom = ST_MakeValid(geom) WHERE NOT ST_IsValid(geom)"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(facts)
+}
+
+async fn announce(tx: &mut PgConnection, id: &str, what: &str) -> Result<()> {
+    sqlx::query("SELECT satupeta_announce($1, $2)")
+        .bind(what)
+        .bind(format!("dataset:{id}"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// What saving metadata found.
+#[derive(Debug, Serialize)]
+pub struct MetadataSaved {
+    /// Whether the record is complete (a dataset can be approved only then).
+    pub complete: bool,
+    /// What is missing or invalid.
+    pub gaps: Vec<Gap>,
+}
+
+/// Saves the metadata of dataset `id` (its agency's publishers only). A draft may be incomplete;
+/// a public dataset's record must stay complete.
+pub async fn set_metadata(
+    pool: &PgPool,
+    caller: &Principal,
+    actor: &Actor,
+    id: &str,
+    metadata: &Metadata,
+) -> Result<MetadataSaved> {
+    let gaps = metadata.gaps();
+    let mut tx = pool.begin().await?;
+    let locked: Option<Locked> = sqlx::query_as(include_str!("sql/lock_dataset.sql"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let locked = locked.ok_or_else(|| CatalogError::UnknownDataset(id.into()))?;
+    if caller.role != Role::Publisher || caller.agency.as_deref() != Some(&locked.agency) {
+        return Err(CatalogError::Forbidden(format!(
+            "the dataset {id} belongs to the agency {}: {} may not change it",
+            locked.agency, caller.name
+        )));
+    }
+    if locked.visibility == "public" && !gaps.is_empty() {
+        return Err(CatalogError::Invalid(format!(
+            "the dataset {id} is public: its metadata must stay complete ({})",
+            describe(&gaps)
+        )));
+    }
+    sqlx::query("UPDATE dataset SET metadata = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(sqlx::types::Json(metadata))
+        .execute(&mut *tx)
+        .await?;
+    accounts::audit(
+        &mut tx,
+        actor,
+        "dataset.metadata",
+        Some(id),
+        serde_json::json!({"complete": gaps.is_empty()}),
+    )
+    .await
+    .map_err(|e| CatalogError::Upload(e.to_string()))?;
+    announce(&mut tx, id, &format!("dataset {id} metadata")).await?;
+    tx.commit().await?;
+    Ok(MetadataSaved {
+        complete: gaps.is_empty(),
+        gaps,
+    })
+}
+
+/// `field problem; field problem`.
+pub fn describe(gaps: &[Gap]) -> String {
+    gaps.iter()
+        .map(|g| format!("{} {}", g.field, g.problem))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Makes dataset `id` public (DPPR staff and admins): it must have data and complete metadata.
+pub async fn approve(pool: &PgPool, caller: &Principal, actor: &Actor, id: &str) -> Result<()> {
+    if caller.role == Role::Publisher {
+        return Err(CatalogError::Forbidden(format!(
+            "{} is a publisher: DPPR staff approve datasets",
+            caller.name
+        )));
+    }
+    let mut tx = pool.begin().await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        metadata: sqlx::types::Json<Metadata>,
+        visibility: String,
+        current_version: Option<i32>,
+    }
+    let row: Option<Row> = sqlx::query_as(include_str!("sql/lock_dataset.sql"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let row = row.ok_or_else(|| CatalogError::UnknownDataset(id.into()))?;
+    if row.visibility == "public" {
+        return Err(CatalogError::Conflict(format!(
+            "the dataset {id} is already public"
+        )));
+    }
+    if row.current_version.is_none() {
+        return Err(CatalogError::Conflict(format!(
+            "the dataset {id} has no data yet"
+        )));
+    }
+    let gaps = row.metadata.0.gaps();
+    if !gaps.is_empty() {
+        return Err(CatalogError::Conflict(format!(
+            "the metadata of {id} is not complete: {}",
+            describe(&gaps)
+        )));
+    }
+    sqlx::query(
+        "UPDATE dataset SET visibility = 'public', approved_by = $2, approved_at = now(), updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(caller.account_id)
+    .execute(&mut *tx)
+    .await?;
+    accounts::audit(
+        &mut tx,
+        actor,
+        "dataset.approve",
+        Some(id),
+        serde_json::json!({}),
+    )
+    .await
+    .map_err(|e| CatalogError::Upload(e.to_string()))?;
+    announce(&mut tx, id, &format!("dataset {id} approved")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One version of a dataset, as listed.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct VersionRow {
+    /// Its number.
+    pub version: i32,
+    /// The file it came from.
+    pub source_name: String,
+    /// The GDAL driver that read it.
+    pub source_format: String,
+    /// The CRS it was reprojected from.
+    pub source_crs: String,
+    /// Its features.
+    pub features: i64,
+    /// Its geometry type.
+    pub geometry_type: String,
+    /// The publication's report.
+    pub report: sqlx::types::Json<serde_json::Value>,
+    /// When.
+    pub created_at: String,
+}
+
+/// The versions of dataset `id`, newest first.
+pub async fn versions(pool: &PgPool, id: &str) -> Result<Vec<VersionRow>> {
+    Ok(sqlx::query_as(include_str!("sql/versions.sql"))
+        .bind(id)
+        .fetch_all(pool)
+        .await?)
+}

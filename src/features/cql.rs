@@ -1,0 +1,608 @@
+//! CQL2 filters (OGC API Features Part 3: the basic, basic-spatial and spatial-functions classes,
+//! text and JSON) as parameterised SQL: `cql2` parses them; this walks the expression and pushes
+//! SQL into a query builder, every value as a bind parameter and every name resolved to a column
+//! of the collection (never the request's text). Written here because the `cql2` crate renders
+//! SQL as text with literals inlined.
+
+use cql2::Expr;
+use sqlx::{Postgres, QueryBuilder};
+
+use super::crs::Crs;
+use super::{FeaturesError, Result};
+use crate::catalog::{Collection, Kind};
+
+/// Expressions nested deeper than this are refused.
+const MAX_DEPTH: usize = 50;
+/// Terms in a filter at most.
+const MAX_TERMS: usize = 500;
+
+/// The filter language of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// `cql2-text`.
+    Text,
+    /// `cql2-json`.
+    Json,
+}
+
+/// Brackets a filter may nest at most: the parser recurses on each, and a hostile filter of
+/// thousands of parentheses would overflow the stack before any other limit is checked.
+const MAX_NESTING: usize = 20;
+
+/// Parses `text` in `lang`.
+pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
+    if nesting(text) > MAX_NESTING {
+        return Err(invalid(format!(
+            "the filter nests brackets more than {MAX_NESTING} deep"
+        )));
+    }
+    let expr = match lang {
+        Lang::Text => cql2::parse_text(text).map_err(|e| invalid(format!("{e}"))),
+        Lang::Json => cql2::parse_json(text).map_err(|e| invalid(format!("{e}"))),
+    }?;
+    Ok(expr)
+}
+
+/// How deep `(`, `[` and `{` nest in `text`, outside quoted strings.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None::<char>);
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn invalid(problem: String) -> FeaturesError {
+    FeaturesError::Parameter {
+        name: "filter",
+        problem,
+    }
+}
+
+/// Pushes `expr` as a SQL condition on the features of `collection` (aliased `t`), with
+/// geometries in `crs`.
+pub fn push(
+    expr: &Expr,
+    collection: &Collection,
+    crs: Crs,
+    sql: &mut QueryBuilder<'_, Postgres>,
+) -> Result<()> {
+    let mut writer = Writer {
+        collection,
+        crs,
+        terms: 0,
+    };
+    writer.condition(expr, sql, 0)
+}
+
+struct Writer<'a> {
+    collection: &'a Collection,
+    crs: Crs,
+    terms: usize,
+}
+
+/// What a scalar expression is, to type the values compared with it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Type {
+    Text,
+    Number,
+    Boolean,
+    Date,
+    Timestamp,
+    Geometry,
+    Unknown,
+}
+
+impl From<Kind> for Type {
+    fn from(kind: Kind) -> Type {
+        match kind {
+            Kind::Text => Type::Text,
+            Kind::Integer | Kind::Number => Type::Number,
+            Kind::Boolean => Type::Boolean,
+            Kind::Date => Type::Date,
+            Kind::Timestamp => Type::Timestamp,
+            Kind::Other => Type::Unknown,
+        }
+    }
+}
+
+const COMPARISONS: [&str; 6] = ["=", "<>", "<", "<=", ">", ">="];
+
+fn spatial_function(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "s_intersects" => "ST_Intersects",
+        "s_equals" => "ST_Equals",
+        "s_disjoint" => "ST_Disjoint",
+        "s_touches" => "ST_Touches",
+        "s_within" => "ST_Within",
+        "s_overlaps" => "ST_Overlaps",
+        "s_crosses" => "ST_Crosses",
+        "s_contains" => "ST_Contains",
+        _ => return None,
+    })
+}
+
+impl Writer<'_> {
+    fn count(&mut self, depth: usize) -> Result<()> {
+        self.terms += 1;
+        if depth > MAX_DEPTH || self.terms > MAX_TERMS {
+            return Err(invalid(format!(
+                "the filter is too large: at most {MAX_TERMS} terms nested {MAX_DEPTH} deep"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A boolean condition.
+    fn condition(
+        &mut self,
+        expr: &Expr,
+        sql: &mut QueryBuilder<'_, Postgres>,
+        depth: usize,
+    ) -> Result<()> {
+        self.count(depth)?;
+        let (op, args) = match expr {
+            Expr::Operation { op, args } => (op.as_str(), args.as_slice()),
+            Expr::Bool(b) => {
+                sql.push(if *b { "TRUE" } else { "FALSE" });
+                return Ok(());
+            }
+            other => return Err(invalid(format!("{} is not a condition", describe(other)))),
+        };
+        match op {
+            "and" | "or" => {
+                sql.push("(");
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(if op == "and" { " AND " } else { " OR " });
+                    }
+                    self.condition(arg, sql, depth + 1)?;
+                }
+                sql.push(")");
+            }
+            "not" => {
+                let [arg] = args else {
+                    return Err(invalid("NOT takes one condition".into()));
+                };
+                sql.push("NOT (");
+                self.condition(arg, sql, depth + 1)?;
+                sql.push(")");
+            }
+            "isNull" => {
+                let [arg] = args else {
+                    return Err(invalid("IS NULL takes one value".into()));
+                };
+                sql.push("(");
+                self.scalar(arg, Type::Unknown, sql, depth + 1)?;
+                sql.push(" IS NULL)");
+            }
+            "like" => self.like(args, sql, depth)?,
+            "between" => self.between(args, sql, depth)?,
+            "in" => self.within_list(args, sql, depth)?,
+            op if COMPARISONS.contains(&op) => {
+                let [left, right] = args else {
+                    return Err(invalid(format!("{op} compares two values")));
+                };
+                let kind = self.type_of(left).or(self.type_of(right));
+                sql.push("(");
+                self.scalar(left, kind, sql, depth + 1)?;
+                sql.push(format!(" {op} "));
+                self.scalar(right, kind, sql, depth + 1)?;
+                sql.push(")");
+            }
+            op => match spatial_function(op) {
+                Some(function) => {
+                    let [left, right] = args else {
+                        return Err(invalid(format!("{op} takes two geometries")));
+                    };
+                    sql.push(format!("{function}("));
+                    self.scalar(left, Type::Geometry, sql, depth + 1)?;
+                    sql.push(", ");
+                    self.scalar(right, Type::Geometry, sql, depth + 1)?;
+                    sql.push(")");
+                }
+                None => {
+                    return Err(FeaturesError::Unsupported(format!(
+                        "the filter uses {op}, which this server does not implement (it offers the basic \
+                         CQL2, basic-spatial and spatial-functions classes)"
+                    )));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn like(
+        &mut self,
+        args: &[Box<Expr>],
+        sql: &mut QueryBuilder<'_, Postgres>,
+        depth: usize,
+    ) -> Result<()> {
+        let [value, pattern] = args else {
+            return Err(invalid("LIKE takes a value and a pattern".into()));
+        };
+        sql.push("(");
+        self.scalar(value, Type::Text, sql, depth + 1)?;
+        sql.push("::text LIKE ");
+        self.scalar(pattern, Type::Text, sql, depth + 1)?;
+        sql.push(")");
+        Ok(())
+    }
+
+    fn between(
+        &mut self,
+        args: &[Box<Expr>],
+        sql: &mut QueryBuilder<'_, Postgres>,
+        depth: usize,
+    ) -> Result<()> {
+        let [value, low, high] = args else {
+            return Err(invalid("BETWEEN takes a value and two bounds".into()));
+        };
+        let kind = self.type_of(value).or(Type::Number);
+        sql.push("(");
+        self.scalar(value, kind, sql, depth + 1)?;
+        sql.push(" BETWEEN ");
+        self.scalar(low, kind, sql, depth + 1)?;
+        sql.push(" AND ");
+        self.scalar(high, kind, sql, depth + 1)?;
+        sql.push(")");
+        Ok(())
+    }
+
+    fn within_list(
+        &mut self,
+        args: &[Box<Expr>],
+        sql: &mut QueryBuilder<'_, Postgres>,
+        depth: usize,
+    ) -> Result<()> {
+        let (value, items) = match args {
+            [value, list] => match &**list {
+                Expr::Array(items) => (value, items),
+                _ => return Err(invalid("IN takes a value and a list".into())),
+            },
+            _ => return Err(invalid("IN takes a value and a list".into())),
+        };
+        if items.is_empty() {
+            return Err(invalid("IN needs at least one value".into()));
+        }
+        let kind = self.type_of(value);
+        sql.push("(");
+        self.scalar(value, kind, sql, depth + 1)?;
+        sql.push(" IN (");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            self.scalar(item, kind, sql, depth + 1)?;
+        }
+        sql.push("))");
+        Ok(())
+    }
+
+    /// The type of `expr` when it names a property.
+    fn type_of(&self, expr: &Expr) -> Type {
+        match expr {
+            Expr::Property { property } if self.is_geometry(property) => Type::Geometry,
+            Expr::Property { property } => self
+                .collection
+                .property(property)
+                .map_or(Type::Unknown, |p| p.kind.into()),
+            Expr::Operation { op, .. } if op == "casei" || op == "accenti" => Type::Text,
+            _ => Type::Unknown,
+        }
+    }
+
+    fn is_geometry(&self, name: &str) -> bool {
+        matches!(name, "geometry" | "geom") && self.collection.property(name).is_none()
+    }
+
+    /// A value, typed as `kind` when it is a literal compared with a property of that kind.
+    fn scalar(
+        &mut self,
+        expr: &Expr,
+        kind: Type,
+        sql: &mut QueryBuilder<'_, Postgres>,
+        depth: usize,
+    ) -> Result<()> {
+        self.count(depth)?;
+        match expr {
+            Expr::Property { property } => self.property(property, sql),
+            Expr::Literal(text) => literal_text(text, kind, sql),
+            Expr::Float(number) => match kind {
+                Type::Text => {
+                    sql.push_bind(number.to_string());
+                    Ok(())
+                }
+                _ => {
+                    sql.push_bind(*number);
+                    Ok(())
+                }
+            },
+            Expr::Bool(b) => {
+                sql.push_bind(*b);
+                Ok(())
+            }
+            Expr::Date { date } => self.temporal(date, "date", sql),
+            Expr::Timestamp { timestamp } => self.temporal(timestamp, "timestamptz", sql),
+            Expr::Geometry(geometry) => self.geometry(geometry, sql),
+            Expr::BBox { bbox } => self.bbox(bbox, sql),
+            Expr::Operation { op, args } if op == "casei" => {
+                let [arg] = args.as_slice() else {
+                    return Err(invalid("CASEI takes one value".into()));
+                };
+                sql.push("lower(");
+                self.scalar(arg, Type::Text, sql, depth + 1)?;
+                sql.push("::text)");
+                Ok(())
+            }
+            other => Err(invalid(format!(
+                "{} cannot be used as a value here",
+                describe(other)
+            ))),
+        }
+    }
+
+    fn property(&self, name: &str, sql: &mut QueryBuilder<'_, Postgres>) -> Result<()> {
+        if self.is_geometry(name) {
+            let column = &self.source_geometry()?;
+            sql.push(format!("t.{column}"));
+            return Ok(());
+        }
+        match self.collection.property(name) {
+            Some(p) if p.kind != Kind::Other => {
+                sql.push(format!("t.{}", p.column));
+                Ok(())
+            }
+            _ => Err(invalid(format!(
+                "\"{name}\" is not a queryable of {} (see its /queryables)",
+                self.collection.id
+            ))),
+        }
+    }
+
+    fn source_geometry(&self) -> Result<String> {
+        self.collection
+            .source
+            .as_ref()
+            .map(|s| s.geometry_column.clone())
+            .ok_or_else(|| invalid("the collection has no data".into()))
+    }
+
+    fn temporal(
+        &self,
+        value: &Expr,
+        cast: &str,
+        sql: &mut QueryBuilder<'_, Postgres>,
+    ) -> Result<()> {
+        let Expr::Literal(text) = value else {
+            return Err(invalid(format!(
+                "{} is not a date or time",
+                describe(value)
+            )));
+        };
+        sql.push_bind(text.clone());
+        sql.push(format!("::{cast}"));
+        Ok(())
+    }
+
+    /// A geometry literal, in the filter's CRS, as EPSG:4326.
+    fn geometry(
+        &self,
+        geometry: &cql2::Geometry,
+        sql: &mut QueryBuilder<'_, Postgres>,
+    ) -> Result<()> {
+        let wkt = geometry
+            .to_wkt()
+            .map_err(|e| invalid(format!("a geometry cannot be read: {e}")))?;
+        let flip = if self.crs.lat_first {
+            "ST_FlipCoordinates"
+        } else {
+            ""
+        };
+        sql.push(format!("ST_Transform({flip}(ST_GeomFromText("));
+        sql.push_bind(wkt);
+        sql.push(", ");
+        sql.push_bind(self.crs.srid);
+        sql.push(")), 4326)");
+        Ok(())
+    }
+
+    fn bbox(&self, corners: &[Box<Expr>], sql: &mut QueryBuilder<'_, Postgres>) -> Result<()> {
+        let numbers: Vec<f64> = corners
+            .iter()
+            .map(|c| match **c {
+                Expr::Float(v) if v.is_finite() => Ok(v),
+                _ => Err(invalid("a BBOX holds numbers".into())),
+            })
+            .collect::<Result<_>>()?;
+        let [w, s, e, n] = match numbers.as_slice() {
+            [a, b, c, d] | [a, b, _, c, d, _] => [*a, *b, *c, *d],
+            _ => return Err(invalid("a BBOX holds 4 or 6 numbers".into())),
+        };
+        let [w, s, e, n] = if self.crs.lat_first {
+            [s, w, n, e]
+        } else {
+            [w, s, e, n]
+        };
+        sql.push("ST_Transform(ST_MakeEnvelope(");
+        for (i, v) in [w, s, e, n].into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push_bind(v);
+        }
+        sql.push(", ");
+        sql.push_bind(self.crs.srid);
+        sql.push("), 4326)");
+        Ok(())
+    }
+}
+
+/// A text literal typed for what it is compared with.
+fn literal_text(text: &str, kind: Type, sql: &mut QueryBuilder<'_, Postgres>) -> Result<()> {
+    match kind {
+        Type::Number => {
+            let number: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("'{text}' is compared with a number")))?;
+            sql.push_bind(number);
+        }
+        Type::Date => {
+            sql.push_bind(text.to_string());
+            sql.push("::date");
+        }
+        Type::Timestamp => {
+            sql.push_bind(text.to_string());
+            sql.push("::timestamptz");
+        }
+        Type::Boolean => {
+            let b = match text {
+                "true" => true,
+                "false" => false,
+                _ => return Err(invalid(format!("'{text}' is compared with true or false"))),
+            };
+            sql.push_bind(b);
+        }
+        _ => {
+            sql.push_bind(text.to_string());
+        }
+    }
+    Ok(())
+}
+
+impl Type {
+    fn or(self, other: Type) -> Type {
+        if self == Type::Unknown { other } else { self }
+    }
+}
+
+fn describe(expr: &Expr) -> String {
+    expr.to_text().unwrap_or_else(|_| "an expression".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Collection, Property, Source, Visibility};
+
+    fn collection() -> Collection {
+        let property = |name: &str, kind| Property {
+            name: name.into(),
+            column: format!("\"{name}\""),
+            kind,
+        };
+        Collection {
+            id: "fasilitas".into(),
+            title: String::new(),
+            description: String::new(),
+            source: Some(Source {
+                relation: "x".into(),
+                id_column: "\"fid\"".into(),
+                geometry_column: "\"geom\"".into(),
+            }),
+            properties: vec![
+                property("nama", Kind::Text),
+                property("kapasitas", Kind::Integer),
+                property("dibuka", Kind::Date),
+            ],
+            visibility: Visibility::Public,
+            agency: None,
+            extent: None,
+            features: 0,
+            geometry_type: None,
+            record: crate::catalog::MetadataRecord {
+                id: String::new(),
+                metadata: Default::default(),
+                agency: String::new(),
+                agency_name: String::new(),
+                extent: None,
+                crs: String::new(),
+                geometry_type: None,
+                features: 0,
+                updated: String::new(),
+                public: true,
+            },
+            version: None,
+        }
+    }
+
+    fn sql(text: &str) -> Result<String> {
+        let mut builder = QueryBuilder::new("");
+        push(
+            &parse(text, Lang::Text)?,
+            &collection(),
+            super::super::crs::CRS84,
+            &mut builder,
+        )?;
+        Ok(builder.sql().to_string())
+    }
+
+    #[test]
+    fn values_become_parameters() {
+        let s = sql("nama = 'x''; DROP TABLE t; --' AND kapasitas > 100").unwrap();
+        assert_eq!(s, "((t.\"nama\" = $1) AND (t.\"kapasitas\" > $2))");
+        let s = sql("nama LIKE 'SD%' OR kapasitas BETWEEN 1 AND 5").unwrap();
+        assert!(
+            s.contains("LIKE $1") && s.contains("BETWEEN $2 AND $3"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn spatial_filters_are_parameterised() {
+        let s =
+            sql("S_INTERSECTS(geometry, POLYGON((116.8 -1.3, 117 -1.3, 117 -1.1, 116.8 -1.3)))")
+                .unwrap();
+        assert_eq!(
+            s,
+            "ST_Intersects(t.\"geom\", ST_Transform((ST_GeomFromText($1, $2)), 4326))"
+        );
+        let s = sql("s_within(geometry, BBOX(116.8, -1.3, 117, -1.1))").unwrap();
+        assert!(
+            s.starts_with("ST_Within(t.\"geom\", ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, $5)")
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_bad_values_are_refused() {
+        assert!(
+            sql("pg_sleep = 1")
+                .unwrap_err()
+                .to_string()
+                .contains("not a queryable")
+        );
+        assert!(sql("kapasitas = 'banyak'").is_err());
+        assert!(sql("t_before(dibuka, DATE('2020-01-01'))").is_err());
+        let deep = format!("{}kapasitas = 1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(sql(&deep).unwrap_err().to_string().contains("nests"));
+        let fine = format!("{}kapasitas = 1{}", "(".repeat(15), ")".repeat(15));
+        assert!(sql(&fine).is_ok());
+        let json = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert!(parse(&json, Lang::Json).is_err());
+    }
+
+    #[test]
+    fn json_and_text_agree() {
+        let json = r#"{"op":"=","args":[{"property":"nama"},"SD 1"]}"#;
+        let mut builder = QueryBuilder::new("");
+        push(
+            &parse(json, Lang::Json).unwrap(),
+            &collection(),
+            super::super::crs::CRS84,
+            &mut builder,
+        )
+        .unwrap();
+        assert_eq!(builder.sql(), sql("nama = 'SD 1'").unwrap());
+    }
+}

@@ -1,0 +1,831 @@
+//! The network node as agencies and their clients use it: a dataset uploaded through the API is
+//! internal until its metadata is complete and DPPR staff approve it; OGC API Features serves it
+//! in pages, CRSs and CQL2 filters; its agency edits it with ETags; another agency cannot touch it;
+//! re-publishing keeps the previous version.
+
+use std::collections::HashSet;
+
+use satupeta::accounts::{self, Actor, NewAccount, Role};
+use serde_json::{Value, json};
+
+use super::harness::{TestDb, fresh_db};
+
+const PASSWORD: &str = "kata sandi yang panjang";
+
+fn operator() -> Actor {
+    Actor {
+        account_id: None,
+        name: "test".into(),
+        origin: "cli:test".into(),
+    }
+}
+
+/// Tokens of a publisher of dinkes, one of disdik, a staff member and an admin.
+pub struct People {
+    pub dinkes: String,
+    pub disdik: String,
+    pub staff: String,
+    pub admin: String,
+}
+
+pub async fn people(db: &TestDb) -> People {
+    let pool = &db.pool;
+    for (code, name) in [
+        ("dinkes", "Dinas Kesehatan"),
+        ("disdik", "Dinas Pendidikan"),
+    ] {
+        accounts::add_agency(pool, code, name, &operator())
+            .await
+            .unwrap();
+    }
+    let accounts = [
+        ("budi", Role::Publisher, Some("dinkes")),
+        ("sari", Role::Publisher, Some("disdik")),
+        ("staf", Role::Staff, None),
+        ("admin", Role::Admin, None),
+    ];
+    let mut tokens = Vec::new();
+    for (name, role, agency) in accounts {
+        let account = NewAccount {
+            name,
+            role,
+            agency,
+            password: PASSWORD,
+        };
+        accounts::add_account(pool, &account, &operator())
+            .await
+            .unwrap();
+        tokens.push(
+            accounts::create_token(pool, name, "", &operator())
+                .await
+                .unwrap()
+                .secret,
+        );
+    }
+    let [dinkes, disdik, staff, admin] = <[String; 4]>::try_from(tokens).unwrap();
+    People {
+        dinkes,
+        disdik,
+        staff,
+        admin,
+    }
+}
+
+/// `n` health centres as GeoJSON points in Balikpapan, kapasitas 10, 20, ...
+pub fn health_centres(n: usize) -> String {
+    let features: Vec<Value> = (0..n)
+        .map(|i| {
+            let lon = 116.83 + 0.01 * (i % 10) as f64;
+            let lat = -1.27 + 0.01 * (i / 10) as f64;
+            json!({
+                "type": "Feature",
+                "properties": { "Nama Puskesmas": format!("Puskesmas {i}"), "kategori": if i % 2 == 0 { "rawat inap" } else { "non rawat inap" }, "kapasitas": 10 * (i + 1) },
+                "geometry": { "type": "Point", "coordinates": [lon, lat] }
+            })
+        })
+        .collect();
+    json!({ "type": "FeatureCollection", "features": features }).to_string()
+}
+
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        Client {
+            base: base.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.into()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        id: &str,
+        name: &str,
+        content: String,
+        put: bool,
+    ) -> Answer {
+        let form = reqwest::multipart::Form::new()
+            .text("id", id.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::text(content).file_name(name.to_string()),
+            );
+        let url = self.url(path);
+        let mut r = if put {
+            self.http.put(url)
+        } else {
+            self.http.post(url)
+        };
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r.multipart(form)).await
+    }
+
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let mut r = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        for (k, v) in extra {
+            r = r.header(*k, *v);
+        }
+        self.send(r).await
+    }
+}
+
+pub fn complete_metadata() -> Value {
+    json!({
+        "title": "Puskesmas Kota Balikpapan",
+        "abstract": "Lokasi pusat kesehatan masyarakat di Kota Balikpapan.",
+        "topic_category": "health",
+        "keywords": ["kesehatan", "puskesmas"],
+        "contact": { "email": "dinkes@balikpapan.go.id" },
+        "lineage": "Survei lapangan Dinas Kesehatan 2025.",
+        "licence": "CC-BY-4.0",
+        "update_frequency": "annually",
+        "reference_date": "2025-06-01"
+    })
+}
+
+/// Every id of a collection's items, following the `next` links from `first`.
+pub async fn walk(client: &Client, first: &str, token: Option<&str>) -> (Vec<i64>, usize) {
+    let mut ids = Vec::new();
+    let mut url = first.to_string();
+    let mut pages = 0;
+    loop {
+        let page = client.get(&url, token).await;
+        assert_eq!(page.status, 200, "{url}: {}", page.body);
+        pages += 1;
+        for f in page.body["features"].as_array().unwrap() {
+            ids.push(f["id"].as_i64().unwrap());
+        }
+        let next = page.body["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_string());
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+        assert!(pages < 1000);
+    }
+    (ids, pages)
+}
+
+#[tokio::test]
+async fn an_agency_publishes_a_dataset_that_becomes_public_once_described_and_approved() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let data = health_centres(25);
+
+    // Only a publisher uploads.
+    let anonymous = client
+        .upload(
+            "/api/v1/datasets",
+            None,
+            "puskesmas",
+            "puskesmas.geojson",
+            data.clone(),
+            false,
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+    let staff = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.staff),
+            "puskesmas",
+            "puskesmas.geojson",
+            data.clone(),
+            false,
+        )
+        .await;
+    assert_eq!(staff.status, 403);
+    let bad_name = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "Puskesmas; DROP",
+            "p.geojson",
+            data.clone(),
+            false,
+        )
+        .await;
+    assert_eq!(bad_name.status, 422, "{}", bad_name.body);
+    let published = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "puskesmas",
+            "puskesmas.geojson",
+            data,
+            false,
+        )
+        .await;
+    assert_eq!(published.status, 201, "{}", published.body);
+    assert_eq!(published.body["features"], 25);
+    assert_eq!(published.body["version"], 1);
+    assert_eq!(published.body["visibility"], "internal");
+    let columns: Vec<&str> = published.body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["nama_puskesmas", "kategori", "kapasitas"]);
+
+    // Internal: signed-in accounts read it, never cached publicly; anonymous callers do not.
+    assert_eq!(
+        client.get("/ogc/collections/puskesmas", None).await.status,
+        401
+    );
+    assert_eq!(
+        client
+            .get("/ogc/collections/puskesmas/items", None)
+            .await
+            .status,
+        401
+    );
+    let listed = client.get("/ogc/collections", None).await;
+    assert!(
+        !listed.body["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "puskesmas")
+    );
+    let internal = client
+        .get("/ogc/collections/puskesmas/items", Some(&p.disdik))
+        .await;
+    assert_eq!(internal.status, 200);
+    assert_eq!(internal.header("cache-control"), "private, no-store");
+
+    // Approval needs complete metadata; only the owning agency writes it; only staff approve.
+    let early = client
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/datasets/puskesmas/approve",
+            Some(&p.staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(early.status, 409);
+    assert!(
+        early.body["detail"].as_str().unwrap().contains("abstract"),
+        "{}",
+        early.body
+    );
+    let foreign = client
+        .json(
+            reqwest::Method::PUT,
+            "/api/v1/datasets/puskesmas/metadata",
+            Some(&p.disdik),
+            &complete_metadata(),
+            &[],
+        )
+        .await;
+    assert_eq!(foreign.status, 403);
+    let draft = client
+        .json(
+            reqwest::Method::PUT,
+            "/api/v1/datasets/puskesmas/metadata",
+            Some(&p.dinkes),
+            &json!({"title": "Puskesmas"}),
+            &[],
+        )
+        .await;
+    assert_eq!(draft.status, 200, "{}", draft.body);
+    assert_eq!(draft.body["complete"], false);
+    let saved = client
+        .json(
+            reqwest::Method::PUT,
+            "/api/v1/datasets/puskesmas/metadata",
+            Some(&p.dinkes),
+            &complete_metadata(),
+            &[],
+        )
+        .await;
+    assert_eq!(saved.body["complete"], true, "{}", saved.body);
+    let by_publisher = client
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/datasets/puskesmas/approve",
+            Some(&p.dinkes),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(by_publisher.status, 403);
+    let approved = client
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/datasets/puskesmas/approve",
+            Some(&p.staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+
+    // Public now: anyone pages through every feature by the next links.
+    let collection = client.get("/ogc/collections/puskesmas", None).await;
+    assert_eq!(collection.status, 200);
+    assert_eq!(collection.body["itemType"], "feature");
+    assert_eq!(collection.body["title"], "Puskesmas Kota Balikpapan");
+    let first = client
+        .get("/ogc/collections/puskesmas/items?limit=10", None)
+        .await;
+    assert_eq!(first.body["numberMatched"], 25);
+    assert_eq!(first.header("content-type"), "application/geo+json");
+    let (ids, pages) = walk(&client, "/ogc/collections/puskesmas/items?limit=10", None).await;
+    assert_eq!((ids.len(), pages), (25, 3));
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 25);
+
+    // Filters: CQL2 text and JSON, a bbox, property equality; each against what was uploaded.
+    let count = |body: &Value| body["features"].as_array().unwrap().len();
+    let big = client.get("/ogc/collections/puskesmas/items?limit=100&filter=kapasitas%20%3E%20150%20AND%20kategori%20%3D%20%27rawat%20inap%27", None).await;
+    assert_eq!(big.status, 200, "{}", big.body);
+    // kapasitas 160..250 at even i (i = 15..24): 16, 18, 20, 22, 24
+    assert_eq!(count(&big.body), 5);
+    let json_filter = r#"{"op":"<=","args":[{"property":"kapasitas"},30]}"#;
+    let small = client
+        .get(
+            &format!(
+                "/ogc/collections/puskesmas/items?filter-lang=cql2-json&filter={}",
+                urlencode(json_filter)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(count(&small.body), 3, "{}", small.body);
+    let spatial = client
+        .get(
+            &format!(
+                "/ogc/collections/puskesmas/items?limit=100&filter={}",
+                urlencode("S_INTERSECTS(geometry, BBOX(116.825, -1.275, 116.855, -1.255))")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(count(&spatial.body), 6, "{}", spatial.body);
+    let boxed = client
+        .get(
+            "/ogc/collections/puskesmas/items?limit=100&bbox=116.825,-1.275,116.855,-1.255",
+            None,
+        )
+        .await;
+    assert_eq!(count(&boxed.body), 6);
+    let equal = client
+        .get(
+            "/ogc/collections/puskesmas/items?limit=100&kategori=rawat%20inap",
+            None,
+        )
+        .await;
+    assert_eq!(count(&equal.body), 13);
+
+    // CRSs: UTM 50S in metres, EPSG:4326 latitude first, announced in Content-Crs.
+    let utm = client.get("/ogc/collections/puskesmas/items?limit=1&crs=http://www.opengis.net/def/crs/EPSG/0/32750", None).await;
+    assert_eq!(
+        utm.header("content-crs"),
+        "<http://www.opengis.net/def/crs/EPSG/0/32750>"
+    );
+    let xy = &utm.body["features"][0]["geometry"]["coordinates"];
+    assert!(
+        (400_000.0..600_000.0).contains(&xy[0].as_f64().unwrap())
+            && xy[1].as_f64().unwrap() > 9_800_000.0,
+        "{xy}"
+    );
+    let latlon = client.get("/ogc/collections/puskesmas/items?limit=1&crs=http://www.opengis.net/def/crs/EPSG/0/4326", None).await;
+    assert_eq!(
+        latlon.body["features"][0]["geometry"]["coordinates"],
+        json!([-1.27, 116.83])
+    );
+    let utm_box = client.get("/ogc/collections/puskesmas/items?limit=100&bbox=426000,9859000,429500,9861300&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/32750", None).await;
+    assert_eq!(utm_box.status, 200);
+
+    // Hostile or mistaken queries: 400 with a problem that names the parameter.
+    for bad in [
+        "limit=0",
+        "limit=lots",
+        "bbox=1,2,3",
+        "crs=EPSG:2000",
+        "filter=kapasitas%20%3E",
+        "filter=pg_sleep(10)%20%3D%201",
+        "filtr=kapasitas%3E1",
+        "filter-lang=sql",
+        "datetime=kemarin",
+        "after=x",
+    ] {
+        let answer = client
+            .get(&format!("/ogc/collections/puskesmas/items?{bad}"), None)
+            .await;
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.body);
+        assert_eq!(
+            answer.header("content-type"),
+            "application/problem+json",
+            "{bad}"
+        );
+    }
+    let deep = format!("filter={}", "(".repeat(3000));
+    assert_eq!(
+        client
+            .get(&format!("/ogc/collections/puskesmas/items?{deep}"), None)
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        client
+            .get("/ogc/collections/nothing/items", None)
+            .await
+            .status,
+        404
+    );
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn only_the_owning_agency_edits_features_with_etags_and_republishing_keeps_the_old_version() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let up = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "puskesmas",
+            "p.geojson",
+            health_centres(12),
+            false,
+        )
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let items = "/ogc/collections/puskesmas/items";
+    let feature = json!({"type": "Feature", "properties": {"nama_puskesmas": "Puskesmas Baru", "kapasitas": 40},
+                         "geometry": {"type": "Point", "coordinates": [116.9, -1.2]}});
+
+    // The authorisation matrix of the writes.
+    assert_eq!(
+        client
+            .json(reqwest::Method::POST, items, None, &feature, &[])
+            .await
+            .status,
+        401
+    );
+    for other in [&p.disdik, &p.staff, &p.admin] {
+        assert_eq!(
+            client
+                .json(reqwest::Method::POST, items, Some(other), &feature, &[])
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            client
+                .json(
+                    reqwest::Method::DELETE,
+                    &format!("{items}/1"),
+                    Some(other),
+                    &json!({}),
+                    &[]
+                )
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            client
+                .json(
+                    reqwest::Method::PUT,
+                    "/api/v1/datasets/puskesmas/metadata",
+                    Some(other),
+                    &complete_metadata(),
+                    &[]
+                )
+                .await
+                .status,
+            403
+        );
+    }
+    let stolen = client
+        .upload(
+            "/api/v1/datasets/puskesmas/data",
+            Some(&p.disdik),
+            "puskesmas",
+            "p.geojson",
+            health_centres(3),
+            true,
+        )
+        .await;
+    assert_eq!(stolen.status, 403, "{}", stolen.body);
+    assert_eq!(
+        client
+            .json(
+                reqwest::Method::POST,
+                "/ogc/collections/zoning/items",
+                Some(&p.dinkes),
+                &feature,
+                &[]
+            )
+            .await
+            .status,
+        403
+    );
+
+    // Create, read with an ETag, replace and update only with the current ETag, delete.
+    let created = client
+        .json(reqwest::Method::POST, items, Some(&p.dinkes), &feature, &[])
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").to_string();
+    // The GeoJSON file's features were 0 to 11: the new one is the next id.
+    assert!(
+        location.ends_with("/ogc/collections/puskesmas/items/12"),
+        "{location}"
+    );
+    let read = client.get(&location, Some(&p.dinkes)).await;
+    assert_eq!(
+        read.body["properties"]["nama_puskesmas"], "Puskesmas Baru",
+        "{}",
+        read.body
+    );
+    let etag = read.header("etag").to_string();
+    let replaced = json!({"type": "Feature", "properties": {"nama_puskesmas": "Puskesmas Ganti"},
+                          "geometry": {"type": "Point", "coordinates": [116.91, -1.21]}});
+    let stale = client
+        .json(
+            reqwest::Method::PUT,
+            &location,
+            Some(&p.dinkes),
+            &replaced,
+            &[("if-match", "\"0\"")],
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    let put = client
+        .json(
+            reqwest::Method::PUT,
+            &location,
+            Some(&p.dinkes),
+            &replaced,
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.body);
+    let read = client.get(&location, Some(&p.dinkes)).await;
+    assert_eq!(
+        read.body["properties"]["kapasitas"],
+        Value::Null,
+        "replace clears what was not sent"
+    );
+    let patch = client
+        .json(
+            reqwest::Method::PATCH,
+            &location,
+            Some(&p.dinkes),
+            &json!({"properties": {"kapasitas": 55}}),
+            &[],
+        )
+        .await;
+    assert_eq!(patch.status, 204, "{}", patch.body);
+    let read = client.get(&location, Some(&p.dinkes)).await;
+    assert_eq!(
+        (
+            read.body["properties"]["kapasitas"].clone(),
+            read.body["properties"]["nama_puskesmas"].clone()
+        ),
+        (json!(55), json!("Puskesmas Ganti"))
+    );
+    let bad_value = client
+        .json(
+            reqwest::Method::PATCH,
+            &location,
+            Some(&p.dinkes),
+            &json!({"properties": {"kapasitas": "banyak"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(bad_value.status, 400, "{}", bad_value.body);
+    let unknown = client
+        .json(
+            reqwest::Method::PATCH,
+            &location,
+            Some(&p.dinkes),
+            &json!({"properties": {"fid": 1}}),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(
+        client
+            .json(
+                reqwest::Method::DELETE,
+                &location,
+                Some(&p.dinkes),
+                &json!({}),
+                &[]
+            )
+            .await
+            .status,
+        204
+    );
+    assert_eq!(client.get(&location, Some(&p.dinkes)).await.status, 404);
+
+    // Re-publishing replaces the data at once and keeps the previous version's table.
+    let again = client
+        .upload(
+            "/api/v1/datasets/puskesmas/data",
+            Some(&p.dinkes),
+            "puskesmas",
+            "p.geojson",
+            health_centres(30),
+            true,
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body["version"], 2);
+    let (ids, _) = walk(&client, &format!("{items}?limit=1000"), Some(&p.dinkes)).await;
+    assert_eq!(ids.len(), 30);
+    let detail = client
+        .get("/api/v1/datasets/puskesmas", Some(&p.dinkes))
+        .await;
+    assert_eq!(detail.body["versions"].as_array().unwrap().len(), 2);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM dataset_data.puskesmas__v1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept, 12,
+        "version 1 as it was left: 12 uploaded, one added and deleted"
+    );
+
+    // Every write is in the audit log.
+    let log = client.get("/api/v1/audit?limit=50", Some(&p.admin)).await;
+    let actions: HashSet<&str> = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "dataset.publish",
+        "feature.create",
+        "feature.replace",
+        "feature.update",
+        "feature.delete",
+    ] {
+        assert!(actions.contains(action), "{action} is not in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_defective_upload_publishes_nothing_unless_its_defects_are_accepted() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let bowtie = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"n": 1}, "geometry": {"type": "Polygon", "coordinates": [[[116.8,-1.2],[116.9,-1.1],[116.9,-1.2],[116.8,-1.1],[116.8,-1.2]]]}},
+        {"type": "Feature", "properties": {"n": 2}, "geometry": null}
+    ]}).to_string();
+    let refused = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "lahan",
+            "lahan.geojson",
+            bowtie.clone(),
+            false,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("feature"),
+        "{}",
+        refused.body
+    );
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM dataset")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0, "nothing is published");
+    let not_geo = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "lahan",
+            "lahan.geojson",
+            "not a file".into(),
+            false,
+        )
+        .await;
+    assert_eq!(not_geo.status, 422);
+    let vrt = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "lahan",
+            "lahan.vrt",
+            "<OGRVRTDataSource/>".into(),
+            false,
+        )
+        .await;
+    assert_eq!(vrt.status, 422);
+
+    let form = reqwest::multipart::Form::new()
+        .text("id", "lahan")
+        .text("accept_defects", "true")
+        .part(
+            "file",
+            reqwest::multipart::Part::text(bowtie).file_name("lahan.geojson"),
+        );
+    let accepted = client
+        .send(
+            reqwest::Client::new()
+                .post(client.url("/api/v1/datasets"))
+                .bearer_auth(&p.dinkes)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+    assert_eq!(accepted.body["left_out"].as_array().unwrap().len(), 1);
+    assert_eq!(accepted.body["repaired_count"], 1);
+    let valid: bool =
+        sqlx::query_scalar("SELECT bool_and(ST_IsValid(geom)) FROM dataset_data.lahan__v1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(valid);
+}
