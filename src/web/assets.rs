@@ -46,6 +46,12 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/js/gl-warmup.js"),
     ),
+    // The OGC API pages' map and table (a classic script, after MapLibre's).
+    (
+        "js/ogc.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/ogc.js"),
+    ),
     (
         "app.css",
         "text/css; charset=utf-8",
