@@ -17,6 +17,7 @@ pub mod geometry;
 pub mod ingest;
 pub mod limits;
 pub mod places;
+pub mod records;
 pub mod reference;
 pub mod rules;
 pub mod tiles;
