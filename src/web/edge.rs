@@ -139,12 +139,14 @@ fn is_error(response: &Response) -> bool {
     response.status().is_client_error() || response.status().is_server_error()
 }
 
-/// Whether the answer already says what is wrong in JSON: problem+json, or a JSON document of its
-/// own (`/readyz` when the database is down).
+/// Whether the answer already says what is wrong in its own document: problem+json, a JSON
+/// document of its own (`/readyz` when the database is down), or an XML exception report (CSW).
 fn is_problem(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).is_some_and(|v| {
         let v = v.as_bytes();
-        v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+        v.starts_with(b"application/problem+json")
+            || v.starts_with(b"application/json")
+            || v.starts_with(b"application/xml")
     })
 }
 

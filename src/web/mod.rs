@@ -11,6 +11,7 @@ mod health;
 pub mod http;
 mod ogc;
 mod places;
+mod records;
 mod server;
 mod tiles;
 mod zoning;
@@ -294,6 +295,7 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/ogc",
             ogc::routes(&state)
+                .merge(records::routes())
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     auth::identify,
@@ -303,6 +305,7 @@ pub fn router(state: AppState) -> Router {
                     LIMITS.request_timeout(),
                 )),
         )
+        .merge(records::csw_routes(&state))
         .route(
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),

@@ -226,7 +226,7 @@ async fn conformance(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let f = format_of(&pairs)?;
-    let doc = documents::conformance(&[]);
+    let doc = documents::conformance(crate::records::ogc::conformance_classes());
     Ok(document(
         &headers,
         f.as_deref(),
@@ -263,7 +263,12 @@ async fn collections(
     let f = format_of(&pairs)?;
     let base = links.for_request(&headers);
     let list = state.catalog.readable(caller.as_ref());
-    let doc = documents::collections(&base, &list, json!({"id": "catalog", "itemType": "record"}));
+    let records = super::records::readable_records(&state, &Caller(caller.clone()));
+    let doc = documents::collections(
+        &base,
+        &list,
+        crate::records::ogc::catalog_collection(&base, &records),
+    );
     let mut response = document(
         &headers,
         f.as_deref(),

@@ -829,3 +829,173 @@ async fn a_defective_upload_publishes_nothing_unless_its_defects_are_accepted() 
             .unwrap();
     assert!(valid);
 }
+
+#[tokio::test]
+async fn a_harvester_finds_public_metadata_through_records_and_csw() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let up = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "puskesmas",
+            "p.geojson",
+            health_centres(5),
+            false,
+        )
+        .await;
+    assert_eq!(up.status, 201);
+    client
+        .json(
+            reqwest::Method::PUT,
+            "/api/v1/datasets/puskesmas/metadata",
+            Some(&p.dinkes),
+            &complete_metadata(),
+            &[],
+        )
+        .await;
+    let search = "/ogc/collections/catalog/items?q=puskesmas";
+    let csw = "/csw?service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record&resultType=results&elementSetName=full&constraintLanguage=CQL_TEXT&constraint_language_version=1.1.0&constraint=AnyText%20LIKE%20%27%25puskesmas%25%27";
+    // Internal: the signed-in agencies find it; a harvester does not.
+    assert_eq!(client.get(search, None).await.body["numberMatched"], 0);
+    assert_eq!(
+        client.get(search, Some(&p.disdik)).await.body["numberMatched"],
+        1
+    );
+    let hidden = client.get(csw, None).await;
+    assert!(
+        !hidden
+            .body
+            .as_str()
+            .unwrap()
+            .contains("Puskesmas Kota Balikpapan")
+    );
+    client
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/datasets/puskesmas/approve",
+            Some(&p.staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+
+    let found = client.get(search, None).await;
+    assert_eq!(found.body["numberMatched"], 1, "{}", found.body);
+    let record = &found.body["features"][0];
+    assert_eq!(record["id"], "puskesmas");
+    assert_eq!(record["properties"]["title"], "Puskesmas Kota Balikpapan");
+    let bbox = client
+        .get(
+            "/ogc/collections/catalog/items?bbox=116.8,-1.3,116.9,-1.2",
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = bbox.body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"puskesmas"), "{ids:?}");
+    let iso = client
+        .get("/ogc/collections/catalog/items/puskesmas?f=iso19139", None)
+        .await;
+    assert_eq!(iso.status, 200);
+    assert!(
+        iso.header("content-type")
+            .starts_with("application/vnd.iso.19139+xml")
+    );
+    let iso = iso.body.as_str().unwrap().to_string();
+    assert!(
+        iso.contains("gmd:MD_Metadata")
+            && iso.contains("Puskesmas Kota Balikpapan")
+            && iso.contains(">health<"),
+        "{iso}"
+    );
+
+    let capabilities = client
+        .get("/csw?service=CSW&request=GetCapabilities", None)
+        .await;
+    assert_eq!(capabilities.status, 200);
+    assert!(
+        capabilities
+            .body
+            .as_str()
+            .unwrap()
+            .contains("GetRecordById")
+    );
+    let results = client.get(csw, None).await;
+    let text = results.body.as_str().unwrap();
+    assert!(
+        text.contains("numberOfRecordsMatched=\"1\"") && text.contains("Puskesmas Kota Balikpapan"),
+        "{text}"
+    );
+    let by_id = client.get("/csw?service=CSW&version=2.0.2&request=GetRecordById&id=puskesmas&outputSchema=http://www.isotc211.org/2005/gmd", None).await;
+    assert!(by_id.body.as_str().unwrap().contains("gmd:MD_Metadata"));
+    let post = reqwest::Client::new()
+        .post(client.url("/csw"))
+        .header("content-type", "application/xml")
+        .body(r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><csw:GetCapabilities xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW">&e;</csw:GetCapabilities>"#);
+    let refused = client.send(post).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.as_str().unwrap().contains("ExceptionReport"));
+
+    // The built-in collections and the standard's documents.
+    let collections = client.get("/ogc/collections", None).await;
+    let ids: Vec<&str> = collections.body["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in ["admin", "catalog", "puskesmas", "zoning"] {
+        assert!(ids.contains(&id), "{id} is not in {ids:?}");
+    }
+    let admin = client
+        .get("/ogc/collections/admin/items?limit=1000", None)
+        .await;
+    let admin_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_area")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.body["features"].as_array().unwrap().len() as i64,
+        admin_rows
+    );
+    let conformance = client.get("/ogc/conformance", None).await;
+    let classes = conformance.body["conformsTo"].as_array().unwrap();
+    assert!(
+        classes
+            .iter()
+            .any(|c| c == "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")
+    );
+    let api = client.get("/ogc/api", None).await;
+    assert_eq!(
+        api.header("content-type"),
+        "application/vnd.oai.openapi+json;version=3.0"
+    );
+    assert_eq!(api.body["openapi"], "3.0.3");
+    let landing = client.get("/ogc", None).await;
+    assert!(
+        landing.body["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "service-desc")
+    );
+    let page = reqwest::Client::new()
+        .get(client.url("/ogc/collections/puskesmas/items"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("/static/js/ogc.js"));
+}
