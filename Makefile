@@ -16,7 +16,7 @@ PLAN := RDTR Kota Balikpapan (demo)
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test deps build lint bench bench-tiles seed clean lighthouse
+.PHONY: run test deps build lint bench bench-tiles bench-features seed clean lighthouse
 
 # Installs the Debian packages of $(1) that are not installed.
 define install_missing
@@ -91,6 +91,13 @@ $(MARTIN):
 bench-tiles: build $(MARTIN)
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(BIN) bench --martin $(MARTIN)
+
+## Benchmarks OGC API Features against tipg 1.6 and pygeoapi 0.24 on the same tables (pip installs
+## them into a venv under the bench work directory; SERVERS=tipg,pygeoapi measures the peers only).
+SERVERS ?= satupeta,tipg,pygeoapi
+bench-features: build
+	$(call install_missing,$(BENCH_PACKAGES) python3-venv)
+	$(BIN) bench features --servers $(SERVERS)
 
 ## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
 seed: build

@@ -109,6 +109,8 @@ enum Command {
         /// Measure vector tiles against this Martin binary instead of lookups and the import.
         #[arg(long)]
         martin: Option<PathBuf>,
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
     },
     /// Vector tiles.
     Tiles {
@@ -146,6 +148,21 @@ enum Command {
     Restore {
         /// The backup file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// OGC API Features (pages along `next` links, bbox, CQL2 filter) on 100,000 points and the
+    /// grid plan, against tipg 1.6 and pygeoapi 0.24 on the same tables (installed with pip into
+    /// a venv under the work directory; Python from $SATUPETA_BENCH_PYTHON, else python3).
+    Features {
+        /// The servers to measure, comma-separated: satupeta, tipg, pygeoapi.
+        #[arg(long, value_delimiter = ',', default_value = "satupeta,tipg,pygeoapi")]
+        servers: Vec<satupeta::bench::Server>,
+        /// Random points in the dataset `fasilitas`.
+        #[arg(long, default_value_t = 100_000)]
+        points: usize,
     },
 }
 
@@ -462,6 +479,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             connections,
             seconds,
             martin,
+            what,
         } => {
             let db = open(&settings).await?;
             let options = satupeta::bench::BenchOptions {
@@ -475,9 +493,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rules_dir: PathBuf::from("data/rules"),
                 binary: std::env::current_exe()?,
             };
-            let result = match &martin {
-                Some(martin) => satupeta::bench::run_tiles(&options, martin).await,
-                None => satupeta::bench::run(&options).await,
+            let result = match (&what, &martin) {
+                (Some(BenchCommand::Features { servers, points }), _) => {
+                    satupeta::bench::run_features(&satupeta::bench::FeaturesOptions {
+                        bench: options,
+                        points: *points,
+                        servers: servers.clone(),
+                    })
+                    .await
+                }
+                (None, Some(martin)) => satupeta::bench::run_tiles(&options, martin).await,
+                (None, None) => satupeta::bench::run(&options).await,
             };
             db.close().await;
             result

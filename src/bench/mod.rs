@@ -14,14 +14,17 @@
 //!   long after a publication each kind of answer comes from the new version;
 //! - the import of the plan (validated and published) against `ogr2ogr` copying the same file.
 //!
-//! `--martin` measures the tiles against Martin on the same tables instead (see [`tiles`]).
+//! `--martin` measures the tiles against Martin on the same tables instead (see [`tiles`]);
+//! `bench features` measures OGC API Features against tipg and pygeoapi (see [`features`]).
 
+mod features;
 mod fresh;
 mod load;
 mod peers;
 mod process;
 mod tiles;
 
+pub use features::{FeaturesOptions, Server, run_features};
 pub use load::BROWSER_HEADERS;
 pub use tiles::run_tiles;
 

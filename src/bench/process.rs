@@ -1,5 +1,6 @@
-//! Servers run as processes of their own, as in production: satupeta (`satupeta serve`) and the
-//! static peer (nginx). Their memory is read from `/proc`.
+//! Servers run as processes of their own, as in production: satupeta (`satupeta serve`), the
+//! static peer (nginx) and the Python feature servers (tipg, pygeoapi). Their memory is read from
+//! `/proc`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -78,6 +79,56 @@ impl Process {
         bail!("nginx did not start listening on {address}")
     }
 
+    /// Starts `command` (a peer named `name`) with its output in `log`, and waits up to `timeout`
+    /// until `probe` answers 200. A peer that exits or does not answer is an error that quotes
+    /// the end of its log.
+    pub fn http(
+        name: &str,
+        mut command: Command,
+        url: &str,
+        probe: &str,
+        log: &Path,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let out =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let mut process = Process {
+            child,
+            url: url.to_string(),
+        };
+        let tail = |log: &Path| {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        };
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                bail!(
+                    "{name} exited ({status}) before answering {probe}; the end of {}:\n{}",
+                    log.display(),
+                    tail(log)
+                );
+            }
+            if http_status(probe).is_some_and(|code| code == 200) {
+                return Ok(process);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!(
+            "{name} did not answer {probe} with 200 within {} s; the end of {}:\n{}",
+            timeout.as_secs(),
+            log.display(),
+            tail(log)
+        )
+    }
+
     /// Resident memory now and at its peak, in MB (`VmRSS` and `VmHWM`).
     pub fn memory_mb(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -92,6 +143,28 @@ impl Process {
         };
         (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
     }
+}
+
+/// The HTTP status of a GET of `url` (curl), or `None` when nothing answers.
+pub fn http_status(url: &str) -> Option<u16> {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-m",
+            "10",
+            "-w",
+            "%{http_code}",
+            url,
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&code| code > 0)
 }
 
 /// Debian's nginx.
