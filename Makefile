@@ -3,7 +3,7 @@
 
 APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
 # The browser test drives Debian's Chromium: installed for `make test` only.
-TEST_PACKAGES := chromium
+TEST_PACKAGES := chromium python3-venv
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The data directory: DATA_DIR=..., or SATUPETA_DATA_DIR from the environment, or var/.
@@ -54,10 +54,20 @@ $(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
 	@touch $@
 
+# The real clients the network node is tested with (OWSLib, openapi-spec-validator), from PyPI in a
+# virtual environment, installed again when the requirements change.
+CLIENT_DEPS := tests/clients/.venv/installed
+$(CLIENT_DEPS): tests/clients/requirements.txt
+	$(call install_missing,python3-venv)
+	python3 -m venv tests/clients/.venv
+	tests/clients/.venv/bin/pip install -q -r tests/clients/requirements.txt
+	@touch $@
+
 ## Runs every test (unit and integration, against a throwaway PostGIS cluster; the map page in
-## Debian's Chromium).
+## Debian's Chromium; the network node with GDAL's OGR and OWSLib).
 test: deps $(BROWSER_DEPS)
 	$(call install_missing,$(TEST_PACKAGES))
+	$(MAKE) $(CLIENT_DEPS)
 	cargo test --all-targets
 
 # Lighthouse's npm packages (pinned: Lighthouse 13 needs Node 22).

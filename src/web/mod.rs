@@ -305,6 +305,8 @@ pub fn router(state: AppState) -> Router {
                     LIMITS.request_timeout(),
                 )),
         )
+        // Clients (OWSLib) ask for the landing page with a trailing slash.
+        .route("/ogc/", axum::routing::get(ogc::landing))
         .merge(records::csw_routes(&state))
         .route(
             "/data/balikpapan_admin.geojson",

@@ -205,7 +205,7 @@ fn html_page(title: &str, doc: &Value) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-async fn landing(
+pub(super) async fn landing(
     State(links): State<Arc<LinkBase>>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,

@@ -5,6 +5,7 @@ mod api;
 mod backup;
 mod browser;
 mod cli;
+mod clients;
 mod cluster;
 mod fixtures;
 mod hardening;

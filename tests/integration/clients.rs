@@ -1,0 +1,140 @@
+//! Real clients read the node: GDAL's OGR (`OAPIF` driver of gdal-bin) and OWSLib (Features,
+//! Records, CSW) with the OpenAPI document validated by openapi-spec-validator, through the
+//! scripts in `tests/clients` (`make test` installs their Python packages).
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::harness::{fresh_db, root};
+use super::node::{Client, complete_metadata, people};
+
+/// `n` points in Balikpapan of five kinds, the same every run; and how many are schools.
+fn facilities(n: usize) -> (String, usize) {
+    let kinds = ["sekolah", "puskesmas", "pasar", "masjid", "kantor"];
+    let features: Vec<Value> = (0..n)
+        .map(|i| {
+            let (a, b) = ((i * 7919) % 1000, (i * 104_729) % 1000);
+            json!({ "type": "Feature",
+                    "properties": { "nama": format!("Fasilitas {i}"), "kategori": kinds[i % 5], "kapasitas": (i * 37) % 500 },
+                    "geometry": { "type": "Point", "coordinates": [116.80 + 0.0003 * a as f64, -1.30 + 0.00025 * b as f64] } })
+        })
+        .collect();
+    let schools = (0..n).filter(|i| i % 5 == 0).count();
+    (
+        json!({ "type": "FeatureCollection", "features": features }).to_string(),
+        schools,
+    )
+}
+
+async fn run(program: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{program} cannot run: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{text}"
+    );
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdal_and_owslib_read_features_records_and_csw_of_the_node() {
+    let python: PathBuf = root().join("tests/clients/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make test` installs the clients (tests/clients/requirements.txt)",
+        python.display()
+    );
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let (data, schools) = facilities(1234);
+    let up = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "fasilitas",
+            "fasilitas.geojson",
+            data,
+            false,
+        )
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let mut metadata = complete_metadata();
+    metadata["title"] = json!("Fasilitas umum Kota Balikpapan");
+    client
+        .json(
+            reqwest::Method::PUT,
+            "/api/v1/datasets/fasilitas/metadata",
+            Some(&p.dinkes),
+            &metadata,
+            &[],
+        )
+        .await;
+    let approved = client
+        .json(
+            reqwest::Method::POST,
+            "/api/v1/datasets/fasilitas/approve",
+            Some(&p.staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(approved.status, 200);
+
+    let ogc = format!("{}/ogc", client.base);
+    let filter = "kategori = 'sekolah'";
+    let schools = schools.to_string();
+    let owslib = run(
+        python.to_str().unwrap(),
+        &[
+            "tests/clients/check_node.py",
+            &ogc,
+            "fasilitas",
+            "1234",
+            "--filter",
+            filter,
+            "--filter-count",
+            &schools,
+        ],
+    )
+    .await;
+    println!("{owslib}");
+    let ogr = run(
+        "bash",
+        &[
+            "tests/clients/check_ogr.sh",
+            &ogc,
+            "fasilitas",
+            "1234",
+            filter,
+            &schools,
+        ],
+    )
+    .await;
+    println!("{ogr}");
+    // The administrative boundaries, polygons, read whole by GDAL.
+    let admin: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_area")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    run(
+        "bash",
+        &[
+            "tests/clients/check_ogr.sh",
+            &ogc,
+            "admin",
+            &admin.to_string(),
+        ],
+    )
+    .await;
+}
