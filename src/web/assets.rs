@@ -46,6 +46,12 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/js/gl-warmup.js"),
     ),
+    // The publishing page's module (not the map's: not preloaded there).
+    (
+        "js/publish.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/publish.js"),
+    ),
     // The OGC API pages' map and table (a classic script, after MapLibre's).
     (
         "js/ogc.js",
@@ -100,6 +106,18 @@ pub async fn index() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         page(),
+    )
+        .into_response()
+}
+
+/// `GET /publish`: the page where agencies publish datasets and DPPR staff approve them.
+pub async fn publish() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("static/publish.html"),
     )
         .into_response()
 }

@@ -163,7 +163,21 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
                 )));
             }
             let dir = tempfile::tempdir().map_err(ApiError::internal)?;
-            let path = dir.path().join(format!("upload.{extension}"));
+            // The file keeps its name (GDAL names a GeoJSON or CSV layer after it), made safe.
+            let stem: String = client_name
+                .rsplit_once('.')
+                .map_or("upload", |(stem, _)| stem)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(60)
+                .collect();
+            let path = dir.path().join(format!("{stem}.{extension}"));
             let mut out = std::fs::File::create(&path).map_err(ApiError::internal)?;
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 out.write_all(&chunk).map_err(ApiError::internal)?;

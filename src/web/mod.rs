@@ -336,6 +336,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/", axum::routing::get(assets::index))
+        .route("/publish", axum::routing::get(assets::publish))
         .route("/static/{*path}", axum::routing::get(assets::file))
         .merge(health::routes())
         .merge(public)

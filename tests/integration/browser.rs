@@ -106,3 +106,68 @@ async fn the_map_page_draws_the_zoning_and_answers_a_click() {
         started.elapsed().as_secs_f64()
     );
 }
+
+#[tokio::test]
+async fn an_agency_publishes_from_the_web_page_and_staff_approve_it() {
+    use satupeta::accounts::{self, Actor, NewAccount, Role};
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test needs:\n  {}",
+        missing.join("\n  ")
+    );
+    let db = fresh_db().await;
+    let operator = Actor {
+        account_id: None,
+        name: "test".into(),
+        origin: "cli:test".into(),
+    };
+    let password = "kata sandi yang panjang";
+    accounts::add_agency(&db.pool, "dinkes", "Dinas Kesehatan", &operator)
+        .await
+        .unwrap();
+    for (name, role, agency) in [
+        ("budi", Role::Publisher, Some("dinkes")),
+        ("staf", Role::Staff, None),
+    ] {
+        let account = NewAccount {
+            name,
+            role,
+            agency,
+            password,
+        };
+        accounts::add_account(&db.pool, &account, &operator)
+            .await
+            .unwrap();
+    }
+    let file = scratch_dir().join("posyandu.geojson");
+    std::fs::write(&file, super::node::health_centres(8)).unwrap();
+    let base = Server::start(&db.url, &Options::default())
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap();
+    let run = tokio::process::Command::new("node")
+        .arg(root().join("tests/browser/publish.mjs"))
+        .arg(&base)
+        .arg(&file)
+        .env("PUBLISH_PASSWORD", password)
+        .current_dir(root())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the publishing page test did not finish within 120 s")
+        .expect("run node");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the publishing page failed:\n{report}"
+    );
+    eprintln!("{report}");
+}

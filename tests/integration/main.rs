@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod clients;
 mod cluster;
+mod conformance;
 mod fixtures;
 mod hardening;
 mod harness;

@@ -999,3 +999,201 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
     );
     assert!(page.text().await.unwrap().contains("/static/js/ogc.js"));
 }
+
+/// Who asks: nobody, the owning agency's publisher, another agency's publisher, DPPR staff, an admin.
+const CALLERS: [&str; 5] = ["anonymous", "owner", "other agency", "staff", "admin"];
+
+#[tokio::test]
+async fn the_authorisation_matrix_of_every_write_and_internal_read() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let up = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            "puskesmas",
+            "p.geojson",
+            health_centres(4),
+            false,
+        )
+        .await;
+    assert_eq!(up.status, 201);
+    let token = |who: &str| match who {
+        "owner" => Some(p.dinkes.as_str()),
+        "other agency" => Some(p.disdik.as_str()),
+        "staff" => Some(p.staff.as_str()),
+        "admin" => Some(p.admin.as_str()),
+        _ => None,
+    };
+    let feature = json!({"type": "Feature", "properties": {"kapasitas": 1}, "geometry": {"type": "Point", "coordinates": [116.9, -1.2]}});
+    // Internal reads: signed-in accounts only (the node's agencies share internal data).
+    let reads = [
+        "/ogc/collections/puskesmas",
+        "/ogc/collections/puskesmas/items",
+        "/ogc/collections/puskesmas/items/1",
+        "/ogc/collections/puskesmas/queryables",
+        "/api/v1/datasets/puskesmas",
+    ];
+    for path in reads {
+        for who in CALLERS {
+            let status = client.get(path, token(who)).await.status;
+            let expected = match who {
+                "anonymous" if path.starts_with("/api") => 404,
+                "anonymous" => 401,
+                _ => 200,
+            };
+            assert_eq!(status, expected, "{who} GET {path}");
+        }
+    }
+    // Writes: the data and metadata by the owning agency only; approval by staff and admins only.
+    for who in CALLERS {
+        let t = token(who);
+        let refused = |status: u16| if who == "anonymous" { 401 } else { status };
+        let m = client
+            .json(
+                reqwest::Method::PUT,
+                "/api/v1/datasets/puskesmas/metadata",
+                t,
+                &json!({"title": "x"}),
+                &[],
+            )
+            .await
+            .status;
+        assert_eq!(
+            m,
+            if who == "owner" { 200 } else { refused(403) },
+            "{who} PUT metadata"
+        );
+        let a = client
+            .json(
+                reqwest::Method::POST,
+                "/api/v1/datasets/puskesmas/approve",
+                t,
+                &json!({}),
+                &[],
+            )
+            .await
+            .status;
+        // Staff and admins may approve: the metadata is incomplete, so 409 (not 403).
+        assert_eq!(
+            a,
+            if who == "staff" || who == "admin" {
+                409
+            } else {
+                refused(403)
+            },
+            "{who} approve"
+        );
+        let post = client
+            .json(
+                reqwest::Method::POST,
+                "/ogc/collections/puskesmas/items",
+                t,
+                &feature,
+                &[],
+            )
+            .await
+            .status;
+        assert_eq!(
+            post,
+            if who == "owner" { 201 } else { refused(403) },
+            "{who} POST item"
+        );
+        let put = client
+            .json(
+                reqwest::Method::PUT,
+                "/ogc/collections/puskesmas/items/1",
+                t,
+                &feature,
+                &[],
+            )
+            .await
+            .status;
+        assert_eq!(
+            put,
+            if who == "owner" { 204 } else { refused(403) },
+            "{who} PUT item"
+        );
+        let patch = client
+            .json(
+                reqwest::Method::PATCH,
+                "/ogc/collections/puskesmas/items/1",
+                t,
+                &json!({"properties": {"kapasitas": 2}}),
+                &[],
+            )
+            .await
+            .status;
+        assert_eq!(
+            patch,
+            if who == "owner" { 204 } else { refused(403) },
+            "{who} PATCH item"
+        );
+        let data = client
+            .upload(
+                "/api/v1/datasets/puskesmas/data",
+                t,
+                "puskesmas",
+                "p.geojson",
+                health_centres(3),
+                true,
+            )
+            .await
+            .status;
+        assert_eq!(
+            data,
+            if who == "owner" { 201 } else { refused(403) },
+            "{who} PUT data"
+        );
+        let new = client
+            .upload(
+                "/api/v1/datasets",
+                t,
+                &format!("baru_{}", who.len()),
+                "p.geojson",
+                health_centres(2),
+                false,
+            )
+            .await
+            .status;
+        assert_eq!(
+            new,
+            if who == "owner" || who == "other agency" {
+                201
+            } else {
+                refused(403)
+            },
+            "{who} POST dataset"
+        );
+        let zoning = client
+            .json(
+                reqwest::Method::POST,
+                "/ogc/collections/zoning/items",
+                t,
+                &feature,
+                &[],
+            )
+            .await
+            .status;
+        assert_eq!(zoning, refused(403), "{who} POST zoning");
+    }
+    for who in CALLERS {
+        let status = client
+            .json(
+                reqwest::Method::DELETE,
+                "/ogc/collections/puskesmas/items/2",
+                token(who),
+                &json!({}),
+                &[],
+            )
+            .await
+            .status;
+        let expected = match who {
+            "owner" => 204,
+            "anonymous" => 401,
+            _ => 403,
+        };
+        assert_eq!(status, expected, "{who} DELETE item");
+    }
+}

@@ -16,7 +16,7 @@ WITH agency AS (
 )
 INSERT INTO dataset_version (dataset_id, version, table_name, source_name, source_format, source_crs,
                              features, geometry_type, extent, created_by)
-SELECT 'fasilitas', 1, 'dataset_data.fasilitas__v1', 'generated', 'PostGIS', 'EPSG:4326', $2, 'Point',
+SELECT 'fasilitas', 1, 'fasilitas__v1', 'generated', 'PostGIS', 'EPSG:4326', $2, 'Point',
        (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
         FROM (SELECT ST_Extent(geom)::geometry AS e FROM dataset_data.fasilitas__v1) x),
        publisher.id
