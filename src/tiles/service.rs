@@ -248,8 +248,21 @@ impl TileService {
         let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
         let zoning = build_zoning(snapshot, previous).await?;
         let tables = registered_layers(&mut *self.pool.acquire().await?).await?;
-        let changed = self.apply(zoning, tables, change);
+        let changed = self.apply(Some(zoning), tables, change);
         self.change_id.store(change, Ordering::Release);
+        if changed {
+            self.open_archives().await;
+        }
+        Ok(changed)
+    }
+
+    /// Reads the registered tables again (a dataset was published, approved or edited: its topic
+    /// changed, not the zoning snapshot); the zoning layer stays as it is.
+    pub async fn refresh_tables(&self) -> Result<bool> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let tables = registered_layers(&mut *self.pool.acquire().await?).await?;
+        let change = self.change_id.load(Ordering::Acquire);
+        let changed = self.apply(None, tables, change);
         if changed {
             self.open_archives().await;
         }
@@ -258,12 +271,17 @@ impl TileService {
 
     /// Swaps in the new layer states (a table no longer registered is dropped); evicts the cached
     /// tiles of what changed.
-    fn apply(&self, zoning: LoadedLayer, tables: Vec<LoadedLayer>, change: i64) -> bool {
+    fn apply(&self, zoning: Option<LoadedLayer>, tables: Vec<LoadedLayer>, change: i64) -> bool {
         let current = self.layers.load_full();
         let mut next: HashMap<String, Arc<LayerState>> = HashMap::new();
         let mut changed = tables.len() + 1 != current.len();
         let mut zoning_changed = false;
-        for loaded in std::iter::once(zoning).chain(tables) {
+        if zoning.is_none()
+            && let Some(kept) = current.get(ZONING)
+        {
+            next.insert(ZONING.to_string(), kept.clone());
+        }
+        for loaded in zoning.into_iter().chain(tables) {
             let id = loaded.id.clone();
             let state = match current.get(&id) {
                 Some(old) => match old.next(loaded, change) {

@@ -188,7 +188,8 @@ async fn read_table(conn: &mut PgConnection, entry: Registered) -> Result<Loaded
         .map(|p| format!(", {}::text", quote(p)))
         .collect();
     let sql = format!(
-        "SELECT {id_col}::bigint, ST_AsBinary({geom}){columns} FROM {table} WHERE {geom} IS NOT NULL ORDER BY 1",
+        // Any SRID: a geometry already in Web Mercator is returned as it is by ST_Transform.
+        "SELECT {id_col}::bigint, ST_AsBinary(ST_Transform({geom}, 3857)){columns} FROM {table} WHERE {geom} IS NOT NULL ORDER BY 1",
         id_col = quote(&entry.id_column),
         geom = quote(&entry.geometry_column),
         table = quote(&entry.table_name),

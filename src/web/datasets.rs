@@ -261,7 +261,7 @@ async fn publish(
     let actor = super::ogc::actor(&caller, connection);
     let published =
         datasets::publish(&state.pool, &principal, &actor, &id, &name, read, &options).await?;
-    let _ = state.catalog.refresh().await;
+    state.refresh_catalog().await;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "private, no-store")],
@@ -282,7 +282,7 @@ async fn set_metadata(
     let principal = caller.0.clone().ok_or_else(must_sign_in)?;
     let actor = super::ogc::actor(&caller, connection);
     let saved = datasets::set_metadata(&state.pool, &principal, &actor, &id, &metadata).await?;
-    let _ = state.catalog.refresh().await;
+    state.refresh_catalog().await;
     Ok(([(header::CACHE_CONTROL, "private, no-store")], Json(saved)).into_response())
 }
 
@@ -295,7 +295,7 @@ async fn approve(
     let principal = caller.0.clone().ok_or_else(must_sign_in)?;
     let actor = super::ogc::actor(&caller, connection);
     datasets::approve(&state.pool, &principal, &actor, &id).await?;
-    let _ = state.catalog.refresh().await;
+    state.refresh_catalog().await;
     Ok((
         [(header::CACHE_CONTROL, "private, no-store")],
         Json(json!({ "dataset": id, "visibility": "public" })),

@@ -246,8 +246,23 @@ impl AppState {
         if let Err(e) = self.tiles.refresh(self.live.snapshot()).await {
             tracing::warn!("reloading the tile layers failed: {e}");
         }
-        if let Err(e) = self.catalog.refresh().await {
-            tracing::warn!("reloading the catalog failed: {e}");
+        self.refresh_catalog().await;
+    }
+
+    /// Brings the catalog up to date; when a dataset changed, its tiles are read again in the
+    /// background (the registered tables, not the zoning).
+    pub async fn refresh_catalog(&self) {
+        match self.catalog.refresh().await {
+            Ok(true) => {
+                let tiles = self.tiles.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = tiles.refresh_tables().await {
+                        tracing::warn!("reloading the tile layers failed: {e}");
+                    }
+                });
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("reloading the catalog failed: {e}"),
         }
     }
 
