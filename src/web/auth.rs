@@ -91,24 +91,7 @@ pub(super) async fn identify(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = bearer(request.headers())?;
-    let by_cookie = token.is_none();
-    let caller = match token {
-        Some(token) => Some(
-            accounts::authenticate(&state.pool, token)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::unauthorized(
-                        "the bearer token is not valid: unknown, revoked, or its account disabled",
-                    )
-                })?,
-        ),
-        None => match session_cookie(request.headers()) {
-            // An ended or expired session is no one: the request goes on as anonymous.
-            Some(secret) => accounts::session_principal(&state.pool, secret).await?,
-            None => None,
-        },
-    };
+    let (caller, by_cookie) = resolve(&state, request.headers()).await?;
     let writes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -120,6 +103,32 @@ pub(super) async fn identify(
     }
     request.extensions_mut().insert(Caller(caller));
     Ok(next.run(request).await)
+}
+
+/// The account of a request's bearer token or session cookie, and whether it came by cookie.
+pub(super) async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Option<Principal>, bool), ApiError> {
+    let token = bearer(headers)?;
+    let by_cookie = token.is_none();
+    let caller = match token {
+        Some(token) => Some(
+            accounts::authenticate(&state.pool, token)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "the bearer token is not valid: unknown, revoked, or its account disabled",
+                    )
+                })?,
+        ),
+        None => match session_cookie(headers) {
+            // An ended or expired session is no one: the request goes on as anonymous.
+            Some(secret) => accounts::session_principal(&state.pool, secret).await?,
+            None => None,
+        },
+    };
+    Ok((caller, by_cookie))
 }
 
 fn caller(request: &Request) -> Option<&Principal> {

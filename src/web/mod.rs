@@ -306,7 +306,7 @@ pub fn router(state: AppState) -> Router {
                     LIMITS.request_timeout(),
                 )),
         )
-        .merge(tiles::routes())
+        .merge(tiles::routes(&state))
         .nest(
             "/ogc",
             ogc::routes(&state)
@@ -327,7 +327,7 @@ pub fn router(state: AppState) -> Router {
             "/data/balikpapan_admin.geojson",
             axum::routing::get(assets::admin_boundaries),
         );
-    let lean = tiles::tile_routes()
+    let lean = tiles::tile_routes(&state)
         .merge(zoning::point_routes())
         .merge(health::lean_routes())
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -16,17 +16,56 @@ const MVT: &str = "application/vnd.mapbox-vector-tile";
 const WEB_MERCATOR_QUAD: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 
 /// The tile metadata routes (TileJSON, OGC tilesets).
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/tiles/{file}", get(tilejson))
-        .route("/ogc/tileMatrixSets", get(tile_matrix_sets))
         .route("/ogc/collections/{id}/tiles", get(tilesets))
         .route("/ogc/collections/{id}/tiles/WebMercatorQuad", get(tileset))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layer_access,
+        ))
+        .route("/ogc/tileMatrixSets", get(tile_matrix_sets))
+}
+
+/// The tiles of an internal dataset (not yet approved) are for signed-in accounts only, and kept
+/// by no shared cache. Public layers pass at once: no account is looked up for them (the map's
+/// tiles are the busiest requests, and a signed-in browser sends its cookie with each).
+async fn layer_access(
+    State(state): State<AppState>,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    let id = params
+        .get("layer")
+        .or_else(|| params.get("id"))
+        .map(|v| v.trim_end_matches(".json"))
+        .unwrap_or_default();
+    let internal = state
+        .catalog
+        .get(id)
+        .is_some_and(|c| c.visibility == crate::catalog::Visibility::Internal);
+    if !internal {
+        return Ok(next.run(request).await);
+    }
+    let (caller, _) = super::auth::resolve(&state, request.headers()).await?;
+    if caller.is_none() {
+        return Err(ApiError::unauthorized(format!(
+            "the layer {id} is internal until DPPR approves it: sign in, or send a bearer token"
+        )));
+    }
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
 }
 
 /// The tile routes themselves: the busiest of the server, answered from memory with their own
 /// headers and errors, so they skip the general middleware.
-pub fn tile_routes() -> Router<AppState> {
+pub fn tile_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/tiles/{layer}/{z}/{x}/{file}",
@@ -36,6 +75,10 @@ pub fn tile_routes() -> Router<AppState> {
             "/ogc/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
             get(ogc_tile).fallback(super::method_not_allowed),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layer_access,
+        ))
 }
 
 /// `/tiles/{layer}/{z}/{x}/{y}.mvt`: the row comes with its extension (`.mvt` or `.pbf`).

@@ -393,19 +393,13 @@ async fn an_agency_publishes_a_dataset_that_becomes_public_once_described_and_ap
     assert_eq!(approved.status, 200, "{}", approved.body);
 
     // Public now: its vector tiles are served, from the catalog (the page reloads them itself).
-    let mut tilejson = client.get("/tiles/puskesmas.json", None).await;
-    for _ in 0..50 {
-        if tilejson.status == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        tilejson = client.get("/tiles/puskesmas.json", None).await;
-    }
+    let tilejson = client.get("/tiles/puskesmas.json", None).await;
     assert_eq!(tilejson.status, 200, "{}", tilejson.body);
     let fields = &tilejson.body["vector_layers"][0]["fields"];
     assert!(fields.get("kapasitas").is_some(), "{fields}");
     let tile = client.get("/tiles/puskesmas/14/13509/8249.mvt", None).await;
     assert_eq!(tile.status, 200, "a tile over the first centre");
+    assert!(tile.header("cache-control").starts_with("public"));
 
     // Public now: anyone pages through every feature by the next links.
     let collection = client.get("/ogc/collections/puskesmas", None).await;

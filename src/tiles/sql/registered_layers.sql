@@ -1,5 +1,6 @@
 -- The registry of tile layers: tables served as vector tiles without new code; and the catalog's
--- public datasets, each from its current version's table in EPSG:4326 (its columns as properties).
+-- datasets, each from its current version's table in EPSG:4326 (its columns as properties); the
+-- tiles of an internal one are for signed-in accounts only (see `web::tiles`).
 SELECT id, description, table_name, id_column, geometry_column, properties
 FROM tile_layer
 UNION ALL
@@ -16,5 +17,4 @@ SELECT d.id,
              ORDER BY a.attnum)
 FROM dataset d
 JOIN dataset_version v ON v.dataset_id = d.id AND v.version = d.current_version
-WHERE d.visibility = 'public'
 ORDER BY id
