@@ -50,13 +50,23 @@ pub enum Client {
 
 /// A wrk script that asks for the lines of `paths` (path and query), in random order.
 pub fn write_script(script: &Path, paths: &Path, client: Client) -> anyhow::Result<()> {
-    let headers: String = match client {
-        Client::Browser => BROWSER_HEADERS
-            .iter()
-            .map(|(k, v)| format!("wrk.headers[\"{k}\"] = \"{v}\"\n"))
-            .collect(),
-        Client::Plain => String::new(),
+    let headers: &[(&str, &str)] = match client {
+        Client::Browser => BROWSER_HEADERS,
+        Client::Plain => &[],
     };
+    write_script_with(script, paths, headers)
+}
+
+/// Like [`write_script`], with these request headers.
+pub fn write_script_with(
+    script: &Path,
+    paths: &Path,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("wrk.headers[\"{k}\"] = \"{v}\"\n"))
+        .collect();
     std::fs::write(
         script,
         format!(

@@ -219,6 +219,18 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     }
 }
 
+/// `text` percent-encoded for a query string (everything but RFC 3986's unreserved characters).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `Vary` of an answer whose links are built from the request (see [`LinkBase`]).
 pub const LINKS_VARY: &str = "host, x-forwarded-proto";
 

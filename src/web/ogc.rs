@@ -33,8 +33,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/collections/{id}/items/{fid}",
             get(item)
-                .put(replace_item)
-                .patch(update_item)
+                .put(change_item)
+                .patch(change_item)
                 .delete(delete_item),
         )
         .route_layer(axum::middleware::from_fn_with_state(
@@ -323,22 +323,11 @@ fn query_string(pairs: &[(String, String)]) -> String {
     let mut s = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         s.push(if i == 0 { '?' } else { '&' });
-        s.push_str(&encode(k));
+        s.push_str(&super::http::percent_encode(k));
         s.push('=');
-        s.push_str(&encode(v));
+        s.push_str(&super::http::percent_encode(v));
     }
     s
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn items_page(
@@ -484,6 +473,30 @@ async fn item(
         .into_response())
 }
 
+/// Who makes a write, for the audit log: the request's account and address.
+pub(super) struct Acting(pub Actor);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller(None));
+        let connection = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .cloned()
+            .map(Extension);
+        Ok(Acting(actor(&caller, connection)))
+    }
+}
+
 /// The account of a write (the access middleware let only a signed-in publisher through).
 pub(super) fn actor(
     caller: &Caller,
@@ -520,14 +533,13 @@ async fn create_item(
     State(state): State<AppState>,
     State(links): State<Arc<LinkBase>>,
     Extension(c): Extension<Arc<Collection>>,
-    Extension(caller): Extension<Caller>,
-    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    Acting(actor): Acting,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let value = json_body(&body)?;
     let edit = edit::Edit::read(&value, &c, content_crs(&headers)?, false)?;
-    let id = edit::create(&state.pool, &actor(&caller, connection), &edit).await?;
+    let id = edit::create(&state.pool, &actor, &edit).await?;
     let base = links.for_request(&headers);
     let location = format!("{base}/ogc/collections/{}/items/{id}", c.id);
     Ok((
@@ -537,15 +549,17 @@ async fn create_item(
         .into_response())
 }
 
+/// `PUT` replaces a feature, `PATCH` updates it (a JSON merge patch).
 async fn change_item(
-    state: AppState,
-    c: Arc<Collection>,
-    actor: Actor,
-    params: HashMap<String, String>,
+    State(state): State<AppState>,
+    Extension(c): Extension<Arc<Collection>>,
+    Acting(actor): Acting,
+    method: axum::http::Method,
+    Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
-    partial: bool,
 ) -> Result<Response, ApiError> {
+    let partial = method == axum::http::Method::PATCH;
     let id = feature_id(&params)?;
     let value = json_body(&body)?;
     let edit = edit::Edit::read(&value, &c, content_crs(&headers)?, partial)?;
@@ -554,58 +568,15 @@ async fn change_item(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn replace_item(
-    State(state): State<AppState>,
-    Extension(c): Extension<Arc<Collection>>,
-    Extension(caller): Extension<Caller>,
-    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    change_item(
-        state,
-        c,
-        actor(&caller, connection),
-        params,
-        headers,
-        body,
-        false,
-    )
-    .await
-}
-
-async fn update_item(
-    State(state): State<AppState>,
-    Extension(c): Extension<Arc<Collection>>,
-    Extension(caller): Extension<Caller>,
-    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    change_item(
-        state,
-        c,
-        actor(&caller, connection),
-        params,
-        headers,
-        body,
-        true,
-    )
-    .await
-}
-
 async fn delete_item(
     State(state): State<AppState>,
     Extension(c): Extension<Arc<Collection>>,
-    Extension(caller): Extension<Caller>,
-    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    Acting(actor): Acting,
     Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = feature_id(&params)?;
     let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
-    edit::delete(&state.pool, &actor(&caller, connection), &c, id, if_match).await?;
+    edit::delete(&state.pool, &actor, &c, id, if_match).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

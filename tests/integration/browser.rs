@@ -81,15 +81,26 @@ async fn the_map_page_draws_the_zoning_and_answers_a_click() {
 
     let started = Instant::now();
     // The script keeps its own 100 s limit; this one only guards against a hung browser.
+    let report = run_script("smoke.mjs", &[&base], &[], 150).await;
+    eprintln!(
+        "browser smoke test passed in {:.1} s:\n{report}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Runs `tests/browser/{script}` with `args` and `env` under node; panics with its output when it
+/// fails or outlives `seconds`.
+async fn run_script(script: &str, args: &[&str], env: &[(&str, &str)], seconds: u64) -> String {
     let run = tokio::process::Command::new("node")
-        .arg(root().join("tests/browser/smoke.mjs"))
-        .arg(&base)
+        .arg(root().join("tests/browser").join(script))
+        .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(150), run)
+    let output = tokio::time::timeout(Duration::from_secs(seconds), run)
         .await
-        .expect("the browser smoke test did not finish within 150 s")
+        .unwrap_or_else(|_| panic!("{script} did not finish within {seconds} s"))
         .expect("run node");
     let report = format!(
         "{}{}",
@@ -98,13 +109,10 @@ async fn the_map_page_draws_the_zoning_and_answers_a_click() {
     );
     assert!(
         output.status.success(),
-        "the browser smoke test failed ({}):\n{report}",
+        "{script} failed ({}):\n{report}",
         output.status
     );
-    eprintln!(
-        "browser smoke test passed in {:.1} s:\n{report}",
-        started.elapsed().as_secs_f64()
-    );
+    report
 }
 
 #[tokio::test]
@@ -148,26 +156,12 @@ async fn an_agency_publishes_from_the_web_page_and_staff_approve_it() {
         .spawn()
         .await
         .unwrap();
-    let run = tokio::process::Command::new("node")
-        .arg(root().join("tests/browser/publish.mjs"))
-        .arg(&base)
-        .arg(&file)
-        .env("PUBLISH_PASSWORD", password)
-        .current_dir(root())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the publishing page test did not finish within 120 s")
-        .expect("run node");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "the publishing page failed:\n{report}"
-    );
+    let report = run_script(
+        "publish.mjs",
+        &[&base, file.to_str().unwrap()],
+        &[("PUBLISH_PASSWORD", password)],
+        120,
+    )
+    .await;
     eprintln!("{report}");
 }

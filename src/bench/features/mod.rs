@@ -24,7 +24,7 @@ use anyhow::{Context, bail};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use super::load::{BROWSER_HEADERS, WrkResult, wrk};
+use super::load::{BROWSER_HEADERS, WrkResult, write_script_with, wrk};
 use super::process::{Process, http_status};
 use super::{BenchOptions, CITY_BBOX, check_tools, num_cpus, prepare};
 
@@ -463,45 +463,21 @@ fn get_json(url: &str) -> anyhow::Result<Value> {
 
 /// Percent-encoding of a query value (everything but RFC 3986's unreserved characters).
 fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::web::http::percent_encode(value)
 }
 
 /// wrk over the paths of `list` with a browser's headers, asking GeoJSON (a plain
 /// `application/json` gets tipg's bare list of features).
 fn wrk_list(options: &BenchOptions, target: &Target, list: &Path) -> anyhow::Result<WrkResult> {
     let script = list.with_extension("lua");
-    let headers: String = BROWSER_HEADERS
+    let headers: Vec<(&str, &str)> = BROWSER_HEADERS
         .iter()
-        .map(|&(k, v)| {
-            let v = if k == "Accept" {
-                "application/geo+json, application/json;q=0.9, */*;q=0.8"
-            } else {
-                v
-            };
-            format!("wrk.headers[\"{k}\"] = \"{v}\"\n")
+        .map(|&(k, v)| match k {
+            "Accept" => (k, "application/geo+json, application/json;q=0.9, */*;q=0.8"),
+            _ => (k, v),
         })
         .collect();
-    std::fs::write(
-        &script,
-        format!(
-            "local paths = {{}}\n\
-             for line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
-             math.randomseed(6471)\n\
-             {headers}\
-             request = function()\n\
-               return wrk.format(\"GET\", paths[math.random(#paths)])\n\
-             end\n",
-            list.display()
-        ),
-    )?;
+    write_script_with(&script, list, &headers)?;
     let result = wrk(options, &script, &target.process.url)?;
     if result.errors > 0 {
         println!(
