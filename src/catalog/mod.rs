@@ -215,9 +215,9 @@ impl Catalog {
     }
 
     /// Reloads the collections named by the changes announced since the last reload (a dataset's
-    /// topic reloads that dataset; the zoning and rules topics the built-ins). Returns whether
-    /// anything was reloaded.
-    pub async fn refresh(&self) -> Result<bool> {
+    /// topic reloads that dataset; the zoning and rules topics the built-ins). Returns the
+    /// datasets reloaded.
+    pub async fn refresh(&self) -> Result<Vec<String>> {
         use std::sync::atomic::Ordering;
         let _one = self.reloading.lock().await;
         let since = self.change_id.load(Ordering::Acquire);
@@ -227,7 +227,7 @@ impl Catalog {
                 .fetch_all(&self.pool)
                 .await?;
         let Some(newest) = topics.last().map(|t| t.0) else {
-            return Ok(false);
+            return Ok(Vec::new());
         };
         let mut map = BTreeMap::clone(&self.collections.load());
         let mut builtins = false;
@@ -245,15 +245,15 @@ impl Catalog {
         }
         datasets.sort_unstable();
         datasets.dedup();
-        for id in datasets {
-            map.remove(id);
+        for id in &datasets {
+            map.remove(*id);
             for c in datasets::read_collections(&self.pool, Some(id)).await? {
                 map.insert(c.id.clone(), Arc::new(c));
             }
         }
         self.collections.store(Arc::new(map));
         self.change_id.store(newest, Ordering::Release);
-        Ok(true)
+        Ok(datasets.into_iter().map(String::from).collect())
     }
 }
 

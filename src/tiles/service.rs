@@ -160,7 +160,7 @@ impl TileService {
             ZONING.to_string(),
             Arc::new(LayerState::first(zoning, change_id)),
         );
-        for loaded in registered_layers(&mut *pool.acquire().await?).await? {
+        for loaded in registered_layers(&mut *pool.acquire().await?, None).await? {
             let id = loaded.id.clone();
             layers.insert(id, Arc::new(LayerState::first(loaded, change_id)));
         }
@@ -247,8 +247,8 @@ impl TileService {
         }
         let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
         let zoning = build_zoning(snapshot, previous).await?;
-        let tables = registered_layers(&mut *self.pool.acquire().await?).await?;
-        let changed = self.apply(Some(zoning), tables, change);
+        let tables = registered_layers(&mut *self.pool.acquire().await?, None).await?;
+        let changed = self.apply(zoning, tables, change);
         self.change_id.store(change, Ordering::Release);
         if changed {
             self.open_archives().await;
@@ -256,13 +256,41 @@ impl TileService {
         Ok(changed)
     }
 
-    /// Reads the registered tables again (a dataset was published, approved or edited: its topic
-    /// changed, not the zoning snapshot); the zoning layer stays as it is.
-    pub async fn refresh_tables(&self) -> Result<bool> {
+    /// Reads the layers `ids` again (datasets published, approved or edited: their topics
+    /// changed, not the zoning snapshot); every other layer stays as it is, and a layer no longer
+    /// registered is dropped.
+    pub async fn refresh_tables(&self, ids: &[String]) -> Result<bool> {
         let _one_at_a_time = self.refreshing.lock().await;
-        let tables = registered_layers(&mut *self.pool.acquire().await?).await?;
+        let read = registered_layers(&mut *self.pool.acquire().await?, Some(ids)).await?;
         let change = self.change_id.load(Ordering::Acquire);
-        let changed = self.apply(None, tables, change);
+        let current = self.layers.load_full();
+        let mut next: HashMap<String, Arc<LayerState>> = current
+            .iter()
+            .filter(|(id, _)| !ids.contains(id))
+            .map(|(id, state)| (id.clone(), state.clone()))
+            .collect();
+        let mut changed = false;
+        for loaded in read {
+            let id = loaded.id.clone();
+            let state = match current.get(&id) {
+                Some(old) => match old.next(loaded, change) {
+                    Some((state, areas)) => {
+                        self.cache
+                            .evict(&old.key, move |coord| touches(&areas, coord));
+                        changed = true;
+                        Arc::new(state)
+                    }
+                    None => old.clone(),
+                },
+                None => {
+                    changed = true;
+                    Arc::new(LayerState::first(loaded, change))
+                }
+            };
+            next.insert(id, state);
+        }
+        changed |= next.len() != current.len();
+        self.layers.store(Arc::new(next));
         if changed {
             self.open_archives().await;
         }
@@ -271,17 +299,12 @@ impl TileService {
 
     /// Swaps in the new layer states (a table no longer registered is dropped); evicts the cached
     /// tiles of what changed.
-    fn apply(&self, zoning: Option<LoadedLayer>, tables: Vec<LoadedLayer>, change: i64) -> bool {
+    fn apply(&self, zoning: LoadedLayer, tables: Vec<LoadedLayer>, change: i64) -> bool {
         let current = self.layers.load_full();
         let mut next: HashMap<String, Arc<LayerState>> = HashMap::new();
         let mut changed = tables.len() + 1 != current.len();
         let mut zoning_changed = false;
-        if zoning.is_none()
-            && let Some(kept) = current.get(ZONING)
-        {
-            next.insert(ZONING.to_string(), kept.clone());
-        }
-        for loaded in zoning.into_iter().chain(tables) {
+        for loaded in std::iter::once(zoning).chain(tables) {
             let id = loaded.id.clone();
             let state = match current.get(&id) {
                 Some(old) => match old.next(loaded, change) {

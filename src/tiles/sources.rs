@@ -169,8 +169,12 @@ fn decode(id: i64, wkb: Vec<u8>) -> Result<Geometry<f64>> {
 }
 
 /// Every table registered in `tile_layer`, read from PostGIS.
-pub async fn registered_layers(conn: &mut PgConnection) -> Result<Vec<LoadedLayer>> {
+pub async fn registered_layers(
+    conn: &mut PgConnection,
+    only: Option<&[String]>,
+) -> Result<Vec<LoadedLayer>> {
     let registry: Vec<Registered> = sqlx::query_as(include_str!("sql/registered_layers.sql"))
+        .bind(only)
         .fetch_all(&mut *conn)
         .await?;
     let mut layers = Vec::with_capacity(registry.len());

@@ -249,19 +249,19 @@ impl AppState {
         self.refresh_catalog().await;
     }
 
-    /// Brings the catalog up to date; when a dataset changed, its tiles are read again in the
-    /// background (the registered tables, not the zoning).
+    /// Brings the catalog up to date; the tiles of the datasets that changed are read again in
+    /// the background (those layers only: neither the zoning nor the other tables).
     pub async fn refresh_catalog(&self) {
         match self.catalog.refresh().await {
-            Ok(true) => {
+            Ok(changed) if !changed.is_empty() => {
                 let tiles = self.tiles.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = tiles.refresh_tables().await {
+                    if let Err(e) = tiles.refresh_tables(&changed).await {
                         tracing::warn!("reloading the tile layers failed: {e}");
                     }
                 });
             }
-            Ok(false) => {}
+            Ok(_) => {}
             Err(e) => tracing::warn!("reloading the catalog failed: {e}"),
         }
     }

@@ -1206,3 +1206,93 @@ async fn the_authorisation_matrix_of_every_write_and_internal_read() {
         assert_eq!(status, expected, "{who} DELETE item");
     }
 }
+
+/// The `v=` of a layer's tile URLs (its content version), asked with `token`.
+async fn tile_version(client: &Client, layer: &str, token: Option<&str>) -> String {
+    let answer = client.get(&format!("/tiles/{layer}.json"), token).await;
+    assert_eq!(answer.status, 200, "{layer}: {}", answer.body);
+    let url = answer.body["tiles"][0].as_str().unwrap().to_string();
+    url.rsplit_once("v=").unwrap().1.to_string()
+}
+
+#[tokio::test]
+async fn a_change_to_one_dataset_reloads_that_dataset_only() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    for id in ["puskesmas", "posyandu"] {
+        let up = client
+            .upload(
+                "/api/v1/datasets",
+                Some(&p.dinkes),
+                id,
+                "p.geojson",
+                health_centres(6),
+                false,
+            )
+            .await;
+        assert_eq!(up.status, 201);
+    }
+    let token = Some(p.dinkes.as_str());
+    let wait_for = |layer: &'static str| {
+        let client = &client;
+        async move {
+            for _ in 0..100 {
+                if client
+                    .get(&format!("/tiles/{layer}.json"), token)
+                    .await
+                    .status
+                    == 200
+                {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the tiles of {layer} never came");
+        }
+    };
+    wait_for("puskesmas").await;
+    wait_for("posyandu").await;
+    let before = [
+        tile_version(&client, "puskesmas", token).await,
+        tile_version(&client, "posyandu", token).await,
+        tile_version(&client, "admin", None).await,
+    ];
+    let zoning_before = client.get("/readyz", None).await.body["change"].clone();
+    let patch = client
+        .json(
+            reqwest::Method::PATCH,
+            "/ogc/collections/puskesmas/items/1",
+            token,
+            &json!({"geometry": {"type": "Point", "coordinates": [116.95, -1.15]}}),
+            &[],
+        )
+        .await;
+    assert_eq!(patch.status, 204, "{}", patch.body);
+    let mut after = before.clone();
+    for _ in 0..100 {
+        after[0] = tile_version(&client, "puskesmas", token).await;
+        if after[0] != before[0] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_ne!(
+        after[0], before[0],
+        "the edited dataset's tiles were not reloaded"
+    );
+    after[1] = tile_version(&client, "posyandu", token).await;
+    after[2] = tile_version(&client, "admin", None).await;
+    assert_eq!(after[1..], before[1..], "another layer changed");
+    // The zoning snapshot did not see the dataset's change (it reloads on its own topics only).
+    assert_eq!(
+        client.get("/readyz", None).await.body["change"],
+        zoning_before
+    );
+    let topics: Vec<String> =
+        sqlx::query_scalar("SELECT topic FROM change_log WHERE what LIKE 'feature.%'")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(topics, ["dataset:puskesmas"]);
+}

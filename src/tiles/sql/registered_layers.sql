@@ -1,6 +1,8 @@
 -- The registry of tile layers: tables served as vector tiles without new code; and the catalog's
 -- datasets, each from its current version's table in EPSG:4326 (its columns as properties); the
 -- tiles of an internal one are for signed-in accounts only (see `web::tiles`).
+-- $1: only these layers (null: every one).
+SELECT * FROM (
 SELECT id, description, table_name, id_column, geometry_column, properties
 FROM tile_layer
 UNION ALL
@@ -17,4 +19,6 @@ SELECT d.id,
              ORDER BY a.attnum)
 FROM dataset d
 JOIN dataset_version v ON v.dataset_id = d.id AND v.version = d.current_version
+) layers
+WHERE $1::text[] IS NULL OR id = ANY($1)
 ORDER BY id
