@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::metadata::Gap;
-use super::upload::ReadLayer;
+use super::upload::{Header, Summary};
 use super::{
     CatalogError, Collection, Metadata, MetadataRecord, Result, Source, Visibility, properties_of,
     quote_ident,
@@ -167,16 +167,39 @@ struct Facts {
     invalid_count: i64,
 }
 
-/// Publishes `read` (from the file `file`) as the next version of dataset `id`, creating the
-/// dataset for the caller's agency if it is new. All or nothing: the new table, its version and
-/// the switch to it commit together; the previous version's table is kept.
+/// An upload being read (see [`super::upload::stream`]): what the file holds, its rows as COPY
+/// text, and the reader, which ends with what it found.
+pub struct Upload {
+    /// The file's name as the client gave it.
+    pub file: String,
+    /// What the opened file holds.
+    pub header: tokio::sync::oneshot::Receiver<Header>,
+    /// Its rows, a chunk at a time.
+    pub rows: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    /// The reader.
+    pub reader: tokio::task::JoinHandle<Result<Summary>>,
+}
+
+impl Upload {
+    /// The reader's own error when it stopped (the file cannot be read), else `other`.
+    async fn failure(self, other: CatalogError) -> CatalogError {
+        drop(self.rows);
+        match self.reader.await {
+            Ok(Err(e)) => e,
+            _ => other,
+        }
+    }
+}
+
+/// Publishes `upload` as the next version of dataset `id`, creating the dataset for the caller's
+/// agency if it is new. All or nothing: the new table, its version and the switch to it commit
+/// together; the previous version's table is kept.
 pub async fn publish(
     pool: &PgPool,
     caller: &Principal,
     actor: &Actor,
     id: &str,
-    file: &str,
-    read: ReadLayer,
+    mut upload: Upload,
     options: &PublishOptions,
 ) -> Result<Published> {
     if !valid_id(id) {
@@ -196,80 +219,147 @@ pub async fn publish(
                 caller.name
             ))
         })?;
-    if !read.defects.is_empty() && !options.accept_defects {
-        return Err(CatalogError::Upload(defects_message(&read)));
-    }
-    if read.features == 0 {
-        return Err(CatalogError::Upload(format!(
-            "{file} has no feature with a geometry"
-        )));
-    }
+    let header = match (&mut upload.header).await {
+        Ok(header) => header,
+        Err(_) => return Err(upload.failure(interrupted()).await),
+    };
+    let written = match write_version(pool, caller, id, &agency, &header, &mut upload.rows).await {
+        Ok(written) => written,
+        Err(e) => return Err(upload.failure(e).await),
+    };
+    let summary = match upload.reader.await {
+        Ok(Ok(summary)) => summary,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(interrupted()),
+    };
+    written
+        .finish(actor, &upload.file, header, summary, options)
+        .await
+}
+
+fn interrupted() -> CatalogError {
+    CatalogError::Upload("the file could not be read to its end".into())
+}
+
+/// A version copied into its table in an open transaction, not yet checked nor committed.
+struct Written {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    id: String,
+    version: i32,
+    table_name: String,
+    table: String,
+    visibility: String,
+    account_id: i64,
+}
+
+/// Locks (or creates) the dataset and copies the rows into the new table of its next version.
+async fn write_version(
+    pool: &PgPool,
+    caller: &Principal,
+    id: &str,
+    agency: &str,
+    header: &Header,
+    rows: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<Written> {
     let mut tx = pool.begin().await?;
     // A large upload takes longer than the API's statement limit.
     sqlx::query("SET LOCAL statement_timeout = '15min'")
         .execute(&mut *tx)
         .await?;
-    let locked = lock_or_create(&mut tx, caller, id, &agency).await?;
+    let locked = lock_or_create(&mut tx, caller, id, agency).await?;
     let version = locked.last_version + 1;
     let table_name = format!("{id}__v{version}");
     let table = format!("{}.{}", quote_ident(SCHEMA), quote_ident(&table_name));
-    create_table(&mut tx, &table, &read).await?;
-    copy_rows(&mut tx, &table, &read).await?;
-    let facts = check_geometries(&mut tx, &table, options).await?;
-    sqlx::query(&format!("CREATE INDEX ON {table} USING gist (geom)"))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!("ANALYZE {table}"))
-        .execute(&mut *tx)
-        .await?;
-    let published = Published {
-        dataset: id.into(),
+    create_table(&mut tx, &table, &header.columns).await?;
+    copy_rows(&mut tx, &table, &header.columns, rows).await?;
+    Ok(Written {
+        tx,
+        id: id.into(),
         version,
-        features: read.features,
-        source: SourceFacts {
-            file: file.into(),
-            layer: read.layer.clone(),
-            format: read.format.clone(),
-            crs: read.crs.clone(),
-        },
-        columns: read.columns.clone(),
-        left_out: read.defects.clone(),
-        repaired: facts.invalid.clone(),
-        repaired_count: facts.invalid_count,
-        visibility: locked.visibility.clone(),
-    };
-    let extent = match (facts.west, facts.south, facts.east, facts.north) {
-        (Some(w), Some(s), Some(e), Some(n)) => Some(vec![w, s, e, n]),
-        _ => None,
-    };
-    let geometry_type = match facts.kinds.as_deref() {
-        Some([one]) => title_case(one),
-        _ => "Geometry".into(),
-    };
-    sqlx::query(include_str!("sql/insert_version.sql"))
-        .bind(id)
-        .bind(version)
-        .bind(&table_name)
-        .bind(file)
-        .bind(&read.format)
-        .bind(&read.crs)
-        .bind(read.features)
-        .bind(&geometry_type)
-        .bind(extent)
-        .bind(sqlx::types::Json(&published))
-        .bind(caller.account_id)
-        .execute(&mut *tx)
-        .await?;
-    let detail = serde_json::json!({"version": version, "features": read.features, "file": file});
-    accounts::audit(&mut tx, actor, "dataset.publish", Some(id), detail)
-        .await
-        .map_err(|e| CatalogError::Upload(e.to_string()))?;
-    announce(&mut tx, id, &format!("dataset {id} version {version}")).await?;
-    tx.commit().await?;
-    Ok(published)
+        table_name,
+        table,
+        visibility: locked.visibility,
+        account_id: caller.account_id,
+    })
 }
 
-fn defects_message(read: &ReadLayer) -> String {
+impl Written {
+    /// Checks what was read and the geometries, records the version, switches to it, commits.
+    async fn finish(
+        mut self,
+        actor: &Actor,
+        file: &str,
+        header: Header,
+        summary: Summary,
+        options: &PublishOptions,
+    ) -> Result<Published> {
+        if !summary.defects.is_empty() && !options.accept_defects {
+            return Err(CatalogError::Upload(defects_message(&summary)));
+        }
+        if summary.features == 0 {
+            return Err(CatalogError::Upload(format!(
+                "{file} has no feature with a geometry"
+            )));
+        }
+        let (id, version, table) = (self.id.as_str(), self.version, self.table.as_str());
+        let tx = &mut self.tx;
+        let facts = check_geometries(tx, table, options).await?;
+        sqlx::query(&format!("CREATE INDEX ON {table} USING gist (geom)"))
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(&format!("ANALYZE {table}"))
+            .execute(&mut **tx)
+            .await?;
+        let published = Published {
+            dataset: id.into(),
+            version,
+            features: summary.features,
+            source: SourceFacts {
+                file: file.into(),
+                layer: header.layer,
+                format: header.format.clone(),
+                crs: header.crs.clone(),
+            },
+            columns: header.columns,
+            left_out: summary.defects,
+            repaired: facts.invalid.clone(),
+            repaired_count: facts.invalid_count,
+            visibility: self.visibility.clone(),
+        };
+        let extent = match (facts.west, facts.south, facts.east, facts.north) {
+            (Some(w), Some(s), Some(e), Some(n)) => Some(vec![w, s, e, n]),
+            _ => None,
+        };
+        let geometry_type = match facts.kinds.as_deref() {
+            Some([one]) => title_case(one),
+            _ => "Geometry".into(),
+        };
+        sqlx::query(include_str!("sql/insert_version.sql"))
+            .bind(id)
+            .bind(version)
+            .bind(&self.table_name)
+            .bind(file)
+            .bind(&header.format)
+            .bind(&header.crs)
+            .bind(summary.features)
+            .bind(&geometry_type)
+            .bind(extent)
+            .bind(sqlx::types::Json(&published))
+            .bind(self.account_id)
+            .execute(&mut **tx)
+            .await?;
+        let detail =
+            serde_json::json!({"version": version, "features": summary.features, "file": file});
+        accounts::audit(tx, actor, "dataset.publish", Some(id), detail)
+            .await
+            .map_err(|e| CatalogError::Upload(e.to_string()))?;
+        announce(tx, id, &format!("dataset {id} version {version}")).await?;
+        self.tx.commit().await?;
+        Ok(published)
+    }
+}
+
+fn defects_message(read: &Summary) -> String {
     let first: Vec<String> = read
         .defects
         .iter()
@@ -333,10 +423,13 @@ async fn lock_or_create(
     }
 }
 
-async fn create_table(tx: &mut PgConnection, table: &str, read: &ReadLayer) -> Result<()> {
+async fn create_table(
+    tx: &mut PgConnection,
+    table: &str,
+    columns: &[super::upload::Column],
+) -> Result<()> {
     // Column names were made from the file's field names by `upload::column_name` and are quoted.
-    let columns: String = read
-        .columns
+    let columns: String = columns
         .iter()
         .map(|c| format!("{} {}, ", quote_ident(&c.name), c.kind.sql()))
         .collect();
@@ -348,16 +441,20 @@ async fn create_table(tx: &mut PgConnection, table: &str, read: &ReadLayer) -> R
     Ok(())
 }
 
-async fn copy_rows(tx: &mut PgConnection, table: &str, read: &ReadLayer) -> Result<()> {
-    let columns: String = read
-        .columns
+async fn copy_rows(
+    tx: &mut PgConnection,
+    table: &str,
+    columns: &[super::upload::Column],
+    rows: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<()> {
+    let columns: String = columns
         .iter()
         .map(|c| format!("{}, ", quote_ident(&c.name)))
         .collect();
     let mut copy = tx
         .copy_in_raw(&format!("COPY {table} (fid, {columns}geom) FROM STDIN"))
         .await?;
-    for chunk in read.copy_rows.chunks(1 << 20) {
+    while let Some(chunk) = rows.recv().await {
         copy.send(chunk).await?;
     }
     copy.finish()

@@ -80,33 +80,44 @@ pub struct Defect {
     pub problem: String,
 }
 
-/// A file read: its columns and rows, ready to be copied into PostGIS.
-#[derive(Debug)]
-pub struct ReadLayer {
+/// What an opened file holds, known before its features are read.
+#[derive(Debug, Clone)]
+pub struct Header {
     /// The layer read.
     pub layer: String,
-    /// The driver that read it.
+    /// The driver that reads it.
     pub format: String,
     /// The source CRS.
     pub crs: String,
     /// The columns.
     pub columns: Vec<Column>,
-    /// One line per feature in PostgreSQL's COPY text format: fid, the columns, the EWKB geometry.
-    pub copy_rows: Vec<u8>,
-    /// Features read.
+}
+
+/// What reading every feature found.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Features read and sent.
     pub features: i64,
     /// Features left out (no geometry, off the Earth after reprojection).
     pub defects: Vec<Defect>,
 }
 
-/// Reads `file` (named `name` by the client, for messages) with its `layer` (or the only one).
-/// A CSV is read with its longitude/latitude columns, in WGS 84.
-pub fn read(
+/// Bytes of COPY text sent at once.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Opens `file` (named `name` by the client, for messages) with its `layer` (or the only one),
+/// sends what it holds on `header`, then every feature as lines of PostgreSQL's COPY text format
+/// (fid, the columns, the EWKB geometry) on `rows`, a chunk at a time: the upload is never held
+/// in memory whole. A CSV is read with its longitude/latitude columns, in WGS 84. Stops when the
+/// receiver is gone (the publication failed or the client left).
+pub fn stream(
     file: &Path,
     name: &str,
     layer: Option<&str>,
     source_crs: Option<&str>,
-) -> Result<ReadLayer> {
+    header: tokio::sync::oneshot::Sender<Header>,
+    rows: tokio::sync::mpsc::Sender<Vec<u8>>,
+) -> Result<Summary> {
     let lower = name.to_ascii_lowercase();
     let path = if lower.ends_with(".zip") {
         format!("/vsizip/{}", file.display())
@@ -137,26 +148,38 @@ pub fn read(
     let layer_name = source_layer.name();
     let (transform, crs) = transform_of(&source_layer, &format, source_crs, &layer_name)?;
     let columns = columns_of(&source_layer);
-    let mut read = ReadLayer {
+    let count = columns.len();
+    let opened = Header {
         layer: layer_name,
         format,
         crs,
         columns,
-        copy_rows: Vec::new(),
-        features: 0,
-        defects: Vec::new(),
     };
+    header.send(opened).map_err(|_| interrupted())?;
+    let mut summary = Summary::default();
+    let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
     for (position, feature) in source_layer.features().enumerate() {
         let fid = feature.fid().map_or(position as i64 + 1, |f| f as i64);
         match geometry_of(&feature, &transform) {
             Ok(ewkb) => {
-                read.copy_line(fid, &feature, &ewkb)?;
-                read.features += 1;
+                copy_line(&mut chunk, fid, count, &feature, &ewkb)?;
+                summary.features += 1;
             }
-            Err(problem) => read.defects.push(Defect { fid, problem }),
+            Err(problem) => summary.defects.push(Defect { fid, problem }),
+        }
+        if chunk.len() >= CHUNK_BYTES {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
+            rows.blocking_send(full).map_err(|_| interrupted())?;
         }
     }
-    Ok(read)
+    if !chunk.is_empty() {
+        rows.blocking_send(chunk).map_err(|_| interrupted())?;
+    }
+    Ok(summary)
+}
+
+fn interrupted() -> CatalogError {
+    CatalogError::Upload("the publication stopped before the file was read".into())
 }
 
 fn gdal_error(e: gdal::errors::GdalError) -> CatalogError {
@@ -319,30 +342,33 @@ fn with_srid(wkb: &[u8], srid: u32) -> Vec<u8> {
     out
 }
 
-impl ReadLayer {
-    /// Appends the feature as one COPY text line.
-    fn copy_line(&mut self, fid: i64, feature: &gdal::vector::Feature, ewkb: &str) -> Result<()> {
-        let out = &mut self.copy_rows;
-        out.extend_from_slice(fid.to_string().as_bytes());
-        for (index, _) in self.columns.iter().enumerate() {
-            out.push(b'\t');
-            // SAFETY: the handle is the live feature's and `index` is below its field count.
-            let set = unsafe { gdal_sys::OGR_F_IsFieldSet(feature.c_feature(), index as i32) } != 0;
-            let value = if set {
-                feature.field(index).map_err(gdal_error)?
-            } else {
-                None
-            };
-            match value.and_then(copy_text) {
-                Some(text) => escape_copy(&text, out),
-                None => out.extend_from_slice(b"\\N"),
-            }
-        }
+/// Appends the feature as one COPY text line.
+fn copy_line(
+    out: &mut Vec<u8>,
+    fid: i64,
+    columns: usize,
+    feature: &gdal::vector::Feature,
+    ewkb: &str,
+) -> Result<()> {
+    out.extend_from_slice(fid.to_string().as_bytes());
+    for index in 0..columns {
         out.push(b'\t');
-        out.extend_from_slice(ewkb.as_bytes());
-        out.push(b'\n');
-        Ok(())
+        // SAFETY: the handle is the live feature's and `index` is below its field count.
+        let set = unsafe { gdal_sys::OGR_F_IsFieldSet(feature.c_feature(), index as i32) } != 0;
+        let value = if set {
+            feature.field(index).map_err(gdal_error)?
+        } else {
+            None
+        };
+        match value.and_then(copy_text) {
+            Some(text) => escape_copy(&text, out),
+            None => out.extend_from_slice(b"\\N"),
+        }
     }
+    out.push(b'\t');
+    out.extend_from_slice(ewkb.as_bytes());
+    out.push(b'\n');
+    Ok(())
 }
 
 /// A field value as text PostgreSQL parses into the column's type.
@@ -393,6 +419,41 @@ mod tests {
         let ewkb = with_srid(&wkb, 4326);
         assert_eq!(&ewkb[..9], &[1, 1, 0, 0, 0x20, 0xE6, 0x10, 0, 0]);
         assert_eq!(ewkb.len(), wkb.len() + 4);
+    }
+
+    #[test]
+    fn a_large_file_is_sent_in_chunks_of_copy_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("titik.geojson");
+        let features: Vec<String> = (0..30_000)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"Feature","properties":{{"Nama Titik":"titik {i}\tdua"}},"geometry":{{"type":"Point","coordinates":[116.8,-1.2]}}}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        );
+        std::fs::write(&file, text).unwrap();
+        let (header_tx, header_rx) = tokio::sync::oneshot::channel();
+        let (rows_tx, mut rows_rx) = tokio::sync::mpsc::channel(1);
+        let reader = std::thread::spawn(move || {
+            stream(&file, "titik.geojson", None, None, header_tx, rows_tx)
+        });
+        let header = header_rx.blocking_recv().unwrap();
+        assert_eq!(header.columns[0].name, "nama_titik");
+        let (mut chunks, mut lines) = (0, 0);
+        while let Some(chunk) = rows_rx.blocking_recv() {
+            assert!(chunk.len() < CHUNK_BYTES + 4096);
+            assert_eq!(chunk.last(), Some(&b'\n'), "a chunk ends with a whole line");
+            chunks += 1;
+            lines += chunk.iter().filter(|b| **b == b'\n').count();
+        }
+        let summary = reader.join().unwrap().unwrap();
+        assert_eq!((summary.features, lines), (30_000, 30_000));
+        assert!(chunks > 1, "{chunks} chunk(s)");
     }
 
     #[test]

@@ -249,18 +249,31 @@ async fn publish(
         .acquire()
         .await
         .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+    let (header_tx, header) = tokio::sync::oneshot::channel();
+    let (rows_tx, rows) = tokio::sync::mpsc::channel(4);
     let (layer, crs, file_name) = (form.layer, form.crs, name.clone());
-    let read = crate::cpu::background(move || {
-        upload::read(&path, &file_name, layer.as_deref(), crs.as_deref())
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let reader = tokio::task::spawn_blocking(move || {
+        upload::stream(
+            &path,
+            &file_name,
+            layer.as_deref(),
+            crs.as_deref(),
+            header_tx,
+            rows_tx,
+        )
+    });
+    let upload = datasets::Upload {
+        file: name,
+        header,
+        rows,
+        reader,
+    };
     let options = datasets::PublishOptions {
         accept_defects: form.accept_defects,
     };
     let actor = super::ogc::actor(&caller, connection);
     let published =
-        datasets::publish(&state.pool, &principal, &actor, &id, &name, read, &options).await?;
+        datasets::publish(&state.pool, &principal, &actor, &id, upload, &options).await?;
     state.refresh_catalog().await;
     Ok((
         StatusCode::CREATED,
