@@ -3,7 +3,7 @@
 
 APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
 # The browser test drives Debian's Chromium: installed for `make test` only.
-TEST_PACKAGES := chromium python3-venv
+TEST_PACKAGES := chromium python3-venv python3-qgis qgis-providers
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The data directory: DATA_DIR=..., or SATUPETA_DATA_DIR from the environment, or var/.
@@ -64,7 +64,7 @@ $(CLIENT_DEPS): tests/clients/requirements.txt
 	@touch $@
 
 ## Runs every test (unit and integration, against a throwaway PostGIS cluster; the map page in
-## Debian's Chromium; the network node with GDAL's OGR and OWSLib).
+## Debian's Chromium; the network node with GDAL's OGR, OWSLib and QGIS).
 test: deps $(BROWSER_DEPS)
 	$(call install_missing,$(TEST_PACKAGES))
 	$(MAKE) $(CLIENT_DEPS)

@@ -1,6 +1,6 @@
-//! Real clients read the node: GDAL's OGR (`OAPIF` driver of gdal-bin) and OWSLib (Features,
-//! Records, CSW) with the OpenAPI document validated by openapi-spec-validator, through the
-//! scripts in `tests/clients` (`make test` installs their Python packages).
+//! Real clients read the node: GDAL's OGR (`OAPIF` driver of gdal-bin), QGIS (its OAPIF provider,
+//! Debian's python3-qgis) and OWSLib (Features, Records, CSW) with the OpenAPI document validated
+//! by openapi-spec-validator, through the scripts in `tests/clients` (`make test` installs them).
 
 use std::path::PathBuf;
 
@@ -47,7 +47,7 @@ async fn run(program: &str, args: &[&str]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gdal_and_owslib_read_features_records_and_csw_of_the_node() {
+async fn gdal_qgis_and_owslib_read_features_records_and_csw_of_the_node() {
     let python: PathBuf = root().join("tests/clients/.venv/bin/python");
     assert!(
         python.exists(),
@@ -122,6 +122,20 @@ async fn gdal_and_owslib_read_features_records_and_csw_of_the_node() {
     )
     .await;
     println!("{ogr}");
+    let qgis = run(
+        "/usr/bin/python3",
+        &[
+            "-u",
+            "tests/clients/check_qgis.py",
+            &ogc,
+            "fasilitas",
+            "1234",
+            filter,
+            &schools,
+        ],
+    )
+    .await;
+    println!("{qgis}");
     // The administrative boundaries, polygons, read whole by GDAL.
     let admin: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_area")
         .fetch_one(&db.pool)
