@@ -43,19 +43,18 @@ pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
     Ok(expr)
 }
 
-/// How deep `(`, `[` and `{` nest in `text`, outside quoted strings.
+/// How deep `(`, `[` and `{` nest in `text`. Quotes are not followed: an unclosed quote would
+/// otherwise hide any number of brackets from the count (brackets inside a text value count too,
+/// which only a value of more than [`MAX_NESTING`] opening brackets notices).
 fn nesting(text: &str) -> usize {
-    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None::<char>);
+    let (mut depth, mut deepest) = (0usize, 0usize);
     for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => {
+        match c {
+            '(' | '[' | '{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -590,6 +589,16 @@ mod tests {
         assert!(sql(&fine).is_ok());
         let json = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&json, Lang::Json).is_err());
+        // An unclosed quote hides nothing.
+        for quote in ["\"", "'"] {
+            let hidden = format!("{quote}{}", "(".repeat(5000));
+            assert!(
+                parse(&hidden, Lang::Text)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("nests")
+            );
+        }
     }
 
     #[test]
