@@ -30,6 +30,9 @@ pub struct Limits {
     pub search_hits: usize,
     /// Request bodies read and parsed at once (each at most `body_bytes`); more wait in line.
     pub body_concurrency: usize,
+    /// Bytes per second a request body must arrive at, after its first second, once its turn
+    /// comes; a slower one gets 408 (a slow sender holds a body slot no longer).
+    pub body_min_rate: usize,
     /// Parcel computations and plan changes running in the database at once; more wait in line.
     pub parcel_concurrency: usize,
     /// CPU-heavy tasks (tile rendering) running at once on the blocking threads; more wait.
@@ -76,6 +79,7 @@ pub const LIMITS: Limits = Limits {
     search_words: 12,
     search_hits: 500,
     body_concurrency: 8,
+    body_min_rate: 32 * 1024,
     parcel_concurrency: 4,
     cpu_concurrency: 4,
     queue_wait_s: 3,

@@ -134,7 +134,12 @@ pub struct Published {
     pub repaired_count: i64,
     /// Whether the dataset is public (approved) or internal.
     pub visibility: String,
+    /// Whether it is served as vector tiles (up to [`TILED_FEATURES`] features).
+    pub tiles: bool,
 }
+
+/// Features a dataset may have to be served as vector tiles (held in memory by every server).
+pub const TILED_FEATURES: i64 = 200_000;
 
 /// Where the data came from.
 #[derive(Debug, Clone, Serialize)]
@@ -293,9 +298,6 @@ impl Written {
         summary: Summary,
         options: &PublishOptions,
     ) -> Result<Published> {
-        if !summary.defects.is_empty() && !options.accept_defects {
-            return Err(CatalogError::Upload(defects_message(&summary)));
-        }
         if summary.features == 0 {
             return Err(CatalogError::Upload(format!(
                 "{file} has no feature with a geometry"
@@ -303,7 +305,17 @@ impl Written {
         }
         let (id, version, table) = (self.id.as_str(), self.version, self.table.as_str());
         let tx = &mut self.tx;
-        let facts = check_geometries(tx, table, options).await?;
+        let facts = check_geometries(tx, table).await?;
+        let defects = defects_message(&summary, &facts);
+        if !defects.is_empty() {
+            if !options.accept_defects {
+                return Err(CatalogError::Upload(format!(
+                    "{}; send `accept_defects=true` to publish without them, or repaired, on record",
+                    defects.join("; ")
+                )));
+            }
+            repair_geometries(tx, table).await?;
+        }
         sqlx::query(&format!("CREATE INDEX ON {table} USING gist (geom)"))
             .execute(&mut **tx)
             .await?;
@@ -325,6 +337,7 @@ impl Written {
             repaired: facts.invalid.clone(),
             repaired_count: facts.invalid_count,
             visibility: self.visibility.clone(),
+            tiles: summary.features <= TILED_FEATURES,
         };
         let extent = match (facts.west, facts.south, facts.east, facts.north) {
             (Some(w), Some(s), Some(e), Some(n)) => Some(vec![w, s, e, n]),
@@ -359,19 +372,47 @@ impl Written {
     }
 }
 
-fn defects_message(read: &Summary) -> String {
-    let first: Vec<String> = read
-        .defects
-        .iter()
-        .take(10)
-        .map(|d| format!("feature {} {}", d.fid, d.problem))
-        .collect();
-    format!(
-        "{} feature(s) cannot be published: {}{}; send `accept_defects=true` to publish without them, on record",
-        read.defects.len(),
-        first.join("; "),
-        if read.defects.len() > 10 { "; ..." } else { "" }
-    )
+/// Every kind of defect found: features that cannot be published, invalid geometries (the
+/// first 10 of each named).
+fn defects_message(read: &Summary, facts: &Facts) -> Vec<String> {
+    let mut out = Vec::new();
+    if !read.defects.is_empty() {
+        let first: Vec<String> = read
+            .defects
+            .iter()
+            .take(10)
+            .map(|d| format!("feature {} {}", d.fid, d.problem))
+            .collect();
+        out.push(format!(
+            "{} feature(s) cannot be published: {}{}",
+            read.defects.len(),
+            first.join("; "),
+            if read.defects.len() > 10 { "; ..." } else { "" }
+        ));
+    }
+    if facts.invalid_count > 0 {
+        let first: Vec<&String> = facts.invalid.iter().take(10).collect();
+        out.push(format!(
+            "{} geometr{} invalid (feature: reason): {}{}",
+            facts.invalid_count,
+            if facts.invalid_count == 1 {
+                "y is"
+            } else {
+                "ies are"
+            },
+            first
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            if facts.invalid_count > 10 {
+                "; ..."
+            } else {
+                ""
+            }
+        ));
+    }
+    out
 }
 
 /// PostGIS's `MULTIPOLYGON` as GeoJSON's `MultiPolygon`.
@@ -468,35 +509,20 @@ async fn copy_rows(
     Ok(())
 }
 
-/// The table's extent and geometry types; invalid geometries refuse the upload, or are repaired
-/// when the options accept defects.
-async fn check_geometries(
-    tx: &mut PgConnection,
-    table: &str,
-    options: &PublishOptions,
-) -> Result<Facts> {
+/// The table's extent, geometry types and invalid geometries.
+async fn check_geometries(tx: &mut PgConnection, table: &str) -> Result<Facts> {
     let sql = include_str!("sql/facts.sql").replace("{table}", table);
-    let facts: Facts = sqlx::query_as(&sql).fetch_one(&mut *tx).await?;
-    if facts.invalid_count > 0 {
-        if !options.accept_defects {
-            return Err(CatalogError::Upload(format!(
-                "{} geometr{} invalid ({}); send `accept_defects=true` to publish them repaired, on record",
-                facts.invalid_count,
-                if facts.invalid_count == 1 {
-                    "y is"
-                } else {
-                    "ies are"
-                },
-                facts.invalid.join("; ")
-            )));
-        }
-        sqlx::query(&format!(
-            "UPDATE {table} SET geom = ST_MakeValid(geom) WHERE NOT ST_IsValid(geom)"
-        ))
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(facts)
+    Ok(sqlx::query_as(&sql).fetch_one(&mut *tx).await?)
+}
+
+/// Repairs the invalid geometries (`ST_MakeValid`), when the publisher accepted it.
+async fn repair_geometries(tx: &mut PgConnection, table: &str) -> Result<()> {
+    sqlx::query(&format!(
+        "UPDATE {table} SET geom = ST_MakeValid(geom) WHERE NOT ST_IsValid(geom)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn announce(tx: &mut PgConnection, id: &str, what: &str) -> Result<()> {

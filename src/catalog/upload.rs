@@ -105,6 +105,13 @@ pub struct Summary {
 /// Bytes of COPY text sent at once.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// Features a dataset may have at most: a compressed upload (a zip) may unpack to far more than
+/// the upload limit.
+pub const MAX_FEATURES: i64 = 1_000_000;
+
+/// Bytes of data (as COPY text, geometries in hex) a dataset may have at most.
+pub const MAX_DATA_BYTES: u64 = 2 << 30;
+
 /// Opens `file` (named `name` by the client, for messages) with its `layer` (or the only one),
 /// sends what it holds on `header`, then every feature as lines of PostgreSQL's COPY text format
 /// (fid, the columns, the EWKB geometry) on `rows`, a chunk at a time: the upload is never held
@@ -157,6 +164,7 @@ pub fn stream(
     };
     header.send(opened).map_err(|_| interrupted())?;
     let mut summary = Summary::default();
+    let mut sent: u64 = 0;
     let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
     for (position, feature) in source_layer.features().enumerate() {
         let fid = feature.fid().map_or(position as i64 + 1, |f| f as i64);
@@ -167,7 +175,19 @@ pub fn stream(
             }
             Err(problem) => summary.defects.push(Defect { fid, problem }),
         }
+        if summary.features > MAX_FEATURES {
+            return Err(CatalogError::Upload(format!(
+                "{name} has more than {MAX_FEATURES} features, the most a dataset may have: split it"
+            )));
+        }
         if chunk.len() >= CHUNK_BYTES {
+            sent += chunk.len() as u64;
+            if sent > MAX_DATA_BYTES {
+                return Err(CatalogError::Upload(format!(
+                    "{name} holds more than {} GiB of data, the most a dataset may have: split it",
+                    MAX_DATA_BYTES >> 30
+                )));
+            }
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
             rows.blocking_send(full).map_err(|_| interrupted())?;
         }

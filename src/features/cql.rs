@@ -29,6 +29,14 @@ pub enum Lang {
 /// thousands of parentheses would overflow the stack before any other limit is checked.
 const MAX_NESTING: usize = 20;
 
+/// Signs (`-`, `+`) in a row at most: the parser recurses on each prefix sign too.
+const MAX_SIGNS: usize = 3;
+
+/// Stack the parser runs on: the parser recurses on what nests (brackets, prefix operators), and a
+/// stack overflow would abort the whole server; the limits above refuse deep filters first, and
+/// this stack holds any filter the URL limit lets through.
+const PARSER_STACK: usize = 32 * 1024 * 1024;
+
 /// Parses `text` in `lang`.
 pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
     if nesting(text) > MAX_NESTING {
@@ -36,11 +44,32 @@ pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
             "the filter nests brackets more than {MAX_NESTING} deep"
         )));
     }
-    let expr = match lang {
+    if signs_in_a_row(text) > MAX_SIGNS {
+        return Err(invalid(format!(
+            "the filter has more than {MAX_SIGNS} signs (- or +) in a row"
+        )));
+    }
+    // A stack of its own (allocated lazily by the system), whatever thread runs the request.
+    stacker::grow(PARSER_STACK, || match lang {
         Lang::Text => cql2::parse_text(text).map_err(|e| invalid(format!("{e}"))),
         Lang::Json => cql2::parse_json(text).map_err(|e| invalid(format!("{e}"))),
-    }?;
-    Ok(expr)
+    })
+}
+
+/// The longest run of `-` and `+` in `text`, spaces between them ignored.
+fn signs_in_a_row(text: &str) -> usize {
+    let (mut run, mut longest) = (0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '-' | '+' => {
+                run += 1;
+                longest = longest.max(run);
+            }
+            c if c.is_whitespace() => {}
+            _ => run = 0,
+        }
+    }
+    longest
 }
 
 /// How deep `(`, `[` and `{` nest in `text`. Quotes are not followed: an unclosed quote would
@@ -589,6 +618,10 @@ mod tests {
         assert!(sql(&fine).is_ok());
         let json = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&json, Lang::Json).is_err());
+        // Prefix signs recurse too.
+        let signs = format!("kapasitas = {}1", "-".repeat(4000));
+        assert!(sql(&signs).unwrap_err().to_string().contains("signs"));
+        assert!(sql("kapasitas = -1 AND kapasitas > - - 2").is_ok());
         // An unclosed quote hides nothing.
         for quote in ["\"", "'"] {
             let hidden = format!("{quote}{}", "(".repeat(5000));

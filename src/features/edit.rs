@@ -221,18 +221,7 @@ async fn finish(
     id: i64,
 ) -> Result<()> {
     let source = source(collection)?;
-    let invalid: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT ST_IsValidReason(geom) FROM {} WHERE fid = $1 AND NOT ST_IsValid(geom)",
-        source.relation
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(reason) = invalid {
-        return Err(FeaturesError::InvalidFeature(format!(
-            "the geometry is not valid: {reason}"
-        )));
-    }
+    check_shape(tx, source, collection, id).await?;
     sqlx::query(&format!(
         "UPDATE dataset_version SET features = (SELECT count(*) FROM {}) \
          WHERE (dataset_id, version) = (SELECT id, current_version FROM dataset WHERE id = $1)",
@@ -256,6 +245,68 @@ async fn finish(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// The feature's geometry as an upload's is checked: valid, on the Earth, of the dataset's type.
+async fn check_shape(
+    tx: &mut PgConnection,
+    source: &Source,
+    collection: &Collection,
+    id: i64,
+) -> Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct Shape {
+        invalid: Option<String>,
+        on_earth: bool,
+        kind: String,
+    }
+    let shape: Option<Shape> = sqlx::query_as(&format!(
+        "SELECT CASE WHEN ST_IsValid(geom) THEN NULL ELSE ST_IsValidReason(geom) END AS invalid, \
+                ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 \
+                AND ST_YMax(geom) <= 90 AS on_earth, \
+                GeometryType(geom) AS kind \
+         FROM {} WHERE fid = $1",
+        source.relation
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(shape) = shape else { return Ok(()) };
+    if let Some(reason) = shape.invalid {
+        return Err(FeaturesError::InvalidFeature(format!(
+            "the geometry is not valid: {reason}"
+        )));
+    }
+    if !shape.on_earth {
+        return Err(FeaturesError::InvalidFeature(
+            "the geometry is not on the Earth (longitudes -180..180, latitudes -90..90 in \
+             EPSG:4326): is its CRS (Content-Crs) right?"
+                .into(),
+        ));
+    }
+    if !same_kind(collection.geometry_type.as_deref(), &shape.kind) {
+        return Err(FeaturesError::InvalidFeature(format!(
+            "the geometry is a {}; {} holds {} geometries",
+            shape.kind,
+            collection.id,
+            collection.geometry_type.as_deref().unwrap_or("other")
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a geometry of PostGIS type `kind` (`POINT`, `MULTIPOLYGON`) fits a dataset of `kind`
+/// (`Point`, `MultiPolygon`; a single geometry fits its multi type and back; `Geometry` takes any).
+fn same_kind(dataset: Option<&str>, kind: &str) -> bool {
+    let base = |k: &str| {
+        k.to_ascii_lowercase()
+            .trim_start_matches("multi")
+            .to_string()
+    };
+    match dataset {
+        None | Some("Geometry") => true,
+        Some(d) => base(d) == base(kind),
+    }
 }
 
 fn column(collection: &Collection, name: &str) -> String {

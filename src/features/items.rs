@@ -49,7 +49,11 @@ pub async fn page(pool: &PgPool, collection: &Collection, query: &ItemsQuery) ->
     conditions(&mut sql, collection, source, query)?;
     sql.push(format!(" ORDER BY t.{} LIMIT ", source.id_column));
     sql.push_bind(query.limit + 1);
-    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<Row> = sql
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(refused_value)?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit as usize);
     let unfiltered = query.bbox.is_none()
@@ -130,7 +134,7 @@ fn select<'a>(
         )
     };
     QueryBuilder::new(format!(
-        "SELECT t.{}::bigint AS id, ST_AsGeoJSON({geometry}, {}) AS geometry, {properties} AS properties{extra} \
+        "SELECT t.{}::bigint AS id, ST_AsGeoJSON({geometry}, {}, 0) AS geometry, {properties} AS properties{extra} \
          FROM {} t",
         source.id_column, crs.digits, source.relation
     ))
@@ -194,6 +198,24 @@ fn envelope(sql: &mut QueryBuilder<'_, Postgres>, [w, s, e, n]: [f64; 4], crs: C
         sql.push_bind(v);
     }
     sql.push(format!(", {}), 4326)", crs.srid));
+}
+
+/// A value PostgreSQL could not take (a date out of range, a number too large: SQLSTATE class 22)
+/// or could not compare (a date with a number: 42883, 42804) is the query's fault: 400 naming it.
+fn refused_value(e: sqlx::Error) -> super::FeaturesError {
+    match e.as_database_error() {
+        Some(db)
+            if db
+                .code()
+                .is_some_and(|c| c.starts_with("22") || c == "42883" || c == "42804") =>
+        {
+            super::FeaturesError::Parameter {
+                name: "filter",
+                problem: format!("a value cannot be used: {}", db.message()),
+            }
+        }
+        _ => e.into(),
+    }
 }
 
 fn write_feature(out: &mut String, row: &Row) {

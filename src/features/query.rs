@@ -10,7 +10,7 @@ pub const DEFAULT_LIMIT: i64 = 10;
 /// Features in a page at most.
 pub const MAX_LIMIT: i64 = 10_000;
 /// Bytes of a filter at most.
-const MAX_FILTER_BYTES: usize = 16 * 1024;
+const MAX_FILTER_BYTES: usize = 8 * 1024;
 
 /// What an `/items` request asks for.
 #[derive(Debug, Clone)]

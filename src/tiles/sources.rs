@@ -175,6 +175,7 @@ pub async fn registered_layers(
 ) -> Result<Vec<LoadedLayer>> {
     let registry: Vec<Registered> = sqlx::query_as(include_str!("sql/registered_layers.sql"))
         .bind(only)
+        .bind(crate::catalog::datasets::TILED_FEATURES)
         .fetch_all(&mut *conn)
         .await?;
     let mut layers = Vec::with_capacity(registry.len());

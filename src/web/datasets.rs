@@ -146,8 +146,16 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
         crs: None,
         accept_defects: false,
     };
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::bad_request(format!("the upload cannot be read: {e}"))
+    let bad = |e: axum::extract::multipart::MultipartError| match e.status() {
+        // A body over the limit (sent without its length) is refused as such.
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the upload is larger than the {} MiB limit",
+                UPLOAD_BYTES >> 20
+            ),
+        ),
+        _ => ApiError::bad_request(format!("the upload cannot be read: {e}")),
     };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();

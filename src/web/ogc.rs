@@ -145,7 +145,7 @@ fn document(
 
 /// A page for people: the document's title, its links, and (for features) a small map drawn by
 /// `/static/js/ogc.js` from the JSON version of the same URL.
-fn html_page(title: &str, doc: &Value) -> Response {
+pub(super) fn html_page(title: &str, doc: &Value) -> Response {
     let escape = |t: &str| {
         t.replace('&', "&amp;")
             .replace('<', "&lt;")

@@ -131,6 +131,12 @@ async fn items(
     let all = readable_records(&state, &caller);
     let (page, matched) = query.apply(&all);
     let doc = records::ogc::items(&base, &query, &page, matched);
+    if query.format == Some(records::search::Format::Html) {
+        return Ok(cache_for(
+            &caller,
+            super::ogc::html_page("Katalog data", &doc),
+        ));
+    }
     Ok(cache_for(&caller, json("application/geo+json", doc)))
 }
 
@@ -142,14 +148,15 @@ async fn record(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let mut iso = false;
+    let (mut iso, mut html) = (false, false);
     for (k, v) in &pairs {
         match (k.as_str(), v.as_str()) {
             ("f", "iso19139" | "xml") => iso = true,
             ("f", "json") => iso = false,
+            ("f", "html") => html = true,
             ("f", other) => {
                 return Err(ApiError::bad_request(format!(
-                    "f: \"{other}\": json or iso19139"
+                    "f: \"{other}\": json, html or iso19139"
                 )));
             }
             (other, _) => {
@@ -164,7 +171,10 @@ async fn record(
         .into_iter()
         .find(|r| r.id == id)
         .ok_or_else(|| ApiError::not_found(format!("there is no record \"{id}\" you may read")))?;
-    let response = if iso {
+    let response = if html {
+        let doc = records::ogc::record(&base, &found);
+        super::ogc::html_page(&found.metadata.title, &doc)
+    } else if iso {
         (
             [(
                 header::CONTENT_TYPE,

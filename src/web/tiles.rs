@@ -37,9 +37,11 @@ async fn layer_access(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<Response, ApiError> {
+    // `/tiles/{layer}/...`, `/ogc/collections/{id}/tiles...`, and TileJSON at `/tiles/{file}`.
     let id = params
         .get("layer")
         .or_else(|| params.get("id"))
+        .or_else(|| params.get("file"))
         .map(|v| v.trim_end_matches(".json"))
         .unwrap_or_default();
     let internal = state

@@ -140,21 +140,86 @@ async fn point(
     }
 }
 
-/// Takes one of the [`Limits::body_concurrency`](crate::limits::Limits) slots before the body is
-/// read, so that the bodies held in memory at once are bounded, whatever the connections.
+/// Takes one of the [`Limits::body_concurrency`](crate::limits::Limits) slots and reads the body
+/// under it, so that the bodies being read at once are bounded, whatever the connections. The
+/// body must keep up [`Limits::body_min_rate`](crate::limits::Limits), and the slot is free again
+/// as soon as it has arrived: a slow sender holds one about a second.
 async fn body_slot(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let slot = tokio::time::timeout(LIMITS.queue_wait(), state.bodies.acquire()).await;
-    match slot {
-        Ok(Ok(_permit)) => next.run(request).await,
-        _ => ApiError::unavailable(format!(
+    let Ok(Ok(permit)) = slot else {
+        return ApiError::unavailable(format!(
             "{} request bodies are being read; none finished within {} s",
             LIMITS.body_concurrency, LIMITS.queue_wait_s
         ))
-        .into_response(),
+        .into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    drop(permit);
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// Reads a request body of at most [`Limits::body_bytes`](crate::limits::Limits) that arrives at
+/// [`Limits::body_min_rate`](crate::limits::Limits) or faster after its first second (413 for a
+/// larger one, 408 for a slower one).
+async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let started = std::time::Instant::now();
+    let mut body = body;
+    let mut received = bytes::BytesMut::new();
+    let too_slow = || {
+        ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body arrives slower than {} KiB/s",
+                LIMITS.body_min_rate / 1024
+            ),
+        )
+    };
+    loop {
+        // The time the bytes received so far may have taken, at the slowest rate allowed.
+        let allowed = std::time::Duration::from_secs(1)
+            + std::time::Duration::from_secs_f64(
+                received.len() as f64 / LIMITS.body_min_rate as f64,
+            );
+        let left = allowed.saturating_sub(started.elapsed());
+        let frame = match tokio::time::timeout(left, body.frame()).await {
+            Err(_) => return Err(too_slow()),
+            Ok(None) => return Ok(received.freeze()),
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than the {} limit",
+                        LIMITS.body_size_text()
+                    ),
+                ));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            received.extend_from_slice(&data);
+            if received.len() > LIMITS.body_bytes {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than the {} limit",
+                        LIMITS.body_size_text()
+                    ),
+                ));
+            }
+        }
     }
 }
 

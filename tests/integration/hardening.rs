@@ -394,6 +394,74 @@ async fn slow_and_silent_connections_are_closed() {
     assert_eq!(get(&format!("{base}/healthz"), &[]).await.status, 200);
 }
 
+#[tokio::test]
+async fn slow_body_senders_hold_the_body_slots_no_longer_than_the_limit() {
+    let db = fresh_db().await;
+    let base = serve(&db).await;
+    let address = base.trim_start_matches("http://").to_string();
+    // More slow senders than there are body slots, each promising a large parcel and sending a
+    // byte every half second.
+    let mut slow = Vec::new();
+    for _ in 0..(LIMITS.body_concurrency + 4) {
+        let address = address.clone();
+        slow.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            let head = "POST /api/v1/zoning/parcel HTTP/1.1\r\nHost: x\r\n\
+                        Content-Type: application/json\r\nContent-Length: 400000\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            for _ in 0..60 {
+                if stream.write_all(b" ").await.is_err() {
+                    break;
+                }
+                let mut buffer = [0u8; 512];
+                match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buffer))
+                    .await
+                {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(n)) => {
+                        answer.extend_from_slice(&buffer[..n]);
+                        break;
+                    }
+                    Err(_) => {}
+                }
+            }
+            (
+                String::from_utf8_lossy(&answer).to_string(),
+                started.elapsed(),
+            )
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A parcel sent meanwhile is answered (not 503): the slow ones lose their slots in time.
+    let parcel = json!({"type": "Polygon", "coordinates": [[[116.85, -1.2], [116.851, -1.2], [116.851, -1.201], [116.85, -1.2]]]});
+    let started = Instant::now();
+    let answer = send(
+        client()
+            .post(format!("{base}/api/v1/zoning/parcel"))
+            .json(&parcel),
+    )
+    .await;
+    assert_ne!(
+        answer.status,
+        503,
+        "a parcel waited behind slow senders ({:?})",
+        started.elapsed()
+    );
+    for task in slow {
+        let (answer, took) = task.await.unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 408") || answer.starts_with("HTTP/1.1 503"),
+            "a slow sender was answered {answer:?} after {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(LIMITS.queue_wait_s + 5),
+            "{took:?}"
+        );
+    }
+}
+
 /// A TCP proxy in front of the test cluster that can be cut, as a network or a database outage.
 struct Proxy {
     port: u16,

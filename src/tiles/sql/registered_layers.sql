@@ -1,6 +1,7 @@
 -- The registry of tile layers: tables served as vector tiles without new code; and the catalog's
 -- datasets, each from its current version's table in EPSG:4326 (its columns as properties); the
--- tiles of an internal one are for signed-in accounts only (see `web::tiles`).
+-- tiles of an internal one are for signed-in accounts only (see `web::tiles`). Layers are held in
+-- memory: a dataset of more than $2 features has no tiles (its publication report says so).
 -- $1: only these layers (null: every one).
 SELECT * FROM (
 SELECT id, description, table_name, id_column, geometry_column, properties
@@ -19,6 +20,7 @@ SELECT d.id,
              ORDER BY a.attnum)
 FROM dataset d
 JOIN dataset_version v ON v.dataset_id = d.id AND v.version = d.current_version
+WHERE v.features <= $2
 ) layers
 WHERE $1::text[] IS NULL OR id = ANY($1)
 ORDER BY id
