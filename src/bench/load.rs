@@ -122,9 +122,20 @@ pub fn wrk(options: &BenchOptions, script: &Path, base_url: &str) -> anyhow::Res
             .context("wrk printed no rate")?,
         p50: field("50%", 1).unwrap_or_default(),
         p99: field("99%", 1).unwrap_or_default(),
+        // Answers other than 2xx/3xx, and requests that got none (connect, read, write errors and
+        // timeouts: `Socket errors: connect 0, read 0, write 0, timeout 12`).
         errors: field("Non-2xx", 4)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+            + text
+                .lines()
+                .find(|l| l.trim_start().starts_with("Socket errors:"))
+                .map(|l| {
+                    l.split(|c: char| !c.is_ascii_digit())
+                        .filter_map(|n| n.parse::<u64>().ok())
+                        .sum::<u64>()
+                })
+                .unwrap_or(0),
     })
 }
 

@@ -253,6 +253,8 @@ fn pygeoapi_config(url: &str, port: u16, database_url: &str) -> anyhow::Result<s
             "encoding": "utf-8",
             "languages": ["en-US"],
             "pretty_print": false,
+            // Compressed answers, as satupeta and tipg give a browser that asks for them.
+            "gzip": true,
             "limits": {"default_items": 10, "max_items": 10000},
             "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "OSM"},
         },

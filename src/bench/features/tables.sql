@@ -23,8 +23,10 @@ CREATE INDEX fasilitas__v1_geom ON dataset_data.fasilitas__v1 USING gist (geom);
 
 ANALYZE dataset_data.fasilitas__v1;
 
--- The plan as the peers read it: `zoning_feature` without its second geometry (`geom_3857`, kept
--- for tiles), which pygeoapi cannot serialise and no client asks for.
+-- The plan as the peers read it: what satupeta's `zoning` collection serves (the zones in force,
+-- the same properties), without the second geometry (`geom_3857`, kept for tiles), which pygeoapi
+-- cannot serialise and no client asks for.
 CREATE VIEW public.bench_zoning AS
-SELECT id, subzone_code, block, subblock, kelurahan, kecamatan, overlays, attributes, area_m2, geom
-FROM zoning_feature;
+SELECT id, version_id, source_fid, subzone_code, block, subblock, kelurahan, kecamatan, overlays,
+       area_m2, in_force_version_id, geom
+FROM published_zoning;
