@@ -222,14 +222,12 @@ async fn finish(
 ) -> Result<()> {
     let source = source(collection)?;
     check_shape(tx, source, collection, id).await?;
-    sqlx::query(&format!(
-        "UPDATE dataset_version SET features = (SELECT count(*) FROM {}) \
-         WHERE (dataset_id, version) = (SELECT id, current_version FROM dataset WHERE id = $1)",
-        source.relation
-    ))
-    .bind(&collection.id)
-    .execute(&mut *tx)
-    .await?;
+    // The relation is the catalog's, never a request's text.
+    let facts = include_str!("sql/version_facts.sql").replace("{table}", &source.relation);
+    sqlx::query(&facts)
+        .bind(&collection.id)
+        .execute(&mut *tx)
+        .await?;
     accounts::audit(
         tx,
         actor,

@@ -544,7 +544,7 @@ async fn only_the_owning_agency_edits_features_with_etags_and_republishing_keeps
     assert_eq!(up.status, 201, "{}", up.body);
     let items = "/ogc/collections/puskesmas/items";
     let feature = json!({"type": "Feature", "properties": {"nama_puskesmas": "Puskesmas Baru", "kapasitas": 40},
-                         "geometry": {"type": "Point", "coordinates": [116.9, -1.2]}});
+                         "geometry": {"type": "Point", "coordinates": [117.05, -1.2]}});
 
     // The authorisation matrix of the writes.
     assert_eq!(
@@ -619,6 +619,23 @@ async fn only_the_owning_agency_edits_features_with_etags_and_republishing_keeps
         .json(reqwest::Method::POST, items, Some(&p.dinkes), &feature, &[])
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
+    // The collection's extent and count follow the edit (117.05, -1.2 lies east of the others).
+    let mut extent = Value::Null;
+    for _ in 0..50 {
+        let c = client
+            .get("/ogc/collections/puskesmas", Some(&p.dinkes))
+            .await;
+        extent = c.body["extent"]["spatial"]["bbox"][0].clone();
+        if extent[2] == json!(117.05) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(extent[2], json!(117.05), "{extent}");
+    let matched = client
+        .get(&format!("{items}?limit=1"), Some(&p.dinkes))
+        .await;
+    assert_eq!(matched.body["numberMatched"], 13);
     let location = created.header("location").to_string();
     // The GeoJSON file's features were 0 to 11: the new one is the next id.
     assert!(
