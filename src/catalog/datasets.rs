@@ -186,13 +186,20 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// The reader's own error when it stopped (the file cannot be read), else `other`.
-    async fn failure(self, other: CatalogError) -> CatalogError {
+    /// The reader's own error (the file cannot be read): why no header came.
+    async fn unread(self) -> CatalogError {
         drop(self.rows);
         match self.reader.await {
             Ok(Err(e)) => e,
-            _ => other,
+            _ => interrupted(),
         }
+    }
+
+    /// Stops the reader (it sees its receiver gone) and answers `error`, the publication's.
+    async fn abandon(self, error: CatalogError) -> CatalogError {
+        drop(self.rows);
+        let _ = self.reader.await;
+        error
     }
 }
 
@@ -226,11 +233,11 @@ pub async fn publish(
         })?;
     let header = match (&mut upload.header).await {
         Ok(header) => header,
-        Err(_) => return Err(upload.failure(interrupted()).await),
+        Err(_) => return Err(upload.unread().await),
     };
     let written = match write_version(pool, caller, id, &agency, &header, &mut upload.rows).await {
         Ok(written) => written,
-        Err(e) => return Err(upload.failure(e).await),
+        Err(e) => return Err(upload.abandon(e).await),
     };
     let summary = match upload.reader.await {
         Ok(Ok(summary)) => summary,
