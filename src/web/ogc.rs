@@ -179,7 +179,7 @@ pub(super) fn html_page(title: &str, doc: &Value) -> Response {
         .filter_map(|c| Some((c["id"].as_str()?, c["title"].as_str().unwrap_or(""))))
         .map(|(id, t)| {
             format!(
-                "<li><a href=\"collections/{0}?f=html\">{1}</a> <code>{0}</code></li>",
+                "<li><a href=\"/ogc/collections/{0}?f=html\">{1}</a> <code>{0}</code></li>",
                 escape(id),
                 escape(t)
             )
