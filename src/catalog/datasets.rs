@@ -126,8 +126,10 @@ pub struct Published {
     pub source: SourceFacts,
     /// The columns, with their names in the file.
     pub columns: Vec<super::upload::Column>,
-    /// Features left out, with why.
+    /// Features left out, with why (the first 100).
     pub left_out: Vec<super::upload::Defect>,
+    /// How many were left out.
+    pub left_out_count: i64,
     /// Invalid geometries repaired (the first 20, with the reason) and how many.
     pub repaired: Vec<String>,
     /// How many geometries were repaired.
@@ -341,6 +343,7 @@ impl Written {
             },
             columns: header.columns,
             left_out: summary.defects,
+            left_out_count: summary.defect_count,
             repaired: facts.invalid.clone(),
             repaired_count: facts.invalid_count,
             visibility: self.visibility.clone(),
@@ -383,7 +386,7 @@ impl Written {
 /// first 10 of each named).
 fn defects_message(read: &Summary, facts: &Facts) -> Vec<String> {
     let mut out = Vec::new();
-    if !read.defects.is_empty() {
+    if read.defect_count > 0 {
         let first: Vec<String> = read
             .defects
             .iter()
@@ -392,9 +395,9 @@ fn defects_message(read: &Summary, facts: &Facts) -> Vec<String> {
             .collect();
         out.push(format!(
             "{} feature(s) cannot be published: {}{}",
-            read.defects.len(),
+            read.defect_count,
             first.join("; "),
-            if read.defects.len() > 10 { "; ..." } else { "" }
+            if read.defect_count > 10 { "; ..." } else { "" }
         ));
     }
     if facts.invalid_count > 0 {

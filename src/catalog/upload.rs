@@ -98,9 +98,15 @@ pub struct Header {
 pub struct Summary {
     /// Features read and sent.
     pub features: i64,
-    /// Features left out (no geometry, off the Earth after reprojection).
+    /// Features left out (no geometry, off the Earth after reprojection): the first
+    /// [`DEFECTS_LISTED`].
     pub defects: Vec<Defect>,
+    /// How many were left out.
+    pub defect_count: i64,
 }
+
+/// Defects listed by name at most (the rest are counted).
+pub const DEFECTS_LISTED: usize = 100;
 
 /// Bytes of COPY text sent at once.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -173,9 +179,15 @@ pub fn stream(
                 copy_line(&mut chunk, fid, count, &feature, &ewkb)?;
                 summary.features += 1;
             }
-            Err(problem) => summary.defects.push(Defect { fid, problem }),
+            Err(problem) => {
+                summary.defect_count += 1;
+                if summary.defects.len() < DEFECTS_LISTED {
+                    summary.defects.push(Defect { fid, problem });
+                }
+            }
         }
-        if summary.features > MAX_FEATURES {
+        // Every feature counts, with or without a geometry: a small zip may hold millions of rows.
+        if summary.features + summary.defect_count > MAX_FEATURES {
             return Err(CatalogError::Upload(format!(
                 "{name} has more than {MAX_FEATURES} features, the most a dataset may have: split it"
             )));

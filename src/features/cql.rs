@@ -25,9 +25,13 @@ pub enum Lang {
     Json,
 }
 
-/// Brackets a filter may nest at most: the parser recurses on each, and a hostile filter of
-/// thousands of parentheses would overflow the stack before any other limit is checked.
-const MAX_NESTING: usize = 20;
+/// Brackets a filter may nest at most: the parser recurses on each, and backtracks (a group is
+/// tried as an expression, then as a list): work doubles with each level.
+const MAX_NESTING: usize = 8;
+
+/// Opening brackets a filter may have in all (each group of the deepest kind costs the parser
+/// 2^[`MAX_NESTING`] tries).
+const MAX_BRACKETS: usize = 64;
 
 /// Signs (`-`, `+`) in a row at most: the parser recurses on each prefix sign too.
 const MAX_SIGNS: usize = 3;
@@ -44,16 +48,59 @@ pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
             "the filter nests brackets more than {MAX_NESTING} deep"
         )));
     }
+    if text
+        .chars()
+        .filter(|c| matches!(c, '(' | '[' | '{'))
+        .count()
+        > MAX_BRACKETS
+    {
+        return Err(invalid(format!(
+            "the filter has more than {MAX_BRACKETS} brackets"
+        )));
+    }
     if signs_in_a_row(text) > MAX_SIGNS {
         return Err(invalid(format!(
             "the filter has more than {MAX_SIGNS} signs (- or +) in a row"
         )));
     }
-    // A stack of its own (allocated lazily by the system), whatever thread runs the request.
-    stacker::grow(PARSER_STACK, || match lang {
-        Lang::Text => cql2::parse_text(text).map_err(|e| invalid(format!("{e}"))),
-        Lang::Json => cql2::parse_json(text).map_err(|e| invalid(format!("{e}"))),
+    // A stack of its own (allocated lazily by the system), whatever thread runs the request. An
+    // expression deeper than the writer goes is refused (and dropped) there: chains such as
+    // `a = 1 = 1 = ...` or `1 * 1 * ...` nest without brackets, and everything after parsing
+    // (writing SQL, describing it in a message, dropping it) recurses on the request's stack.
+    stacker::grow(PARSER_STACK, || {
+        let expr = match lang {
+            Lang::Text => cql2::parse_text(text).map_err(|e| invalid(short(&e.to_string()))),
+            Lang::Json => cql2::parse_json(text).map_err(|e| invalid(short(&e.to_string()))),
+        }?;
+        if depth(&expr) > MAX_DEPTH {
+            return Err(invalid(format!(
+                "the filter nests more than {MAX_DEPTH} operations deep"
+            )));
+        }
+        Ok(expr)
     })
+}
+
+/// The first 200 characters of a parser's message (it may quote the whole filter).
+fn short(message: &str) -> String {
+    match message.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &message[..i]),
+        None => message.to_string(),
+    }
+}
+
+/// How deep `expr` nests.
+fn depth(expr: &Expr) -> usize {
+    let children: Box<dyn Iterator<Item = &Box<Expr>>> = match expr {
+        Expr::Operation { args, .. } => Box::new(args.iter()),
+        Expr::Interval { interval } => Box::new(interval.iter()),
+        Expr::BBox { bbox } => Box::new(bbox.iter()),
+        Expr::Array(items) => Box::new(items.iter()),
+        Expr::Timestamp { timestamp } => Box::new(std::iter::once(timestamp)),
+        Expr::Date { date } => Box::new(std::iter::once(date)),
+        _ => Box::new(std::iter::empty()),
+    };
+    1 + children.map(|c| depth(c)).max().unwrap_or(0)
 }
 
 /// The longest run of `-` and `+` in `text`, spaces between them ignored.
@@ -344,26 +391,50 @@ impl Writer<'_> {
     ) -> Result<()> {
         self.count(depth)?;
         match expr {
-            Expr::Property { property } => self.property(property, sql),
-            Expr::Literal(text) => literal_text(text, kind, sql),
+            Expr::Property { property } => {
+                let own = self.type_of(expr);
+                let geometric = own == Type::Geometry;
+                if (kind == Type::Geometry) != geometric && kind != Type::Unknown {
+                    return Err(mismatch(property, own, kind));
+                }
+                self.property(property, sql)
+            }
+            Expr::Literal(text) if kind != Type::Geometry => literal_text(text, kind, sql),
             Expr::Float(number) => match kind {
                 Type::Text => {
                     sql.push_bind(number.to_string());
                     Ok(())
                 }
-                _ => {
+                Type::Number | Type::Unknown => {
                     sql.push_bind(*number);
                     Ok(())
                 }
+                other => Err(invalid(format!(
+                    "{number} is compared with {}",
+                    other.name()
+                ))),
             },
-            Expr::Bool(b) => {
-                sql.push_bind(*b);
-                Ok(())
+            Expr::Bool(b) => match kind {
+                Type::Boolean | Type::Unknown => {
+                    sql.push_bind(*b);
+                    Ok(())
+                }
+                other => Err(invalid(format!("{b} is compared with {}", other.name()))),
+            },
+            Expr::Date { date } if matches!(kind, Type::Date | Type::Timestamp | Type::Unknown) => {
+                self.temporal(date, "date", sql)
             }
-            Expr::Date { date } => self.temporal(date, "date", sql),
-            Expr::Timestamp { timestamp } => self.temporal(timestamp, "timestamptz", sql),
-            Expr::Geometry(geometry) => self.geometry(geometry, sql),
-            Expr::BBox { bbox } => self.bbox(bbox, sql),
+            Expr::Timestamp { timestamp }
+                if matches!(kind, Type::Date | Type::Timestamp | Type::Unknown) =>
+            {
+                self.temporal(timestamp, "timestamptz", sql)
+            }
+            Expr::Geometry(geometry) if matches!(kind, Type::Geometry | Type::Unknown) => {
+                self.geometry(geometry, sql)
+            }
+            Expr::BBox { bbox } if matches!(kind, Type::Geometry | Type::Unknown) => {
+                self.bbox(bbox, sql)
+            }
             Expr::Operation { op, args } if op == "casei" => {
                 let [arg] = args.as_slice() else {
                     return Err(invalid("CASEI takes one value".into()));
@@ -509,7 +580,29 @@ fn literal_text(text: &str, kind: Type, sql: &mut QueryBuilder<'_, Postgres>) ->
     Ok(())
 }
 
+/// A property compared with a value of another type.
+fn mismatch(property: &str, own: Type, wanted: Type) -> FeaturesError {
+    invalid(format!(
+        "\"{property}\" is {}, not {}",
+        own.name(),
+        wanted.name()
+    ))
+}
+
 impl Type {
+    /// The type as a message names it.
+    fn name(self) -> &'static str {
+        match self {
+            Type::Text => "text",
+            Type::Number => "a number",
+            Type::Boolean => "true or false",
+            Type::Date => "a date",
+            Type::Timestamp => "a time",
+            Type::Geometry => "a geometry",
+            Type::Unknown => "a value",
+        }
+    }
+
     fn or(self, other: Type) -> Type {
         if self == Type::Unknown { other } else { self }
     }
@@ -614,10 +707,33 @@ mod tests {
         assert!(sql("t_before(dibuka, DATE('2020-01-01'))").is_err());
         let deep = format!("{}kapasitas = 1{}", "(".repeat(5000), ")".repeat(5000));
         assert!(sql(&deep).unwrap_err().to_string().contains("nests"));
-        let fine = format!("{}kapasitas = 1{}", "(".repeat(15), ")".repeat(15));
+        let fine = format!("{}kapasitas = 1{}", "(".repeat(8), ")".repeat(8));
         assert!(sql(&fine).is_ok());
         let json = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&json, Lang::Json).is_err());
+        // Chains nest without brackets; groups make the parser backtrack.
+        for chain in [
+            "kapasitas=1",
+            "kapasitas=1*",
+            "kapasitas=1-",
+            "kapasitas=1/",
+            "kapasitas= NOT ",
+        ] {
+            let long = format!("kapasitas = {}1", chain.repeat(1000));
+            assert!(sql(&long).is_err(), "{chain}");
+        }
+        let group = format!("{}1,1){}=kapasitas", "(".repeat(8), ",1)".repeat(7));
+        let many = format!("kapasitas IN ({})", vec![group; 10].join(","));
+        assert!(sql(&many).unwrap_err().to_string().contains("brackets"));
+        // Values of another type than the property's.
+        for mismatched in [
+            "kapasitas = TRUE",
+            "S_INTERSECTS(nama, geometry)",
+            "nama = DATE('2020-01-01')",
+            "geometry = 1",
+        ] {
+            assert!(sql(mismatched).is_err(), "{mismatched}");
+        }
         // Prefix signs recurse too.
         let signs = format!("kapasitas = {}1", "-".repeat(4000));
         assert!(sql(&signs).unwrap_err().to_string().contains("signs"));

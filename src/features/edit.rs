@@ -54,6 +54,11 @@ impl<'a> Edit<'a> {
             }
         }
         let geometry = match object.get("geometry") {
+            Some(Value::Object(g)) if !plausible(g.get("coordinates")) => {
+                return Err(bad(
+                    "a coordinate is not a number within ±40,000 km (of any CRS this server offers)",
+                ));
+            }
             Some(Value::Object(_)) => Some(object["geometry"].to_string()),
             None if partial => None,
             _ => return Err(bad("the feature has no geometry")),
@@ -64,6 +69,19 @@ impl<'a> Edit<'a> {
             crs,
             collection,
         })
+    }
+}
+
+/// Whether every number of `coordinates` is finite and within the range of the CRSs offered
+/// (metres of Web Mercator or UTM, or degrees); PostGIS would clamp the others to a pole.
+fn plausible(coordinates: Option<&Value>) -> bool {
+    match coordinates {
+        None | Some(Value::Null) => true,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .is_some_and(|v| v.is_finite() && v.abs() <= 4.0e7),
+        Some(Value::Array(items)) => items.iter().all(|i| plausible(Some(i))),
+        Some(_) => false,
     }
 }
 
@@ -255,13 +273,15 @@ async fn check_shape(
     #[derive(sqlx::FromRow)]
     struct Shape {
         invalid: Option<String>,
+        empty: bool,
         on_earth: bool,
         kind: String,
     }
     let shape: Option<Shape> = sqlx::query_as(&format!(
         "SELECT CASE WHEN ST_IsValid(geom) THEN NULL ELSE ST_IsValidReason(geom) END AS invalid, \
-                ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 \
-                AND ST_YMax(geom) <= 90 AS on_earth, \
+                ST_IsEmpty(geom) AS empty, \
+                COALESCE(ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 \
+                AND ST_YMax(geom) <= 90, false) AS on_earth, \
                 GeometryType(geom) AS kind \
          FROM {} WHERE fid = $1",
         source.relation
@@ -270,6 +290,11 @@ async fn check_shape(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(shape) = shape else { return Ok(()) };
+    if shape.empty {
+        return Err(FeaturesError::InvalidFeature(
+            "the geometry is empty".into(),
+        ));
+    }
     if let Some(reason) = shape.invalid {
         return Err(FeaturesError::InvalidFeature(format!(
             "the geometry is not valid: {reason}"

@@ -49,11 +49,12 @@ pub async fn page(pool: &PgPool, collection: &Collection, query: &ItemsQuery) ->
     conditions(&mut sql, collection, source, query)?;
     sql.push(format!(" ORDER BY t.{} LIMIT ", source.id_column));
     sql.push_bind(query.limit + 1);
+    let filtered = query.filter.is_some();
     let mut rows: Vec<Row> = sql
         .build_query_as()
         .fetch_all(pool)
         .await
-        .map_err(refused_value)?;
+        .map_err(|e| refused_value(e, filtered))?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit as usize);
     let unfiltered = query.bbox.is_none()
@@ -201,19 +202,19 @@ fn envelope(sql: &mut QueryBuilder<'_, Postgres>, [w, s, e, n]: [f64; 4], crs: C
 }
 
 /// A value PostgreSQL could not take (a date out of range, a number too large: SQLSTATE class 22)
-/// or could not compare (a date with a number: 42883, 42804) is the query's fault: 400 naming it.
-fn refused_value(e: sqlx::Error) -> super::FeaturesError {
+/// or could not compare (a date with a number: 42883, 42804, 42725), or a filter's geometry PostGIS
+/// refuses (XX000, "geometry requires more points"), is the query's fault: 400 naming it.
+fn refused_value(e: sqlx::Error, filtered: bool) -> super::FeaturesError {
+    let theirs = |c: &str| {
+        c.starts_with("22")
+            || matches!(c, "42883" | "42804" | "42725")
+            || (filtered && c == "XX000")
+    };
     match e.as_database_error() {
-        Some(db)
-            if db
-                .code()
-                .is_some_and(|c| c.starts_with("22") || c == "42883" || c == "42804") =>
-        {
-            super::FeaturesError::Parameter {
-                name: "filter",
-                problem: format!("a value cannot be used: {}", db.message()),
-            }
-        }
+        Some(db) if db.code().is_some_and(|c| theirs(&c)) => super::FeaturesError::Parameter {
+            name: "filter",
+            problem: format!("a value cannot be used: {}", db.message()),
+        },
         _ => e.into(),
     }
 }

@@ -187,7 +187,24 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
                 .collect();
             let path = dir.path().join(format!("{stem}.{extension}"));
             let mut out = std::fs::File::create(&path).map_err(ApiError::internal)?;
-            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            let mut received = 0usize;
+            loop {
+                let chunk = match field.chunk().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    // A body cut at the limit (sent without its length) reads as a broken form.
+                    Err(_) if received + (1 << 20) >= UPLOAD_BYTES => {
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!(
+                                "the upload is larger than the {} MiB limit",
+                                UPLOAD_BYTES >> 20
+                            ),
+                        ));
+                    }
+                    Err(e) => return Err(bad(e)),
+                };
+                received += chunk.len();
                 out.write_all(&chunk).map_err(ApiError::internal)?;
             }
             form.file = Some((dir, path, client_name));
@@ -249,6 +266,15 @@ async fn publish(
     form: Form,
 ) -> Result<Response, ApiError> {
     let principal = caller.0.clone().ok_or_else(must_sign_in)?;
+    // Another agency's dataset is refused before its file is read (the transaction checks again).
+    if let Some(owner) = state.catalog.get(&id).and_then(|c| c.agency.clone())
+        && principal.agency.as_deref() != Some(owner.as_str())
+    {
+        return Err(ApiError::forbidden(format!(
+            "the dataset {id} belongs to another agency ({owner}): {} may not change it",
+            principal.name
+        )));
+    }
     let (_dir, path, name) = form
         .file
         .ok_or_else(|| ApiError::bad_request("the form has no `file` field"))?;

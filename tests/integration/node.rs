@@ -323,6 +323,32 @@ async fn an_agency_publishes_a_dataset_that_becomes_public_once_described_and_ap
         .await;
     assert_eq!(internal.status, 200);
     assert_eq!(internal.header("cache-control"), "private, no-store");
+    // Its tiles too (read in the background after the upload), TileJSON included.
+    let mut tilejson = client.get("/tiles/puskesmas.json", Some(&p.disdik)).await;
+    for _ in 0..50 {
+        if tilejson.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tilejson = client.get("/tiles/puskesmas.json", Some(&p.disdik)).await;
+    }
+    assert_eq!(tilejson.status, 200, "{}", tilejson.body);
+    assert_eq!(tilejson.header("cache-control"), "private, no-store");
+    for path in [
+        "/tiles/puskesmas.json",
+        "/tiles/puskesmas/14/13509/8249.mvt",
+        "/ogc/collections/puskesmas/tiles",
+        "/ogc/collections/puskesmas/tiles/WebMercatorQuad",
+    ] {
+        assert_eq!(client.get(path, None).await.status, 401, "{path}");
+    }
+    let tile = client
+        .get("/tiles/puskesmas/14/13509/8249.mvt", Some(&p.disdik))
+        .await;
+    assert_eq!(
+        (tile.status, tile.header("cache-control")),
+        (200, "private, no-store")
+    );
 
     // Approval needs complete metadata; only the owning agency writes it; only staff approve.
     let early = client
@@ -500,6 +526,34 @@ async fn an_agency_publishes_a_dataset_that_becomes_public_once_described_and_ap
             "{bad}"
         );
     }
+    // Filters that made the parser recurse or backtrack without bound, values of the wrong type,
+    // values PostgreSQL refuses: 400, and the server answers on.
+    let group = format!("{}1,1{}", "(".repeat(8), ",1)".repeat(8));
+    for hostile in [
+        format!("kapasitas%3D{}1", "-".repeat(4000)),
+        format!("kapasitas%3D{}1", "-%20".repeat(1500)),
+        format!("%22{}", "(".repeat(2000)),
+        format!("kapasitas{}", "%3D1".repeat(1000)),
+        format!("kapasitas%3D{}1", "1*".repeat(1000)),
+        format!("kapasitas%3D{}1", "NOT%20".repeat(1000)),
+        format!("kapasitas%20IN%20({})", vec![group; 8].join(",")),
+        "kapasitas%20%3D%20DATE('9999999-99-99')".to_string(),
+        "kapasitas%20%3E%20DATE('2020-01-01')".to_string(),
+        "kapasitas%20%3D%20TRUE".to_string(),
+        "S_INTERSECTS(nama_puskesmas,%20geometry)".to_string(),
+        "S_INTERSECTS(geometry,%20POLYGON((1%201,%202%202,%201%201)))".to_string(),
+    ] {
+        let url = format!("/ogc/collections/puskesmas/items?filter={hostile}");
+        let answer = client.get(&url, None).await;
+        assert_eq!(
+            answer.status,
+            400,
+            "{}: {}",
+            &hostile[..40.min(hostile.len())],
+            answer.body
+        );
+    }
+    assert_eq!(client.get("/healthz", None).await.status, 200);
     let deep = format!("filter={}", "(".repeat(3000));
     assert_eq!(
         client
@@ -715,6 +769,26 @@ async fn only_the_owning_agency_edits_features_with_etags_and_republishing_keeps
         )
         .await;
     assert_eq!(unknown.status, 400);
+    // A geometry as an upload's is checked: not empty, on the Earth, of the dataset's type.
+    for geometry in [
+        json!({"type": "Point", "coordinates": []}),
+        json!({"type": "GeometryCollection", "geometries": []}),
+        json!({"type": "Point", "coordinates": [1e300, 1e300]}),
+        json!({"type": "Point", "coordinates": [500, -1.26]}),
+        json!({"type": "Polygon", "coordinates": [[[116.9, -1.2], [116.91, -1.2], [116.91, -1.21], [116.9, -1.2]]]}),
+    ] {
+        let body = json!({ "geometry": geometry });
+        let wrong = client
+            .json(
+                reqwest::Method::PATCH,
+                &location,
+                Some(&p.dinkes),
+                &body,
+                &[],
+            )
+            .await;
+        assert_eq!(wrong.status, 400, "{geometry}: {}", wrong.body);
+    }
     assert_eq!(
         client
             .json(
@@ -797,10 +871,11 @@ async fn a_defective_upload_publishes_nothing_unless_its_defects_are_accepted() 
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
+    // Both defects are named at once: the missing geometry and the invalid one.
+    let detail = refused.body["detail"].as_str().unwrap();
     assert!(
-        refused.body["detail"].as_str().unwrap().contains("feature"),
-        "{}",
-        refused.body
+        detail.contains("has no geometry") && detail.contains("Self-intersection"),
+        "{detail}"
     );
     let none: i64 = sqlx::query_scalar("SELECT count(*) FROM dataset")
         .fetch_one(&db.pool)
@@ -925,6 +1000,16 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
         .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"puskesmas"), "{ids:?}");
+    for html in [
+        "/ogc/collections/catalog/items?f=html",
+        "/ogc/collections/catalog/items/puskesmas?f=html",
+    ] {
+        let page = client.get(html, None).await;
+        assert!(
+            page.header("content-type").starts_with("text/html"),
+            "{html}"
+        );
+    }
     let iso = client
         .get("/ogc/collections/catalog/items/puskesmas?f=iso19139", None)
         .await;
