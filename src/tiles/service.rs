@@ -272,21 +272,8 @@ impl TileService {
         let mut changed = false;
         for loaded in read {
             let id = loaded.id.clone();
-            let state = match current.get(&id) {
-                Some(old) => match old.next(loaded, change) {
-                    Some((state, areas)) => {
-                        self.cache
-                            .evict(&old.key, move |coord| touches(&areas, coord));
-                        changed = true;
-                        Arc::new(state)
-                    }
-                    None => old.clone(),
-                },
-                None => {
-                    changed = true;
-                    Arc::new(LayerState::first(loaded, change))
-                }
-            };
+            let (state, new) = self.next_state(current.get(&id), loaded, change);
+            changed |= new;
             next.insert(id, state);
         }
         changed |= next.len() != current.len();
@@ -295,6 +282,27 @@ impl TileService {
             self.open_archives().await;
         }
         Ok(changed)
+    }
+
+    /// The state of a layer read again: the old one when its content is the same; else the new one,
+    /// with the cached tiles of what changed evicted. Says whether it changed.
+    fn next_state(
+        &self,
+        old: Option<&Arc<LayerState>>,
+        loaded: LoadedLayer,
+        change: i64,
+    ) -> (Arc<LayerState>, bool) {
+        match old {
+            Some(old) => match old.next(loaded, change) {
+                Some((state, areas)) => {
+                    self.cache
+                        .evict(&old.key, move |coord| touches(&areas, coord));
+                    (Arc::new(state), true)
+                }
+                None => (old.clone(), false),
+            },
+            None => (Arc::new(LayerState::first(loaded, change)), true),
+        }
     }
 
     /// Swaps in the new layer states (a table no longer registered is dropped); evicts the cached
@@ -306,22 +314,9 @@ impl TileService {
         let mut zoning_changed = false;
         for loaded in std::iter::once(zoning).chain(tables) {
             let id = loaded.id.clone();
-            let state = match current.get(&id) {
-                Some(old) => match old.next(loaded, change) {
-                    Some((state, areas)) => {
-                        self.cache
-                            .evict(&old.key, move |coord| touches(&areas, coord));
-                        zoning_changed |= id == ZONING;
-                        changed = true;
-                        Arc::new(state)
-                    }
-                    None => old.clone(),
-                },
-                None => {
-                    changed = true;
-                    Arc::new(LayerState::first(loaded, change))
-                }
-            };
+            let (state, new) = self.next_state(current.get(&id), loaded, change);
+            zoning_changed |= new && id == ZONING;
+            changed |= new;
             next.insert(id, state);
         }
         if zoning_changed {

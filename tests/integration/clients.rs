@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::harness::{fresh_db, root};
-use super::node::{Client, complete_metadata, people};
+use super::node::{Client, complete_metadata, people, public_dataset};
 
 /// `n` points in Balikpapan of five kinds, the same every run; and how many are schools.
 fn facilities(n: usize) -> (String, usize) {
@@ -58,38 +58,9 @@ async fn gdal_qgis_and_owslib_read_features_records_and_csw_of_the_node() {
     let p = people(&db).await;
     let client = Client::new(&super::api::serve(&db).await);
     let (data, schools) = facilities(1234);
-    let up = client
-        .upload(
-            "/api/v1/datasets",
-            Some(&p.dinkes),
-            "fasilitas",
-            "fasilitas.geojson",
-            data,
-            false,
-        )
-        .await;
-    assert_eq!(up.status, 201, "{}", up.body);
     let mut metadata = complete_metadata();
     metadata["title"] = json!("Fasilitas umum Kota Balikpapan");
-    client
-        .json(
-            reqwest::Method::PUT,
-            "/api/v1/datasets/fasilitas/metadata",
-            Some(&p.dinkes),
-            &metadata,
-            &[],
-        )
-        .await;
-    let approved = client
-        .json(
-            reqwest::Method::POST,
-            "/api/v1/datasets/fasilitas/approve",
-            Some(&p.staff),
-            &json!({}),
-            &[],
-        )
-        .await;
-    assert_eq!(approved.status, 200);
+    public_dataset(&client, &p, "fasilitas", data, &metadata).await;
 
     let ogc = format!("{}/ogc", client.base);
     let filter = "kategori = 'sekolah'";

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::harness::fresh_db;
-use super::node::{Client, complete_metadata, health_centres, people};
+use super::node::{Client, complete_metadata, health_centres, people, public_dataset};
 
 const CORE: &str = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core";
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -35,35 +35,14 @@ async fn part_1_core_geojson_and_oas30() {
     let db = fresh_db().await;
     let p = people(&db).await;
     let client = Client::new(&super::api::serve(&db).await);
-    let up = client
-        .upload(
-            "/api/v1/datasets",
-            Some(&p.dinkes),
-            "puskesmas",
-            "p.geojson",
-            health_centres(23),
-            false,
-        )
-        .await;
-    assert_eq!(up.status, 201);
-    client
-        .json(
-            reqwest::Method::PUT,
-            "/api/v1/datasets/puskesmas/metadata",
-            Some(&p.dinkes),
-            &complete_metadata(),
-            &[],
-        )
-        .await;
-    client
-        .json(
-            reqwest::Method::POST,
-            "/api/v1/datasets/puskesmas/approve",
-            Some(&p.staff),
-            &serde_json::json!({}),
-            &[],
-        )
-        .await;
+    public_dataset(
+        &client,
+        &p,
+        "puskesmas",
+        health_centres(23),
+        &complete_metadata(),
+    )
+    .await;
 
     // /req/core/root-op, /req/core/root-success
     let landing = client.get("/ogc", None).await;

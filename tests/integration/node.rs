@@ -208,6 +208,38 @@ pub fn complete_metadata() -> Value {
     })
 }
 
+/// Publishes `data` as dataset `id` of dinkes, describes it with `metadata` and has staff approve
+/// it: a public dataset, as most tests need one.
+pub async fn public_dataset(client: &Client, p: &People, id: &str, data: String, metadata: &Value) {
+    let up = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&p.dinkes),
+            id,
+            &format!("{id}.geojson"),
+            data,
+            false,
+        )
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let path = format!("/api/v1/datasets/{id}/metadata");
+    let saved = client
+        .json(reqwest::Method::PUT, &path, Some(&p.dinkes), metadata, &[])
+        .await;
+    assert_eq!(saved.body["complete"], true, "{}", saved.body);
+    let path = format!("/api/v1/datasets/{id}/approve");
+    let approved = client
+        .json(
+            reqwest::Method::POST,
+            &path,
+            Some(&p.staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+}
+
 /// Every id of a collection's items, following the `next` links from `first`.
 pub async fn walk(client: &Client, first: &str, token: Option<&str>) -> (Vec<i64>, usize) {
     let mut ids = Vec::new();
