@@ -17,6 +17,10 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::http::{LINKS_VARY, LinkBase, header_value};
+
+/// `Vary` of the documents, whose links follow the request and whose format follows `Accept`
+/// (HTML for a browser).
+pub(super) const DOCUMENT_VARY: &str = "host, x-forwarded-proto, accept";
 use super::{ApiError, AppState};
 use crate::accounts::Actor;
 use crate::catalog::{Collection, Visibility};
@@ -96,7 +100,7 @@ async fn collection_access(
 }
 
 /// Whether the client asked for HTML (`f=html`, or a browser's `Accept` without `f`).
-fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
+pub(super) fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
     match f {
         Some(f) => f == "html",
         None => headers
@@ -137,7 +141,7 @@ fn document(
         return html_page(title, &doc);
     }
     (
-        [(header::CONTENT_TYPE, kind), (header::VARY, LINKS_VARY)],
+        [(header::CONTENT_TYPE, kind), (header::VARY, DOCUMENT_VARY)],
         doc.to_string(),
     )
         .into_response()
@@ -202,7 +206,14 @@ pub(super) fn html_page(title: &str, doc: &Value) -> Response {
         t = escape(title),
         d = escape(description),
     );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::VARY, DOCUMENT_VARY),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub(super) async fn landing(
@@ -382,7 +393,7 @@ async fn items_page(
                 header::HeaderName::from_static("content-crs"),
                 header_value(&format!("<{}>", query.crs.uri)),
             ),
-            (header::VARY, HeaderValue::from_static(LINKS_VARY)),
+            (header::VARY, HeaderValue::from_static(DOCUMENT_VARY)),
         ],
         body,
     )
@@ -466,7 +477,7 @@ async fn item(
                 header::HeaderName::from_static("content-crs"),
                 header_value(&format!("<{}>", crs.uri)),
             ),
-            (header::VARY, HeaderValue::from_static(LINKS_VARY)),
+            (header::VARY, HeaderValue::from_static(DOCUMENT_VARY)),
         ],
         body,
     )

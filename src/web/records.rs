@@ -13,7 +13,8 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use super::auth::Caller;
-use super::http::{LINKS_VARY, LinkBase};
+use super::http::LinkBase;
+use super::ogc::DOCUMENT_VARY;
 use super::{ApiError, AppState};
 use crate::catalog::MetadataRecord;
 use crate::records::{self, RecordQuery, RecordsError};
@@ -69,7 +70,7 @@ fn json(kind: &'static str, doc: serde_json::Value) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
-            (header::VARY, HeaderValue::from_static(LINKS_VARY)),
+            (header::VARY, HeaderValue::from_static(DOCUMENT_VARY)),
         ],
         doc.to_string(),
     )
@@ -131,7 +132,8 @@ async fn items(
     let all = readable_records(&state, &caller);
     let (page, matched) = query.apply(&all);
     let doc = records::ogc::items(&base, &query, &page, matched);
-    if query.format == Some(records::search::Format::Html) {
+    let format = query.format.map(|f| f.as_str());
+    if super::ogc::wants_html(&headers, format) {
         return Ok(cache_for(
             &caller,
             super::ogc::html_page("Katalog data", &doc),
@@ -171,6 +173,8 @@ async fn record(
         .into_iter()
         .find(|r| r.id == id)
         .ok_or_else(|| ApiError::not_found(format!("there is no record \"{id}\" you may read")))?;
+    // A browser asks for HTML by its Accept header when `f` is not given.
+    let html = html || (pairs.is_empty() && super::ogc::wants_html(&headers, None));
     let response = if html {
         let doc = records::ogc::record(&base, &found);
         super::ogc::html_page(&found.metadata.title, &doc)

@@ -1042,6 +1042,16 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
             "{html}"
         );
     }
+    // A browser gets HTML by its Accept header; the answer varies by it.
+    let browser = reqwest::Client::new()
+        .get(client.url("/ogc/collections/catalog/items/puskesmas"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| browser.headers()[name].to_str().unwrap().to_string();
+    assert!(header("content-type").starts_with("text/html"));
+    assert!(header("vary").contains("accept"));
     let iso = client
         .get("/ogc/collections/catalog/items/puskesmas?f=iso19139", None)
         .await;
