@@ -197,7 +197,10 @@ fn without_slivers(shape: MultiPolygon<f64>) -> MultiPolygon<f64> {
 }
 
 /// Reads the city outline and its kelurahan, in UTM 50S, sorted by name.
-fn read_admin(path: &Path, to_utm: &CoordTransform) -> Result<(MultiPolygon<f64>, Vec<Kelurahan>)> {
+pub(super) fn read_admin(
+    path: &Path,
+    to_utm: &CoordTransform,
+) -> Result<(MultiPolygon<f64>, Vec<Kelurahan>)> {
     let dataset = Dataset::open(path)?;
     let mut layer = dataset.layer(0)?;
     let mut out = Vec::new();

@@ -10,9 +10,7 @@
 
 use std::path::Path;
 
-use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-use gdal::vector::LayerAccess;
 use geo::{
     Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, LineString,
     MultiPolygon, Polygon, Rect,
@@ -25,7 +23,7 @@ use rstar::{AABB, Envelope, RTree, RTreeObject};
 
 use super::write::{Names, Zoned, write_geopackage};
 use super::zoning::{Overlays, kecamatan_abbreviation};
-use super::{DemoError, DemoOptions, DemoSummary, Result};
+use super::{DemoOptions, DemoSummary, Result};
 
 /// A kelurahan in UTM 50S.
 struct Kelurahan {
@@ -431,53 +429,23 @@ fn overlays_at(
     }
 }
 
-/// Reads the city outline and its kelurahan, in UTM 50S.
+/// The city outline and its kelurahan in UTM 50S, as the demo reads them, with their envelopes.
 fn read_admin(path: &Path, to_utm: &CoordTransform) -> Result<(MultiPolygon<f64>, Vec<Kelurahan>)> {
-    let dataset = Dataset::open(path)?;
-    let mut layer = dataset.layer(0)?;
-    let mut out = Vec::new();
-    let mut city = None;
-    for feature in layer.features() {
-        let text = |name: &str| -> Option<String> {
-            let i = feature.field_index(name).ok()?;
-            feature.field_as_string(i).ok().flatten()
-        };
-        let level = text("tingkat");
-        let Some(geometry) = feature.geometry() else {
-            continue;
-        };
-        let geometry = geometry.transform(to_utm)?;
-        let shape = match geometry.to_geo()? {
-            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
-            geo::Geometry::MultiPolygon(m) => m,
-            _ => continue,
-        };
-        if level.as_deref() == Some("kota") {
-            city = Some(shape);
-            continue;
-        }
-        if level.as_deref() != Some("kelurahan") {
-            continue;
-        }
-        let Some(rect) = shape.bounding_rect() else {
-            continue;
-        };
-        out.push(Kelurahan {
-            name: text("nama").unwrap_or_default(),
-            kecamatan: text("kecamatan").unwrap_or_default(),
-            envelope: AABB::from_corners(
-                [rect.min().x, rect.min().y],
-                [rect.max().x, rect.max().y],
-            ),
-            shape,
-        });
-    }
-    let Some(city) = city.filter(|_| !out.is_empty()) else {
-        return Err(DemoError::Input(format!(
-            "{} must hold the city (tingkat = kota) and its kelurahan (tingkat = kelurahan)",
-            path.display()
-        )));
-    };
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((city, out))
+    let (city, read) = super::admin::read_admin(path, to_utm)?;
+    let kelurahan = read
+        .into_iter()
+        .filter_map(|k| {
+            let rect = k.shape.bounding_rect()?;
+            Some(Kelurahan {
+                name: k.name,
+                kecamatan: k.kecamatan,
+                envelope: AABB::from_corners(
+                    [rect.min().x, rect.min().y],
+                    [rect.max().x, rect.max().y],
+                ),
+                shape: k.shape,
+            })
+        })
+        .collect();
+    Ok((city, kelurahan))
 }
