@@ -193,13 +193,13 @@ pub(super) fn html_page(title: &str, doc: &Value) -> Response {
     let features = doc.get("type").and_then(Value::as_str) == Some("FeatureCollection")
         || doc.get("type").and_then(Value::as_str) == Some("Feature");
     let map = if features {
-        "<div id=\"map\" class=\"ogc-map\"></div><table id=\"features\"></table>\
+        "<div id=\"ogc-map\" class=\"ogc-map\"></div><table id=\"ogc-features\"></table>\
          <script src=\"/static/vendor/maplibre-gl.js\"></script><script src=\"/static/js/ogc.js\"></script>"
     } else {
         ""
     };
     let body = format!(
-        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
          <link rel=\"stylesheet\" href=\"/static/vendor/maplibre-gl.css\"><link rel=\"stylesheet\" href=\"/static/app.css\">\
          </head><body class=\"ogc\"><main><h1>{t}</h1><p>{d}</p>{map}<ul>{collections}</ul><h2>Links</h2><ul>{links}</ul></main></body></html>",

@@ -92,6 +92,23 @@ try {
 
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
+
+  // The dataset's OGC API page for people: its features on a small map, with their properties.
+  await page.goto(`${base}/ogc/collections/posyandu/items?f=html`);
+  await page.waitForFunction(() => document.querySelectorAll('#ogc-features tr').length > 1);
+  const rows = await page.locator('#ogc-features tr').count();
+  if (rows !== items.body.features.length + 1) throw new Error(`the items page lists ${rows - 1} features`);
+  await page.waitForSelector('#ogc-map canvas');
+  if (!(await page.locator('h1').isVisible())) throw new Error('the items page hides its title');
+  await page.waitForTimeout(1000);
+  const [canvas, frame] = await page.evaluate(() => [
+    document.querySelector('#ogc-map canvas').getBoundingClientRect().width,
+    document.querySelector('#ogc-map').getBoundingClientRect().width,
+  ]);
+  if (Math.abs(canvas - frame) > 4) throw new Error(`the map draws ${canvas} px of its ${frame} px frame`);
+  // Not a full-page capture: resizing the viewport for it would catch the map mid-redraw.
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-ogc.png') });
+  console.log(`ok   the items page draws the map and lists ${rows - 1} features`);
   if (problems.length) throw new Error(problems.join('\n'));
 } catch (e) {
   failed = true;

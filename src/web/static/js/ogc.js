@@ -3,7 +3,7 @@
 (function () {
   const json = new URL(window.location.href);
   json.searchParams.set('f', 'json');
-  const table = document.getElementById('features');
+  const table = document.getElementById('ogc-features');
   const cell = (tag, text) => {
     const el = document.createElement(tag);
     el.textContent = text == null ? '' : String(text);
@@ -38,13 +38,15 @@
   function draw(collection) {
     if (!window.maplibregl) return;
     const map = new maplibregl.Map({
-      container: 'map',
+      container: 'ogc-map',
       style: { version: 8, sources: {}, layers: [{ id: 'paper', type: 'background', paint: { 'background-color': '#f4f1ea' } }] },
       center: [116.9, -1.2],
       zoom: 10,
       attributionControl: false,
     });
     map.on('load', () => {
+      // The container may have been laid out after the map measured it.
+      map.resize();
       map.addSource('items', { type: 'geojson', data: collection });
       map.addLayer({ id: 'fill', type: 'fill', source: 'items', filter: ['==', '$type', 'Polygon'], paint: { 'fill-color': '#3182bd', 'fill-opacity': 0.4 } });
       map.addLayer({ id: 'line', type: 'line', source: 'items', paint: { 'line-color': '#08519c', 'line-width': 1 } });
