@@ -33,6 +33,8 @@ pub fn upload_routes(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn(publishers_only))
         .layer(DefaultBodyLimit::max(UPLOAD_BYTES))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_BYTES))
+        // Outside the limit, to name it in the limit's refusals.
+        .layer(axum::middleware::from_fn(upload_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             UPLOAD_TIME,
@@ -64,6 +66,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             super::auth::identify,
         ))
+}
+
+/// Says the upload limit when the body limit refused an upload by its length (the general
+/// answer to a 413 quotes the API's own, smaller, limit).
+async fn upload_limit(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large().into_response();
+    }
+    response
+}
+
+/// The upload is over [`UPLOAD_BYTES`].
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the upload is larger than the {} MiB limit",
+            UPLOAD_BYTES >> 20
+        ),
+    )
 }
 
 fn principal(request: &Request) -> Option<&Principal> {
@@ -148,13 +171,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
     };
     let bad = |e: axum::extract::multipart::MultipartError| match e.status() {
         // A body over the limit (sent without its length) is refused as such.
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the upload is larger than the {} MiB limit",
-                UPLOAD_BYTES >> 20
-            ),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => ApiError::bad_request(format!("the upload cannot be read: {e}")),
     };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
@@ -193,15 +210,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
                     Ok(Some(chunk)) => chunk,
                     Ok(None) => break,
                     // A body cut at the limit (sent without its length) reads as a broken form.
-                    Err(_) if received + (1 << 20) >= UPLOAD_BYTES => {
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            format!(
-                                "the upload is larger than the {} MiB limit",
-                                UPLOAD_BYTES >> 20
-                            ),
-                        ));
-                    }
+                    Err(_) if received + (1 << 20) >= UPLOAD_BYTES => return Err(too_large()),
                     Err(e) => return Err(bad(e)),
                 };
                 received += chunk.len();

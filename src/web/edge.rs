@@ -165,10 +165,6 @@ async fn problem_of(response: Response, path: &str) -> Response {
     };
     let detail = match status {
         // Whoever refused the body, the limit is ours.
-        StatusCode::PAYLOAD_TOO_LARGE if path.starts_with("/api/v1/datasets") => format!(
-            "the upload is larger than the {} MiB limit",
-            super::datasets::UPLOAD_BYTES >> 20
-        ),
         StatusCode::PAYLOAD_TOO_LARGE => format!(
             "the request body is larger than the {} limit",
             LIMITS.body_size_text()

@@ -925,6 +925,30 @@ async fn a_defective_upload_publishes_nothing_unless_its_defects_are_accepted() 
         )
         .await;
     assert_eq!(not_geo.status, 422);
+    // An upload announced over its limit is refused at once, naming the upload limit.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = client.base.trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /api/v1/datasets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 300000000\r\n\r\n",
+            p.dinkes
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("limit") {
+            let read = stream.read(&mut buffer);
+            match tokio::time::timeout(std::time::Duration::from_secs(5), read).await {
+                Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buffer[..n]),
+                _ => break,
+            }
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("256 MiB"), "{answer}");
+    }
     let vrt = client
         .upload(
             "/api/v1/datasets",
