@@ -273,7 +273,12 @@ impl EmbeddedCluster {
             self.port
         );
         if !self.options.durable {
-            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            // Throwaway clusters (the tests') also keep little WAL: a run creates a database per
+            // test, and each creation logs the whole template (PostgreSQL 15's WAL_LOG strategy).
+            options.push_str(
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                 -c max_wal_size=96MB -c min_wal_size=32MB",
+            );
         }
         let args = [
             "-D",

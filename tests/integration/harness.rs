@@ -76,6 +76,7 @@ pub struct TestDb {
     pub pool: PgPool,
     /// URL of the test's database (for child processes).
     pub url: String,
+    name: String,
 }
 
 /// Creates a fresh database for the calling test.
@@ -95,7 +96,35 @@ pub async fn fresh_db() -> TestDb {
         .expect("create test database");
     let url = format!("{}{name}", cluster.url_prefix);
     let pool = db::connect(&url).await.expect("connect test database");
-    TestDb { pool, url }
+    TestDb { pool, url, name }
+}
+
+impl Drop for TestDb {
+    /// Drops the test's database when the test ends (passed or failed), so that a run's disk use
+    /// stays that of the tests running at once, not of every test (CI machines' disks are small).
+    fn drop(&mut self) {
+        let admin_url = cluster().admin_url.clone();
+        let name = std::mem::take(&mut self.name);
+        // A thread and runtime of its own: the test's runtime is ending and cannot be blocked on.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let mut admin =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await
+                        .map(|_| ())
+                })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop the test database: {e}");
+        }
+    }
 }
 
 /// A scratch directory for the calling test, inside the cluster's temporary directory.
@@ -156,5 +185,5 @@ pub async fn empty_db() -> TestDb {
         .expect("create an empty database");
     let url = format!("{}{name}", cluster.url_prefix);
     let pool = db::connect(&url).await.expect("connect test database");
-    TestDb { pool, url }
+    TestDb { pool, url, name }
 }
