@@ -15,6 +15,7 @@ pub mod demo;
 pub mod features;
 pub mod geometry;
 pub mod ingest;
+pub mod krk;
 pub mod limits;
 pub mod places;
 pub mod records;
