@@ -3,7 +3,7 @@
 
 APT_PACKAGES := postgresql-15-postgis-3 libgdal-dev gdal-bin pkg-config build-essential
 # The browser test drives Debian's Chromium: installed for `make test` only.
-TEST_PACKAGES := chromium python3-venv python3-qgis qgis-providers
+TEST_PACKAGES := chromium python3-venv python3-qgis qgis-providers poppler-utils zbar-tools
 BENCH_PACKAGES := wrk curl nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The data directory: DATA_DIR=..., or SATUPETA_DATA_DIR from the environment, or var/.
@@ -43,7 +43,10 @@ $(DEMO): data/balikpapan_admin.geojson | build
 ## Builds, loads the rules and the demo plan into the embedded database, and serves the map.
 run: build $(DEMO)
 	$(BIN) rules load data/rules
-	$(BIN) import $(DEMO) --plan "$(PLAN)" --if-changed
+	$(BIN) import $(DEMO) --plan "$(PLAN)" --if-changed \
+		--regulation "Data demo sintetis, bukan Peraturan Wali Kota yang berlaku"
+	@# Certificates are signed with the server's own keys: made once, for a demo signatory.
+	@$(BIN) keys list >/dev/null 2>&1 || $(BIN) keys init --name "Penandatangan Demo" --nip 000000000000000000
 	$(BIN) serve --bind $(BIND)
 
 # The browser test's npm packages (playwright-core, which downloads no browser: the test drives

@@ -21,4 +21,16 @@ pub struct Settings {
     /// PostgreSQL URL of an external PostGIS server; without it an embedded cluster is run.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Directory of the certificates' signing keys (default: `keys` in the data directory).
+    #[arg(long, global = true, env = "SATUPETA_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Where the certificates' signing keys are.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
 }

@@ -75,6 +75,10 @@ enum Command {
         /// The day the version takes effect, YYYY-MM-DD (default: today, Balikpapan time).
         #[arg(long, value_name = "YYYY-MM-DD")]
         effective: Option<String>,
+        /// The regulation that enacts this version, as certificates cite it (default: the plan's
+        /// previous version's), e.g. "Peraturan Wali Kota Balikpapan Nomor 5 Tahun 2024".
+        #[arg(long, value_name = "TEXT")]
+        regulation: Option<String>,
         /// Policy: map local sub-zone codes to catalogue codes (CSV with columns from,to).
         #[arg(long, value_name = "FILE.csv")]
         code_map: Option<PathBuf>,
@@ -121,6 +125,11 @@ enum Command {
     Agencies {
         #[command(subcommand)]
         command: AgenciesCommand,
+    },
+    /// The signing keys of city-plan certificates.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Accounts: admin, DPPR staff, agency publishers.
     Users {
@@ -184,6 +193,32 @@ enum RulesCommand {
         #[arg(long, value_name = "YYYY-MM-DD")]
         effective: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create the certificates' signing keys (an Ed25519 key for the content, a P-256 key and a
+    /// self-signed certificate for the PDF's PAdES signature) and make them current; run again to
+    /// rotate: the old keys stay, published, so certificates they signed still verify.
+    Init {
+        /// The signatory's name, as printed under the signature.
+        #[arg(long)]
+        name: String,
+        /// The signatory's NIP (civil-servant number, 18 digits).
+        #[arg(long)]
+        nip: String,
+        /// The signatory's position.
+        #[arg(long, default_value = "Kepala Bidang Tata Ruang")]
+        position: String,
+        /// On whose behalf the signatory signs.
+        #[arg(
+            long,
+            default_value = "a.n. Kepala Dinas Pertanahan dan Penataan Ruang Kota Balikpapan"
+        )]
+        on_behalf: String,
+    },
+    /// List the key generations (the current one marked).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -409,6 +444,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if_changed,
             rules: rules_dir,
             effective,
+            regulation,
             code_map,
             prefer,
             allow_overlaps,
@@ -436,6 +472,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tolerance_m2,
                 rules,
                 effective,
+                regulation,
                 code_map,
                 prefer,
                 allow_overlaps,
@@ -508,6 +545,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             result
         }
+        Command::Keys { command } => keys_command(&settings, command),
         Command::Backup { file } => backup(&settings, &file).await,
         Command::Restore { file } => restore(&settings, &file).await,
         Command::Serve {
@@ -522,6 +560,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url,
                 cors: cors_origins,
                 tiles_dir: Some(settings.tiles_dir.clone()),
+                keys_dir: Some(settings.keys_dir()),
                 tile_cache_bytes: tile_cache_mb * 1024 * 1024,
                 answers: answer_compression,
                 ..web::Options::default()
@@ -728,4 +767,37 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             _ = interrupt.recv() => {},
         }
     })
+}
+
+/// `satupeta keys init|list`.
+fn keys_command(settings: &satupeta::config::Settings, command: KeysCommand) -> anyhow::Result<()> {
+    use satupeta::krk::keys;
+    let dir = settings.keys_dir();
+    match command {
+        KeysCommand::Init {
+            name,
+            nip,
+            position,
+            on_behalf,
+        } => {
+            let signer = keys::SignerIdentity {
+                name,
+                nip,
+                position,
+                on_behalf,
+            };
+            let kid = keys::init(&dir, &signer)?;
+            println!("key {kid} is current in {}", dir.display());
+        }
+        KeysCommand::List => {
+            let keys = keys::Keys::load(&dir)?;
+            for generation in keys.generations() {
+                let kid = generation.kid();
+                let current = kid == keys.current().kid();
+                let mark = if current { " (current)" } else { "" };
+                println!("{kid}{mark}  {}", generation.signer_identity().name);
+            }
+        }
+    }
+    Ok(())
 }

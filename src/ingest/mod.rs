@@ -80,6 +80,8 @@ pub struct ImportOptions {
     pub rules: Option<RuleSet>,
     /// The day the version takes effect (YYYY-MM-DD); by default the day of publication.
     pub effective: Option<String>,
+    /// The regulation that enacts the version (default: the plan's previous version's).
+    pub regulation: Option<String>,
     /// `--code-map`: local codes mapped to catalogue codes.
     pub code_map: Option<PathBuf>,
     /// `--prefer`: which code wins when a feature's codes disagree.
@@ -103,6 +105,7 @@ impl ImportOptions {
             progress: false,
             rules: None,
             effective: None,
+            regulation: None,
             code_map: None,
             prefer: None,
             allow_overlaps: false,

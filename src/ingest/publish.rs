@@ -55,6 +55,13 @@ pub(super) async fn publish_import(
         options.effective.as_deref(),
     )
     .await?;
+    if let Some(regulation) = &options.regulation {
+        sqlx::query("UPDATE plan_version SET regulation = $2 WHERE id = $1")
+            .bind(version_id)
+            .bind(regulation)
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(ImportOutcome {
         report: checked.report,
         version_id: Some(version_id),

@@ -95,7 +95,7 @@ pub struct Subzone {
 }
 
 /// Building-intensity limits of a sub-zone for parcels within a size range.
-#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, sqlx::FromRow)]
 pub struct IntensityTier {
     /// Sub-zone letter code.
     pub subzone: String,

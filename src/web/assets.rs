@@ -52,6 +52,30 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/js/publish.js"),
     ),
+    // The certificate pages' modules (not the map's: not preloaded there).
+    (
+        "js/krk-apply.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/krk-apply.js"),
+    ),
+    // The certificate pages' modules (not the map's: not preloaded there).
+    (
+        "js/krk-status.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/krk-status.js"),
+    ),
+    // The certificate pages' modules (not the map's: not preloaded there).
+    (
+        "js/krk-staff.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/krk-staff.js"),
+    ),
+    // The certificate pages' modules (not the map's: not preloaded there).
+    (
+        "js/verify.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/verify.js"),
+    ),
     // The OGC API pages' map and table (a classic script, after MapLibre's).
     (
         "js/ogc.js",

@@ -9,6 +9,7 @@ mod edge;
 mod error;
 mod health;
 pub mod http;
+mod krk;
 mod ogc;
 mod places;
 mod records;
@@ -110,6 +111,8 @@ pub struct Options {
     pub answers: AnswerCompression,
     /// How often the server checks for changes it was not notified of.
     pub poll: Duration,
+    /// Where the certificates' signing keys are (`satupeta keys init` makes them).
+    pub keys_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -121,6 +124,7 @@ impl Default for Options {
             tile_cache_bytes: TILE_CACHE_BYTES,
             answers: AnswerCompression::Composed,
             poll: Duration::from_secs(2),
+            keys_dir: None,
         }
     }
 }
@@ -163,6 +167,10 @@ pub struct Shared {
     cors: Cors,
     /// The administrative boundaries as GeoJSON, made once per snapshot (every page load asks).
     admin: tokio::sync::Mutex<Option<(i64, bytes::Bytes)>>,
+    /// Where the certificates' signing keys are.
+    keys_dir: Option<PathBuf>,
+    /// The keys as last read.
+    keys: arc_swap::ArcSwapOption<crate::krk::keys::Keys>,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -227,6 +235,8 @@ impl AppState {
             parcels: Semaphore::new(LIMITS.parcel_concurrency),
             bodies: Semaphore::new(LIMITS.body_concurrency),
             admin: tokio::sync::Mutex::new(None),
+            keys_dir: options.keys_dir.clone(),
+            keys: arc_swap::ArcSwapOption::empty(),
             links: arc_swap::ArcSwap::from_pointee(LinkBase {
                 public_url: options
                     .public_url
@@ -236,6 +246,24 @@ impl AppState {
             }),
             cors: options.cors.clone(),
         })))
+    }
+
+    /// The certificates' signing keys: read from their directory the first time, and again when
+    /// `fresh` (issuing reads them again, so a rotation takes effect without a restart).
+    pub fn krk_keys(
+        &self,
+        fresh: bool,
+    ) -> Result<Arc<crate::krk::keys::Keys>, crate::krk::keys::KeyError> {
+        if !fresh && let Some(keys) = self.keys.load_full() {
+            return Ok(keys);
+        }
+        let dir = self
+            .keys_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("var/keys"));
+        let keys = Arc::new(crate::krk::keys::Keys::load(&dir)?);
+        self.keys.store(Some(keys.clone()));
+        Ok(keys)
     }
 
     /// Brings the snapshot, then the tiles, up to date with the database.
@@ -300,6 +328,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(places::routes())
                 .merge(auth::routes(&state))
                 .merge(datasets::routes(&state))
+                .merge(krk::routes(&state))
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -352,6 +381,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", axum::routing::get(assets::index))
         .route("/publish", axum::routing::get(assets::publish))
+        .merge(krk::page_routes())
         .route("/static/{*path}", axum::routing::get(assets::file))
         .merge(health::routes())
         .merge(public)

@@ -144,7 +144,7 @@ async fn point(
 /// under it, so that the bodies being read at once are bounded, whatever the connections. The
 /// body must keep up [`Limits::body_min_rate`](crate::limits::Limits), and the slot is free again
 /// as soon as it has arrived: a slow sender holds one about a second.
-async fn body_slot(
+pub(super) async fn body_slot(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,

@@ -217,7 +217,7 @@ fn ring_of(
 }
 
 /// Building limits in square metres (and height) for an area under one intensity tier.
-#[derive(Debug, Serialize, Clone, Copy, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// KDB × area.
     pub max_footprint_m2: f64,

@@ -12,6 +12,7 @@ mod fixtures;
 mod hardening;
 mod harness;
 mod import;
+mod krk;
 mod lookups;
 mod node;
 mod regulations;

@@ -92,6 +92,7 @@ pub struct Client {
     http: reqwest::Client,
 }
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,

@@ -1,0 +1,337 @@
+//! Issuing a certificate: the draft computed again from the versions in force, the next number of
+//! the year, the content as canonical JSON (RFC 8785) signed with Ed25519, the PDF drawn and
+//! signed (PAdES), all stored in one transaction: a number is used exactly when a certificate is
+//! stored.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+
+use super::applications::{self, Application};
+use super::draft::{self, Draft};
+use super::keys::Keys;
+use super::{KrkError, Result, pades, pdf};
+use crate::accounts::Actor;
+use crate::zoning::{Live, ParcelRequest, Snapshot};
+
+/// The agency that issues, as numbers and letters name it.
+pub const AGENCY: &str = "DPPR";
+
+/// What issuing needs besides the database: the keys, and the base URL of the verification links.
+pub struct Issuer<'a> {
+    /// The signing keys.
+    pub keys: &'a Keys,
+    /// The server's public base URL (`https://peta.balikpapan.go.id`).
+    pub base_url: &'a str,
+}
+
+/// An issued certificate, as the issuing API answers.
+#[derive(Debug, Serialize)]
+pub struct Issued {
+    /// Its number, e.g. `0001/KRK/DPPR/XI/2026`.
+    pub number: String,
+    /// The application.
+    pub application_id: String,
+    /// Where staff and the applicant fetch the PDF.
+    pub pdf_url: String,
+    /// Where anyone verifies it.
+    pub verification_url: String,
+    /// What the QR code holds: the verification URL with the signature.
+    pub qr: String,
+    /// SHA-256 of the PDF, hex.
+    pub pdf_sha256: String,
+    /// The PDF's size, bytes.
+    pub pdf_bytes: usize,
+    /// The key that signed it.
+    pub key_id: String,
+}
+
+/// The month in Roman numerals, as letter numbers carry it.
+pub fn roman_month(month: u32) -> &'static str {
+    const ROMAN: [&str; 12] = [
+        "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+    ];
+    ROMAN[(month.clamp(1, 12) - 1) as usize]
+}
+
+/// A day (`YYYY-MM-DD`) in Indonesian words: `26 November 2026`.
+pub fn day_in_words(day: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    let mut parts = day.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return day.to_string();
+    };
+    let month = m.parse::<usize>().ok().filter(|m| (1..=12).contains(m));
+    match (month, d.parse::<u32>()) {
+        (Some(m), Ok(d)) => format!("{d} {} {y}", MONTHS[m - 1]),
+        _ => day.to_string(),
+    }
+}
+
+/// The number `seq` of `year`, issued in `month`.
+pub fn format_number(seq: i32, month: u32, year: i32) -> String {
+    format!("{seq:04}/KRK/{AGENCY}/{}/{year}", roman_month(month))
+}
+
+/// The day of issue in Balikpapan, and the next number of its year (taken in `tx`: the counter's
+/// row stays locked until the transaction ends, and rolls back with it).
+async fn next_number(tx: &mut PgConnection) -> Result<(String, i32, i32, String)> {
+    #[derive(sqlx::FromRow)]
+    struct Today {
+        day: String,
+        year: i32,
+        month: i32,
+    }
+    let today: Today = sqlx::query_as(
+        "SELECT city_today()::text AS day, extract(year FROM city_today())::int AS year, \
+         extract(month FROM city_today())::int AS month",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let seq: i32 = sqlx::query_scalar(include_str!("sql/next_number.sql"))
+        .bind(today.year)
+        .fetch_one(&mut *tx)
+        .await?;
+    let number = format_number(seq, today.month as u32, today.year);
+    Ok((number, today.year, seq, today.day))
+}
+
+/// The parcel of a stored application, as a request to measure again.
+pub fn parcel_of(application: &Application) -> Result<ParcelRequest> {
+    let polygons = ParcelRequest::polygons(application.parcel.clone())?;
+    Ok(ParcelRequest::new(polygons, application.activity.clone())?)
+}
+
+/// The signed content of a certificate.
+pub fn payload(
+    number: &str,
+    day: &str,
+    application: &Application,
+    draft: &Draft,
+    signer: &super::keys::SignerIdentity,
+    key_id: &str,
+    verification_url: &str,
+) -> serde_json::Value {
+    json!({
+        "type": "KRK",
+        "number": number,
+        "issued_on": day,
+        "issuer": {
+            "agency": "Dinas Pertanahan dan Penataan Ruang Kota Balikpapan",
+            "signatory": signer.name,
+            "nip": signer.nip,
+            "position": signer.position,
+        },
+        "key_id": key_id,
+        "application": application.id,
+        "applicant": {
+            "name": application.applicant.name,
+            "land_title": format!("{} {}", application.applicant.title_kind, application.applicant.title_number),
+        },
+        "building_function": application.building_function,
+        "parcel": application.parcel,
+        "draft": draft,
+        "verification_url": verification_url,
+    })
+}
+
+/// Issues a certificate for the submitted application `id`.
+pub async fn issue(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    issuer: &Issuer<'_>,
+    id: &str,
+    actor: &Actor,
+) -> Result<Issued> {
+    let application = applications::read(pool, id).await?;
+    if application.status != "submitted" {
+        return Err(not_submitted(&application));
+    }
+    let request = parcel_of(&application)?;
+    let draft = draft::compute(pool, live, snapshot, &request).await?;
+    if draft.parts.is_empty() {
+        return Err(KrkError::Conflict(
+            "no plan in force covers the parcel any more: refuse the application".into(),
+        ));
+    }
+    let map = super::map::map_of(pool, &request).await?;
+    let mut tx = pool.begin().await?;
+    lock_submitted(&mut tx, &application, actor).await?;
+    let (number, year, seq, day) = next_number(&mut tx).await?;
+    let signer = issuer.keys.signer_identity();
+    let key_id = issuer.keys.current().kid().to_string();
+    let verification_url = format!("{}/verify/{number}", issuer.base_url);
+    let content = payload(
+        &number,
+        &day,
+        &application,
+        &draft,
+        signer,
+        &key_id,
+        &verification_url,
+    );
+    let canonical = serde_json_canonicalizer::to_vec(&content)
+        .map_err(|e| KrkError::Input(format!("the certificate cannot be serialised: {e}")))?;
+    let (signed_by, signature) = issuer.keys.sign_payload(&canonical);
+    let key_id = signed_by.to_string();
+    let qr = format!("{verification_url}?s={}", URL_SAFE_NO_PAD.encode(signature));
+    let document = super::layout::certificate(super::layout::Content {
+        number: &number,
+        day: &day,
+        application: &application,
+        draft: &draft,
+        signer,
+        map,
+        qr: &qr,
+        verification_url: &verification_url,
+        key_id: &key_id,
+    })?;
+    let pdf = pades::sign(
+        pdf::render(&document)?,
+        &issuer.keys.pades_signer()?,
+        &pades::SignatureInfo {
+            name: signer.name.clone(),
+            reason: format!("Keterangan Rencana Kota {number}"),
+            location: "Balikpapan".into(),
+            signing_time: chrono::Utc::now(),
+        },
+    )?;
+    let digest = Sha256::digest(&pdf).to_vec();
+    sqlx::query(include_str!("sql/insert_certificate.sql"))
+        .bind(&number)
+        .bind(year)
+        .bind(seq)
+        .bind(&application.id)
+        .bind(String::from_utf8_lossy(&canonical).into_owned())
+        .bind(signature.as_slice())
+        .bind(&key_id)
+        .bind(draft.version_ids())
+        .bind(&pdf)
+        .bind(&digest)
+        .bind(actor.account_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::accounts::audit(
+        &mut tx,
+        actor,
+        "krk.issue",
+        Some(&application.id),
+        json!({ "number": number, "pdf_sha256": hex::encode(&digest) }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Issued {
+        pdf_url: format!(
+            "{}/api/v1/krk/applications/{}/certificate.pdf",
+            issuer.base_url, application.id
+        ),
+        application_id: application.id,
+        number,
+        verification_url,
+        qr,
+        pdf_sha256: hex::encode(&digest),
+        pdf_bytes: pdf.len(),
+        key_id,
+    })
+}
+
+fn not_submitted(application: &Application) -> KrkError {
+    KrkError::Conflict(format!(
+        "application {} is {}: only a submitted application can be issued",
+        application.id, application.status
+    ))
+}
+
+/// Marks the application issued in `tx`, unless another request decided it first.
+async fn lock_submitted(
+    tx: &mut PgConnection,
+    application: &Application,
+    actor: &Actor,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE krk_application SET status = 'issued', decided_at = now(), decided_by = $2 \
+         WHERE id = $1::uuid AND status = 'submitted'",
+    )
+    .bind(&application.id)
+    .bind(actor.account_id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(KrkError::Conflict(format!(
+            "application {} was decided meanwhile",
+            application.id
+        )));
+    }
+    Ok(())
+}
+
+/// The stored PDF of the application's certificate.
+pub async fn pdf_of(pool: &PgPool, application_id: &str) -> Result<(String, Vec<u8>)> {
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT number, pdf FROM krk_certificate WHERE application_id::text = $1")
+            .bind(application_id)
+            .fetch_optional(pool)
+            .await?;
+    row.ok_or_else(|| KrkError::UnknownCertificate(format!("of application {application_id}")))
+}
+
+/// Revokes the certificate of application `id` with `reason`.
+pub async fn revoke(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(KrkError::Input(
+            "a revocation needs a reason (at most 1000 characters)".into(),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let number: Option<String> = sqlx::query_scalar(
+        "UPDATE krk_certificate SET revoked_at = now(), revoked_by = $2, revocation_reason = $3 \
+         WHERE application_id::text = $1 AND revoked_at IS NULL RETURNING number",
+    )
+    .bind(id)
+    .bind(actor.account_id)
+    .bind(reason)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(number) = number else {
+        let exists: Option<bool> = sqlx::query_scalar(
+            "SELECT revoked_at IS NOT NULL FROM krk_certificate WHERE application_id::text = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        return Err(match exists {
+            Some(_) => KrkError::Conflict(format!(
+                "the certificate of application {id} is already revoked"
+            )),
+            None => KrkError::UnknownCertificate(format!("of application {id}")),
+        });
+    };
+    crate::accounts::audit(
+        &mut tx,
+        actor,
+        "krk.revoke",
+        Some(id),
+        json!({ "number": number, "reason": reason }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(number)
+}

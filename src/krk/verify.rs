@@ -1,0 +1,312 @@
+//! Verifying a certificate: by its number (what the QR code's link opens, with the signature it
+//! carries), by an uploaded PDF (its SHA-256 against the stored one), or by a payload and signature
+//! (checked against the published keys). A certificate is valid, revoked, or superseded when the
+//! versions in force today change what applies to its parcel; a version that changes nothing
+//! there does not supersede it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::applications;
+use super::draft::{self, Draft};
+use super::keys::Keys;
+use super::{KrkError, Result};
+use crate::zoning::{Live, Snapshot};
+
+/// A certificate's standing.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// In force: signed by the city, not revoked, the plan unchanged for its parcel.
+    Valid,
+    /// Revoked by DPPR.
+    Revoked,
+    /// A newer plan version changes what applies to its parcel.
+    Superseded,
+}
+
+/// Why a certificate is revoked.
+#[derive(Debug, Serialize)]
+pub struct Revocation {
+    /// When (ISO 8601, WITA).
+    pub at: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What supersedes a certificate.
+#[derive(Debug, Serialize)]
+pub struct Supersession {
+    /// The plan versions in force for the parcel today.
+    pub versions: Vec<draft::VersionRef>,
+    /// What differs from the certificate: `sub-zones`, `intensity`, `activity`, `setbacks`,
+    /// `overlays`.
+    pub changes: Vec<&'static str>,
+}
+
+/// The answer of a verification.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    /// The certificate's number.
+    pub number: String,
+    /// Its standing.
+    pub status: Status,
+    /// Whether the stored content's signature verifies with the published key (and, when a
+    /// signature was presented, whether it is that signature).
+    pub authentic: bool,
+    /// Whether the signature presented (the QR code's) is the certificate's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented_signature_matches: Option<bool>,
+    /// The day of issue.
+    pub issued_on: String,
+    /// Revocation, if revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+    /// Supersession, if superseded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded: Option<Supersession>,
+    /// The signed content.
+    pub payload: serde_json::Value,
+    /// The Ed25519 signature, base64url.
+    pub signature: String,
+    /// The key that signed it.
+    pub key_id: String,
+    /// SHA-256 of the issued PDF, hex.
+    pub pdf_sha256: String,
+}
+
+/// A stored certificate, as verification reads it.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    number: String,
+    application_id: String,
+    payload: String,
+    signature: Vec<u8>,
+    key_id: String,
+    versions: Vec<i64>,
+    pdf_sha256: Vec<u8>,
+    revoked_at: Option<String>,
+    revocation_reason: Option<String>,
+}
+
+/// A certificate's number as written in links: `0001/KRK/DPPR/XI/2026`.
+fn is_number(text: &str) -> bool {
+    text.len() <= 40 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '/')
+}
+
+/// Verifies the certificate `number`; `presented` is the signature a QR code carried (base64url).
+pub async fn by_number(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    keys: &Keys,
+    number: &str,
+    presented: Option<&str>,
+) -> Result<Verification> {
+    if !is_number(number) {
+        return Err(KrkError::UnknownCertificate(number.to_string()));
+    }
+    let stored: Stored = sqlx::query_as(include_str!("sql/certificate.sql"))
+        .bind(number)
+        .bind(None::<Vec<u8>>)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| KrkError::UnknownCertificate(number.to_string()))?;
+    let presented = presented.map(|p| {
+        URL_SAFE_NO_PAD
+            .decode(p.trim_end_matches('='))
+            .is_ok_and(|sig| sig == stored.signature)
+    });
+    answer(pool, live, snapshot, keys, stored, presented).await
+}
+
+/// Verifies an uploaded PDF: the certificate whose stored SHA-256 it has, or `None` when it is not
+/// a PDF the city issued (or it was changed since).
+pub async fn by_pdf(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    keys: &Keys,
+    pdf: &[u8],
+) -> Result<Option<Verification>> {
+    let digest = Sha256::digest(pdf).to_vec();
+    let stored: Option<Stored> = sqlx::query_as(include_str!("sql/certificate.sql"))
+        .bind(None::<String>)
+        .bind(digest)
+        .fetch_optional(pool)
+        .await?;
+    match stored {
+        Some(stored) => Ok(Some(
+            answer(pool, live, snapshot, keys, stored, None).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Whether `signature` (base64url) by key `key_id` signs `payload` in its canonical form: how a
+/// holder checks a content against the published keys without trusting the server's answer.
+pub fn check_payload(
+    keys: &Keys,
+    payload: &serde_json::Value,
+    key_id: &str,
+    signature: &str,
+) -> Result<bool> {
+    let canonical = serde_json_canonicalizer::to_vec(payload)
+        .map_err(|e| KrkError::Input(format!("the payload cannot be canonicalised: {e}")))?;
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) else {
+        return Ok(false);
+    };
+    let Ok(signature) = <[u8; 64]>::try_from(signature.as_slice()) else {
+        return Ok(false);
+    };
+    Ok(keys.verify_payload(key_id, &canonical, &signature))
+}
+
+async fn answer(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    keys: &Keys,
+    stored: Stored,
+    presented: Option<bool>,
+) -> Result<Verification> {
+    let authentic = <[u8; 64]>::try_from(stored.signature.as_slice())
+        .is_ok_and(|sig| keys.verify_payload(&stored.key_id, stored.payload.as_bytes(), &sig))
+        && presented != Some(false);
+    let payload: serde_json::Value = serde_json::from_str(&stored.payload)
+        .map_err(|e| KrkError::Input(format!("a stored certificate is not JSON: {e}")))?;
+    let issued_on = payload["issued_on"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (status, revocation, superseded) = match (stored.revoked_at, stored.revocation_reason) {
+        (Some(at), Some(reason)) => (Status::Revoked, Some(Revocation { at, reason }), None),
+        _ => match supersession(
+            pool,
+            live,
+            snapshot,
+            &stored.application_id,
+            &stored.versions,
+            &payload,
+        )
+        .await?
+        {
+            Some(s) => (Status::Superseded, None, Some(s)),
+            None => (Status::Valid, None, None),
+        },
+    };
+    Ok(Verification {
+        number: stored.number,
+        status,
+        authentic,
+        presented_signature_matches: presented,
+        issued_on,
+        revocation,
+        superseded,
+        payload,
+        signature: URL_SAFE_NO_PAD.encode(&stored.signature),
+        key_id: stored.key_id,
+        pdf_sha256: hex::encode(&stored.pdf_sha256),
+    })
+}
+
+/// What supersedes the certificate, if anything: the draft computed from today's versions compared
+/// with the certificate's, on what applies to the parcel (not on ids or the day).
+async fn supersession(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    application_id: &str,
+    versions: &[i64],
+    payload: &serde_json::Value,
+) -> Result<Option<Supersession>> {
+    let in_force: Vec<i64> = sqlx::query_scalar(
+        "SELECT version_id FROM versions_in_force(city_today()) ORDER BY version_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    // Fast path: every version the certificate used is still in force, and no other version in
+    // force has zones on the parcel (checked by the draft below only when something changed).
+    let certified: Draft = serde_json::from_value(payload["draft"].clone())
+        .map_err(|e| KrkError::Input(format!("a stored certificate has no draft: {e}")))?;
+    let newer = in_force.iter().any(|v| !versions.contains(v))
+        || versions.iter().any(|v| !in_force.contains(v));
+    if !newer {
+        return Ok(None);
+    }
+    let application = applications::read(pool, application_id).await?;
+    let request = super::issue::parcel_of(&application)?;
+    let now = draft::compute(pool, live, snapshot, &request).await?;
+    let changes = differences(&certified, &now);
+    Ok((!changes.is_empty()).then(|| Supersession {
+        versions: now.versions.clone(),
+        changes,
+    }))
+}
+
+/// What applies to the parcel that differs between two drafts (areas to the square metre).
+pub fn differences(then: &Draft, now: &Draft) -> Vec<&'static str> {
+    let zones = |d: &Draft| {
+        let mut z: Vec<(String, i64)> = d
+            .parts
+            .iter()
+            .map(|p| (p.subzone.clone(), p.area_m2.round() as i64))
+            .collect();
+        z.sort();
+        z
+    };
+    let intensity = |d: &Draft| {
+        let mut t: Vec<String> = d
+            .parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p.subzone,
+                    serde_json::to_string(&p.intensity).unwrap_or_default()
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    let activity = |d: &Draft| {
+        let mut a: Vec<String> = d
+            .parts
+            .iter()
+            .map(|p| format!("{}:{:?}:{:?}", p.subzone, p.activity_class, p.conditions))
+            .collect();
+        a.sort();
+        (a, d.activity.as_ref().and_then(|x| x.class.clone()))
+    };
+    let setbacks = |d: &Draft| {
+        format!(
+            "{:?}|{:?}",
+            d.totals.front_setback_m.map(|s| (s * 10.0).round()),
+            d.protection
+                .iter()
+                .map(|p| (p.subzone.clone(), p.inside_m2.round() as i64))
+                .collect::<Vec<_>>()
+        )
+    };
+    let mut out = Vec::new();
+    if zones(then) != zones(now) {
+        out.push("sub-zones");
+    }
+    if intensity(then) != intensity(now) {
+        out.push("intensity");
+    }
+    if activity(then) != activity(now) {
+        out.push("activity");
+    }
+    if setbacks(then) != setbacks(now) {
+        out.push("setbacks");
+    }
+    if then.overlays != now.overlays {
+        out.push("overlays");
+    }
+    out
+}

@@ -1,0 +1,473 @@
+//! The certificates' HTTP side: applications (anyone; the applicant then reads theirs with its
+//! key), the staff's queue and decisions ([`staff_only`]), the PDFs, the public keys, and
+//! verification by number, by uploaded PDF, or by payload and signature.
+
+use std::sync::Arc;
+
+use axum::extract::{Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::http::{ApiQuery, BaseUrl};
+use super::ogc::Acting;
+use super::{ApiError, AppState};
+use crate::accounts::Role;
+use crate::krk::{self, KrkError, NewApplication};
+
+/// The header that carries an application's key.
+const KEY_HEADER: &str = "x-application-key";
+
+/// The `/api/v1/krk` routes.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let staff = Router::new()
+        .route("/krk/applications", get(list))
+        .route("/krk/applications/{id}/issue", post(issue))
+        .route("/krk/applications/{id}/refuse", post(refuse))
+        .route("/krk/applications/{id}/revoke", post(revoke))
+        .route_layer(axum::middleware::from_fn(staff_only));
+    let open = Router::new()
+        .route(
+            "/krk/applications",
+            post(submit).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::zoning::body_slot,
+            )),
+        )
+        .route("/krk/applications/{id}", get(read))
+        .route("/krk/applications/{id}/certificate.pdf", get(pdf))
+        .route("/krk/keys", get(public_keys));
+    staff
+        .merge(open)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::identify,
+        ))
+}
+
+/// The pages and the verification routes (outside `/api/v1`).
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/krk", get(|| page(include_str!("static/krk.html"))))
+        .route(
+            "/krk/status/{id}",
+            get(|| page(include_str!("static/krk-status.html"))),
+        )
+        .route(
+            "/krk/staff",
+            get(|| page(include_str!("static/krk-staff.html"))),
+        )
+        .route("/verify", get(verify_page).post(verify_upload))
+        .route("/verify/{*number}", get(verify_number))
+}
+
+async fn page(html: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+impl From<KrkError> for ApiError {
+    fn from(e: KrkError) -> Self {
+        match e {
+            KrkError::Db(e) => e.into(),
+            KrkError::Zoning(e) => e.into(),
+            KrkError::Input(_) => ApiError::unprocessable(e.to_string()),
+            KrkError::UnknownApplication(_) | KrkError::UnknownCertificate(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            KrkError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            KrkError::Accounts(e) => e.into(),
+            KrkError::Keys(_) => {
+                tracing::error!("certificate keys: {e}");
+                ApiError::unavailable(
+                    "certificates cannot be signed: the signing keys are not set up on this server",
+                )
+            }
+            KrkError::Pdf(_) | KrkError::Pades(_) => {
+                tracing::error!("certificate document: {e}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the certificate could not be made",
+                )
+            }
+        }
+    }
+}
+
+/// Whether the caller is DPPR staff (or an admin).
+fn is_staff(caller: Option<&Caller>) -> bool {
+    caller
+        .and_then(|c| c.0.as_ref())
+        .is_some_and(|p| matches!(p.role, Role::Staff | Role::Admin))
+}
+
+/// Lets in DPPR staff and admins.
+async fn staff_only(request: Request, next: Next) -> Result<Response, ApiError> {
+    let caller = request.extensions().get::<Caller>();
+    match caller.and_then(|c| c.0.as_ref()) {
+        None => Err(ApiError::unauthorized("sign in, or send a bearer token")),
+        Some(_) if is_staff(caller) => Ok(next.run(request).await),
+        Some(p) => Err(ApiError::forbidden(format!(
+            "{} is a publisher: only DPPR staff review and issue city-plan certificates",
+            p.name
+        ))),
+    }
+}
+
+/// The signing keys, read from their directory (again after a rotation: each issue reads them).
+fn keys(state: &AppState, fresh: bool) -> Result<Arc<krk::keys::Keys>, ApiError> {
+    state.krk_keys(fresh).map_err(|e| KrkError::Keys(e).into())
+}
+
+/// `POST /api/v1/krk/applications`: anyone applies; the answer carries the private link's key.
+async fn submit(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let new = NewApplication::from_json(&body)?;
+    let snapshot = state.live.snapshot();
+    let submitted =
+        krk::applications::submit(&state.pool, &state.live, &snapshot, &new, &actor.origin).await?;
+    let status_url = format!(
+        "/krk/status/{}#key={}",
+        submitted.application.id, submitted.key
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "application": submitted.application,
+            "key": submitted.key,
+            "status_url": status_url,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+/// The application `id` for its applicant (by key: header or `?key=`) or for staff.
+async fn application_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: Option<&Caller>,
+    id: &str,
+    key: Option<&str>,
+) -> Result<krk::Application, ApiError> {
+    if is_staff(caller) {
+        return Ok(krk::applications::read(&state.pool, id).await?);
+    }
+    let key = headers
+        .get(KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(key)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "this application is read with its key (the private link's) or by DPPR staff",
+            )
+        })?;
+    Ok(krk::applications::read_with_key(&state.pool, id, key).await?)
+}
+
+/// `GET /api/v1/krk/applications/{id}`.
+async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
+    headers: HeaderMap,
+    caller: Option<axum::Extension<Caller>>,
+) -> Result<Response, ApiError> {
+    let caller = caller.map(|c| c.0);
+    let application =
+        application_for(&state, &headers, caller.as_ref(), &id, query.key.as_deref()).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "private, no-store")],
+        Json(application),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/krk/applications/{id}/certificate.pdf`.
+async fn pdf(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
+    headers: HeaderMap,
+    caller: Option<axum::Extension<Caller>>,
+) -> Result<Response, ApiError> {
+    let caller = caller.map(|c| c.0);
+    application_for(&state, &headers, caller.as_ref(), &id, query.key.as_deref()).await?;
+    let (number, bytes) = krk::issue::pdf_of(&state.pool, &id).await?;
+    let file = format!("KRK-{}.pdf", number.replace('/', "-"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/krk/applications`: the queue (staff).
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    if let Some(s) = query.status.as_deref()
+        && !["submitted", "issued", "refused"].contains(&s)
+    {
+        return Err(ApiError::bad_request(format!(
+            "status \"{s}\": submitted, issued or refused"
+        )));
+    }
+    let limit = query.limit.unwrap_or(200).clamp(1, 1000);
+    let applications = krk::applications::list(&state.pool, query.status.as_deref(), limit).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "private, no-store")],
+        Json(json!({ "applications": applications })),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/krk/applications/{id}/issue` (staff).
+async fn issue(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    Acting(actor): Acting,
+) -> Result<Response, ApiError> {
+    let keys = keys(&state, true)?;
+    let snapshot = state.live.snapshot();
+    let issuer = krk::Issuer {
+        keys: &keys,
+        base_url: &base,
+    };
+    let issued =
+        krk::issue::issue(&state.pool, &state.live, &snapshot, &issuer, &id, &actor).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: String,
+}
+
+fn reason_of(body: &[u8]) -> Result<String, ApiError> {
+    serde_json::from_slice::<Reason>(body)
+        .map(|r| r.reason)
+        .map_err(|e| ApiError::bad_request(format!("expected {{\"reason\": \"...\"}}: {e}")))
+}
+
+/// `POST /api/v1/krk/applications/{id}/refuse` (staff).
+async fn refuse(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Acting(actor): Acting,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let reason = reason_of(&body)?;
+    let application = krk::applications::refuse(&state.pool, &id, &reason, &actor).await?;
+    Ok(Json(application).into_response())
+}
+
+/// `POST /api/v1/krk/applications/{id}/revoke` (staff).
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Acting(actor): Acting,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let reason = reason_of(&body)?;
+    let number = krk::issue::revoke(&state.pool, &id, &reason, &actor).await?;
+    Ok(Json(json!({ "number": number, "status": "revoked" })).into_response())
+}
+
+/// `GET /api/v1/krk/keys`: the public keys (JWKS), old generations included.
+async fn public_keys(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = keys(&state, false)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        keys.jwks().to_string(),
+    )
+        .into_response())
+}
+
+/// Whether the client asked for JSON rather than the page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.starts_with("text/html"))
+}
+
+async fn verify_page() -> Response {
+    page(include_str!("static/verify.html")).await
+}
+
+#[derive(Deserialize)]
+struct SignatureQuery {
+    s: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /verify/{number}`: the page, or to `Accept: application/json` the verification.
+async fn verify_number(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    ApiQuery(query): ApiQuery<SignatureQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let _ = query.lang;
+    if !wants_json(&headers) {
+        let mut response = verify_page().await;
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+        return Ok(response);
+    }
+    let keys = keys(&state, false)?;
+    let snapshot = state.live.snapshot();
+    let verification = krk::verify::by_number(
+        &state.pool,
+        &state.live,
+        &snapshot,
+        &keys,
+        &number,
+        query.s.as_deref(),
+    )
+    .await?;
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, "Accept"),
+        ],
+        Json(verification),
+    )
+        .into_response())
+}
+
+/// `POST /verify`: an uploaded PDF (multipart field `file`, or the body as `application/pdf`), or
+/// a payload with its signature (`{"payload", "signature", "key_id"}`).
+async fn verify_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let keys = keys(&state, false)?;
+    if content_type.starts_with("application/json") {
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|_| ApiError::bad_request("the body could not be read"))?;
+        return verify_payload(&keys, &body);
+    }
+    let pdf = if content_type.starts_with("multipart/form-data") {
+        use axum::extract::FromRequest;
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("the form could not be read: {e}")))?;
+        file_field(&mut multipart).await?
+    } else if content_type.starts_with("application/pdf") {
+        axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|_| ApiError::bad_request("the body could not be read"))?
+            .to_vec()
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the PDF as multipart/form-data (field \"file\") or application/pdf, or a \
+             payload as application/json",
+        ));
+    };
+    if !pdf.starts_with(b"%PDF-") {
+        return Err(ApiError::unprocessable("the file is not a PDF"));
+    }
+    let snapshot = state.live.snapshot();
+    let found = krk::verify::by_pdf(&state.pool, &state.live, &snapshot, &keys, &pdf).await?;
+    Ok(Json(match found {
+        Some(verification) => json!({ "authentic": true, "verification": verification }),
+        None => json!({
+            "authentic": false,
+            "reason": "this file is not a certificate the city issued, or it was changed after issue",
+        }),
+    })
+    .into_response())
+}
+
+async fn file_field(multipart: &mut Multipart) -> Result<Vec<u8>, ApiError> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("the form could not be read: {e}")))?
+    {
+        if field.name() == Some("file") {
+            return Ok(field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("the file could not be read: {e}")))?
+                .to_vec());
+        }
+    }
+    Err(ApiError::bad_request("the form has no field \"file\""))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedPayload {
+    payload: serde_json::Value,
+    signature: String,
+    key_id: String,
+}
+
+fn verify_payload(keys: &krk::keys::Keys, body: &[u8]) -> Result<Response, ApiError> {
+    let signed: SignedPayload = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "expected {{\"payload\": {{...}}, \"signature\": \"...\", \"key_id\": \"...\"}}: {e}"
+        ))
+    })?;
+    let authentic =
+        krk::verify::check_payload(keys, &signed.payload, &signed.key_id, &signed.signature)?;
+    Ok(Json(if authentic {
+        json!({ "authentic": true, "key_id": signed.key_id })
+    } else {
+        json!({
+            "authentic": false,
+            "reason": "the signature does not sign this content with that key: the content was changed, or it was not signed by the city",
+        })
+    })
+    .into_response())
+}
