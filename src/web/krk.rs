@@ -336,8 +336,12 @@ async fn verify_page() -> Response {
 
 #[derive(Deserialize)]
 struct SignatureQuery {
+    /// The signature a QR code carries.
     s: Option<String>,
+    /// The page's language (read by the page itself).
     lang: Option<String>,
+    /// `json` for the verification whatever the `Accept`.
+    f: Option<String>,
 }
 
 /// `GET /verify/{number}`: the page, or to `Accept: application/json` the verification.
@@ -348,7 +352,7 @@ async fn verify_number(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let _ = query.lang;
-    if !wants_json(&headers) {
+    if query.f.as_deref() != Some("json") && !wants_json(&headers) {
         let mut response = verify_page().await;
         response
             .headers_mut()

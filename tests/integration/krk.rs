@@ -385,6 +385,30 @@ fn pdfsig(path: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// What pyHanko (tests/clients/check_pades.py, in the clients' virtual environment that `make
+/// test` makes) says of a PDF's signature, trusting `certificate`.
+fn pyhanko(pdf: &Path, certificate: &Path) -> Value {
+    let root = super::harness::root();
+    let python = root.join("tests/clients/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "pyHanko runs in {} (make test installs it)",
+        python.display()
+    );
+    let output = std::process::Command::new(python)
+        .arg(root.join("tests/clients/check_pades.py"))
+        .arg(pdf)
+        .arg(certificate)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "check_pades.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 async fn verify_pdf(client: &Client, pdf: Vec<u8>) -> Value {
     let form = reqwest::multipart::Form::new().part(
         "file",
@@ -414,7 +438,7 @@ async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
         "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
     )
     .await;
-    let (base, _) = serve(&db).await;
+    let (base, keys_dir) = serve(&db).await;
     let client = Client::new(&base);
     let staff = people(&db).await.staff;
     let (id, key, _) = apply(&client, rect_geojson(90.0, 16.0, 110.0, 31.0)).await;
@@ -585,6 +609,19 @@ async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
     let tampered_file = dir.join("tampered.pdf");
     std::fs::write(&tampered_file, &tampered).unwrap();
     assert!(!pdfsig(&tampered_file).contains("Signature is Valid."));
+
+    // pyHanko, trusting the city's signing certificate, finds the signature intact, valid and
+    // covering the whole file; and the flipped byte.
+    let current = std::fs::read_to_string(keys_dir.join("current")).unwrap();
+    let certificate = keys_dir.join(current.trim()).join("certificate.pem");
+    let said = pyhanko(&file, &certificate);
+    assert_eq!(said["intact"], true, "{said}");
+    assert_eq!(said["valid"], true, "{said}");
+    assert_eq!(said["trusted"], true, "{said}");
+    assert_eq!(said["coverage"], "ENTIRE_FILE", "{said}");
+    assert_eq!(said["sub_filter"], "/ETSI.CAdES.detached", "{said}");
+    let said = pyhanko(&tampered_file, &certificate);
+    assert_eq!(said["intact"], false, "{said}");
 
     // The signed content verifies against the published keys; an edited one does not.
     let payload = verified.body["payload"].clone();
