@@ -165,3 +165,102 @@ async fn an_agency_publishes_from_the_web_page_and_staff_approve_it() {
     .await;
     eprintln!("{report}");
 }
+
+#[tokio::test]
+async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
+    use satupeta::accounts::{self, Actor, NewAccount, Role};
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test needs:\n  {}",
+        missing.join("\n  ")
+    );
+    let db = fresh_db().await;
+    let options = ImportOptions {
+        plan: Some("RDTR Kota Balikpapan (demo)".into()),
+        regulation: Some("Peraturan Wali Kota Balikpapan (demo)".into()),
+        ..ImportOptions::new(demo_plan())
+    };
+    ingest::import(&db.pool, &options)
+        .await
+        .expect("import the demo");
+    let operator = Actor {
+        account_id: None,
+        name: "test".into(),
+        origin: "cli:test".into(),
+    };
+    let password = "kata sandi yang panjang";
+    let staff = NewAccount {
+        name: "staf",
+        role: Role::Staff,
+        agency: None,
+        password,
+    };
+    accounts::add_account(&db.pool, &staff, &operator)
+        .await
+        .unwrap();
+    let keys_dir = scratch_dir().join("keys");
+    satupeta::krk::keys::init(
+        &keys_dir,
+        &satupeta::krk::keys::SignerIdentity {
+            name: "Ir. Siti Rahmawati, M.T.".into(),
+            nip: "197805122005012003".into(),
+            position: "Kepala Bidang Tata Ruang".into(),
+            on_behalf: "a.n. Kepala Dinas Pertanahan dan Penataan Ruang".into(),
+        },
+    )
+    .unwrap();
+    let base = Server::start(
+        &db.url,
+        &Options {
+            keys_dir: Some(keys_dir),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap()
+    .spawn()
+    .await
+    .unwrap();
+    // A 24 m square plot inside a housing zone of the demo plan, applied for over the API.
+    let parcel: String = sqlx::query_scalar(
+        "SELECT ST_AsGeoJSON(ST_Transform(ST_Expand(ST_Transform(ST_PointOnSurface(geom), 32750), 12), 4326), 7) \
+         FROM zoning_feature WHERE subzone_code = 'R-3' ORDER BY area_m2 DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let application = serde_json::json!({
+        "applicant": {
+            "name": "Budi Santoso",
+            "id_number": "6471011203800004",
+            "address": "Jl. MT Haryono No. 10, Balikpapan",
+            "title_kind": "SHM",
+            "title_number": "4321",
+            "email": "budi@example.id",
+        },
+        "building_function": "hunian",
+        "parcel": serde_json::from_str::<serde_json::Value>(&parcel).unwrap(),
+    });
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/v1/krk/applications"))
+        .json(&application)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
+    let out = root().join("target/browser");
+    std::fs::create_dir_all(&out).unwrap();
+    let started = Instant::now();
+    let report = run_script(
+        "krk.mjs",
+        &[&base, "staf", password, out.to_str().unwrap()],
+        &[],
+        120,
+    )
+    .await;
+    eprintln!(
+        "issued from the page in {:.1} s:\n{report}",
+        started.elapsed().as_secs_f64()
+    );
+}
