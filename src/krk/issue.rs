@@ -13,6 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use super::applications::{self, Application};
 use super::draft::{self, Draft};
 use super::keys::Keys;
+use super::pades::DocumentSigner;
 use super::{KrkError, Result, pades, pdf};
 use crate::accounts::Actor;
 use crate::zoning::{Live, ParcelRequest, Snapshot};
@@ -203,9 +204,9 @@ pub async fn issue(
         verification_url: &verification_url,
         key_id: &key_id,
     })?;
-    let pdf = pades::sign(
+    let document_signer: Box<dyn DocumentSigner> = Box::new(issuer.keys.pades_signer()?);
+    let pdf = document_signer.sign_document(
         pdf::render(&document)?,
-        &issuer.keys.pades_signer()?,
         &pades::SignatureInfo {
             name: signer.name.clone(),
             reason: format!("Keterangan Rencana Kota {number}"),

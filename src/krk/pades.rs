@@ -114,6 +114,20 @@ impl PadesSigner {
     }
 }
 
+/// What signs a certificate's PDF. The server's own key ([`PadesSigner`]) is one; a certified
+/// signature through the national signing service (BSrE) would be another, behind this same
+/// interface: issuing only hands over the document and what to say about the signing.
+pub trait DocumentSigner: Send + Sync {
+    /// The signed file.
+    fn sign_document(&self, document: Document, info: &SignatureInfo) -> Result<Vec<u8>>;
+}
+
+impl DocumentSigner for PadesSigner {
+    fn sign_document(&self, document: Document, info: &SignatureInfo) -> Result<Vec<u8>> {
+        sign(document, self, info)
+    }
+}
+
 /// What the signature dictionary says about the signing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureInfo {

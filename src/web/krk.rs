@@ -130,6 +130,25 @@ fn keys(state: &AppState, fresh: bool) -> Result<Arc<krk::keys::Keys>, ApiError>
     state.krk_keys(fresh).map_err(|e| KrkError::Keys(e).into())
 }
 
+/// Applications one client address may send in an hour (each server counts its own).
+const SUBMISSIONS_PER_HOUR: u32 = 30;
+
+/// Counts an application from `origin`; 429 once the address has sent its hour's share.
+fn count_submission(state: &AppState, origin: &str) -> Result<(), ApiError> {
+    let sent = state.krk_submissions.get(origin).unwrap_or(0);
+    if sent >= SUBMISSIONS_PER_HOUR {
+        return Err(ApiError::too_many(
+            format!(
+                "{SUBMISSIONS_PER_HOUR} applications came from this address within the hour; \
+                 try again later"
+            ),
+            3600,
+        ));
+    }
+    state.krk_submissions.insert(origin.to_string(), sent + 1);
+    Ok(())
+}
+
 /// `POST /api/v1/krk/applications`: anyone applies; the answer carries the private link's key.
 async fn submit(
     State(state): State<AppState>,
@@ -137,6 +156,8 @@ async fn submit(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let new = NewApplication::from_json(&body)?;
+    count_submission(&state, &actor.origin)?;
+    let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let submitted =
         krk::applications::submit(&state.pool, &state.live, &snapshot, &new, &actor.origin).await?;
@@ -263,6 +284,7 @@ async fn issue(
     Acting(actor): Acting,
 ) -> Result<Response, ApiError> {
     let keys = keys(&state, true)?;
+    let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let issuer = krk::Issuer {
         keys: &keys,
@@ -322,6 +344,11 @@ async fn public_keys(State(state): State<AppState>) -> Result<Response, ApiError
         .into_response())
 }
 
+/// Whether `keys` hold the key `kid`.
+fn knows(keys: &krk::keys::Keys, kid: &str) -> bool {
+    keys.generations().iter().any(|g| g.kid().as_str() == kid)
+}
+
 /// Whether the client asked for JSON rather than the page.
 fn wants_json(headers: &HeaderMap) -> bool {
     headers
@@ -359,9 +386,10 @@ async fn verify_number(
             .insert(header::VARY, header::HeaderValue::from_static("Accept"));
         return Ok(response);
     }
-    let keys = keys(&state, false)?;
+    let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
-    let verification = krk::verify::by_number(
+    let mut keys = keys(&state, false)?;
+    let mut verification = krk::verify::by_number(
         &state.pool,
         &state.live,
         &snapshot,
@@ -370,6 +398,19 @@ async fn verify_number(
         query.s.as_deref(),
     )
     .await?;
+    // Signed by a key this server has not read yet (rotated elsewhere): read them again.
+    if !verification.authentic && !knows(&keys, &verification.key_id) {
+        keys = self::keys(&state, true)?;
+        verification = krk::verify::by_number(
+            &state.pool,
+            &state.live,
+            &snapshot,
+            &keys,
+            &number,
+            query.s.as_deref(),
+        )
+        .await?;
+    }
     Ok((
         [
             (header::CACHE_CONTROL, "no-cache"),
@@ -420,6 +461,7 @@ async fn verify_upload(
     if !pdf.starts_with(b"%PDF-") {
         return Err(ApiError::unprocessable("the file is not a PDF"));
     }
+    let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let found = krk::verify::by_pdf(&state.pool, &state.live, &snapshot, &keys, &pdf).await?;
     Ok(Json(match found {

@@ -170,7 +170,9 @@ pub struct Shared {
     /// Where the certificates' signing keys are.
     keys_dir: Option<PathBuf>,
     /// The keys as last read.
-    keys: arc_swap::ArcSwapOption<crate::krk::keys::Keys>,
+    keys: arc_swap::ArcSwapOption<(std::time::Instant, Arc<crate::krk::keys::Keys>)>,
+    /// Certificate applications by client address in the last hour.
+    pub(crate) krk_submissions: moka::sync::Cache<String, u32>,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -237,6 +239,10 @@ impl AppState {
             admin: tokio::sync::Mutex::new(None),
             keys_dir: options.keys_dir.clone(),
             keys: arc_swap::ArcSwapOption::empty(),
+            krk_submissions: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
             links: arc_swap::ArcSwap::from_pointee(LinkBase {
                 public_url: options
                     .public_url
@@ -248,21 +254,27 @@ impl AppState {
         })))
     }
 
-    /// The certificates' signing keys: read from their directory the first time, and again when
-    /// `fresh` (issuing reads them again, so a rotation takes effect without a restart).
+    /// The certificates' signing keys: read from their directory the first time, again when
+    /// `fresh` (issuing, and a verification whose key is not among them), and every half minute.
     pub fn krk_keys(
         &self,
         fresh: bool,
     ) -> Result<Arc<crate::krk::keys::Keys>, crate::krk::keys::KeyError> {
-        if !fresh && let Some(keys) = self.keys.load_full() {
-            return Ok(keys);
+        // Read again at least every half minute: a rotation by `satupeta keys init` (here or on
+        // another server) reaches every server without a restart.
+        if let Some(cached) = self.keys.load_full()
+            && !fresh
+            && cached.0.elapsed() < Duration::from_secs(30)
+        {
+            return Ok(cached.1.clone());
         }
         let dir = self
             .keys_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("var/keys"));
         let keys = Arc::new(crate::krk::keys::Keys::load(&dir)?);
-        self.keys.store(Some(keys.clone()));
+        self.keys
+            .store(Some(Arc::new((std::time::Instant::now(), keys.clone()))));
         Ok(keys)
     }
 

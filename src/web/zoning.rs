@@ -262,7 +262,9 @@ async fn parcel(
 
 /// One of the [`Limits::parcel_concurrency`](crate::limits::Limits) slots for work PostGIS does
 /// per request (parcels, changes between versions), waited for at most the queue wait.
-async fn heavy_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+pub(super) async fn heavy_slot(
+    state: &AppState,
+) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
     tokio::time::timeout(LIMITS.queue_wait(), state.parcels.acquire())
         .await
         .map_err(|_| {

@@ -873,3 +873,101 @@ async fn concurrent_issuing_numbers_without_gaps_and_only_staff_decide() {
         .unwrap();
     assert_eq!(counter, 7);
 }
+
+#[tokio::test]
+async fn keys_are_made_and_rotated_at_the_command_line_and_old_certificates_still_verify() {
+    let db = fresh_db().await;
+    publish(&db, "K-1", "RTH-2", "Perwali 7/2026").await;
+    let keys_dir = scratch_dir().join("keys");
+    let options = Options {
+        keys_dir: Some(keys_dir.clone()),
+        poll: std::time::Duration::from_secs(60),
+        ..Options::default()
+    };
+    let base = Server::start(&db.url, &options)
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap();
+    let client = Client::new(&base);
+    let staff = people(&db).await.staff;
+    let issue = |id: String| {
+        let client = &client;
+        let staff = staff.clone();
+        async move {
+            client
+                .json(
+                    Method::POST,
+                    &format!("/api/v1/krk/applications/{id}/issue"),
+                    Some(&staff),
+                    &json!({}),
+                    &[],
+                )
+                .await
+        }
+    };
+    // Without keys nothing is signed: a 503 that says so, and the application stays in the queue.
+    let (first, _, _) = apply(&client, rect_geojson(90.0, 16.0, 110.0, 31.0)).await;
+    let answer = issue(first.clone()).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert!(answer.body["detail"].as_str().unwrap().contains("keys"));
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_satupeta"))
+            .args(args)
+            .env("SATUPETA_KEYS_DIR", &keys_dir)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, said) = cli(&["keys", "list"]);
+    assert!(!ok && said.contains("keys init"), "{said}");
+    let init = [
+        "keys",
+        "init",
+        "--name",
+        "Ir. Siti Rahmawati, M.T.",
+        "--nip",
+        "197805122005012003",
+    ];
+    let (ok, said) = cli(&init);
+    assert!(ok, "{said}");
+    let answer = issue(first.clone()).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let old_kid = answer.body["key_id"].as_str().unwrap().to_string();
+    let old_number = answer.body["number"].as_str().unwrap().to_string();
+
+    // Rotated while the server runs: the next certificate is signed with the new key, the old one
+    // still verifies, and both keys are published.
+    let (ok, said) = cli(&init);
+    assert!(ok, "{said}");
+    let (_, listed) = cli(&["keys", "list"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let (second, _, _) = apply(&client, rect_geojson(20.0, 16.0, 40.0, 31.0)).await;
+    let answer = issue(second).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let new_kid = answer.body["key_id"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, old_kid);
+    assert!(listed.contains(&format!("{new_kid} (current)")), "{listed}");
+    for number in [&old_number, answer.body["number"].as_str().unwrap()] {
+        let verified = client
+            .send(reqwest::Client::new().get(client.url(&format!("/verify/{number}?f=json"))))
+            .await;
+        assert_eq!(verified.body["authentic"], true, "{}", verified.body);
+    }
+    let jwks = client.get("/api/v1/krk/keys", None).await;
+    let kids: Vec<&str> = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+}
