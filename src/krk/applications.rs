@@ -281,8 +281,10 @@ pub async fn read(pool: &PgPool, id: &str) -> Result<Application> {
     if !is_uuid(id) {
         return Err(KrkError::UnknownApplication(id.to_string()));
     }
-    sqlx::query_as(include_str!("sql/application.sql"))
+    sqlx::query_as(include_str!("sql/applications.sql"))
         .bind(id)
+        .bind(None::<&str>)
+        .bind(1_i64)
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| KrkError::UnknownApplication(id.to_string()))
@@ -309,6 +311,7 @@ pub async fn read_with_key(pool: &PgPool, id: &str, key: &str) -> Result<Applica
 /// Applications by status (`submitted`: the queue, oldest first; others newest first).
 pub async fn list(pool: &PgPool, status: Option<&str>, limit: i64) -> Result<Vec<Application>> {
     Ok(sqlx::query_as(include_str!("sql/applications.sql"))
+        .bind(None::<&str>)
         .bind(status)
         .bind(limit)
         .fetch_all(pool)

@@ -98,18 +98,22 @@ fn signer() -> SignerIdentity {
 async fn serve(db: &TestDb) -> (String, PathBuf) {
     let keys_dir = scratch_dir().join("keys");
     keys::init(&keys_dir, &signer()).expect("make the signing keys");
+    (serve_keys(db, &keys_dir).await, keys_dir)
+}
+
+/// A server over the test's database whose signing keys are in `keys_dir` (made or not).
+async fn serve_keys(db: &TestDb, keys_dir: &Path) -> String {
     let options = Options {
-        keys_dir: Some(keys_dir.clone()),
+        keys_dir: Some(keys_dir.to_path_buf()),
         poll: std::time::Duration::from_secs(60),
         ..Options::default()
     };
-    let base = Server::start(&db.url, &options)
+    Server::start(&db.url, &options)
         .await
         .unwrap()
         .spawn()
         .await
-        .unwrap();
-    (base, keys_dir)
+        .unwrap()
 }
 
 fn application(parcel: Value, activity: &str) -> Value {
@@ -879,17 +883,7 @@ async fn keys_are_made_and_rotated_at_the_command_line_and_old_certificates_stil
     let db = fresh_db().await;
     publish(&db, "K-1", "RTH-2", "Perwali 7/2026").await;
     let keys_dir = scratch_dir().join("keys");
-    let options = Options {
-        keys_dir: Some(keys_dir.clone()),
-        poll: std::time::Duration::from_secs(60),
-        ..Options::default()
-    };
-    let base = Server::start(&db.url, &options)
-        .await
-        .unwrap()
-        .spawn()
-        .await
-        .unwrap();
+    let base = serve_keys(&db, &keys_dir).await;
     let client = Client::new(&base);
     let staff = people(&db).await.staff;
     let issue = |id: String| {

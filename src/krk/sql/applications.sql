@@ -1,5 +1,6 @@
--- Applications with status $1 (all when null), at most $2: the queue (submitted) oldest first,
--- decided ones newest first.
+-- Applications: the one with id $1 (a UUID; all when null) with status $2 (any when null), at most
+-- $3, each with its certificate's number once issued: the queue (submitted) oldest first, decided
+-- ones newest first.
 SELECT a.id::text AS id, a.status, a.applicant, a.building_function, a.activity,
        ST_AsGeoJSON(a.parcel, 8)::jsonb AS parcel, a.parcel_area_m2, a.draft,
        to_char(a.submitted_at AT TIME ZONE 'Asia/Makassar', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"') AS submitted_at,
@@ -7,7 +8,7 @@ SELECT a.id::text AS id, a.status, a.applicant, a.building_function, a.activity,
        a.refusal_reason, c.number, c.revoked_at IS NOT NULL AS revoked
 FROM krk_application a
 LEFT JOIN krk_certificate c ON c.application_id = a.id
-WHERE $1::text IS NULL OR a.status = $1
+WHERE ($1::uuid IS NULL OR a.id = $1::uuid) AND ($2::text IS NULL OR a.status = $2)
 ORDER BY CASE WHEN a.status = 'submitted' THEN a.submitted_at END ASC,
          COALESCE(a.decided_at, a.submitted_at) DESC
-LIMIT $2
+LIMIT $3

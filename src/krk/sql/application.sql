@@ -1,9 +1,0 @@
--- The application $1 (a UUID), with its certificate's number once issued.
-SELECT a.id::text AS id, a.status, a.applicant, a.building_function, a.activity,
-       ST_AsGeoJSON(a.parcel, 8)::jsonb AS parcel, a.parcel_area_m2, a.draft,
-       to_char(a.submitted_at AT TIME ZONE 'Asia/Makassar', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"') AS submitted_at,
-       to_char(a.decided_at AT TIME ZONE 'Asia/Makassar', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"') AS decided_at,
-       a.refusal_reason, c.number, c.revoked_at IS NOT NULL AS revoked
-FROM krk_application a
-LEFT JOIN krk_certificate c ON c.application_id = a.id
-WHERE a.id = $1::uuid
