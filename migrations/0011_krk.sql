@@ -10,7 +10,7 @@
 --     the certificate, so a number is used exactly when a certificate is stored (no gaps).
 --   * `krk_certificate`: the signed content (canonical JSON, RFC 8785, exactly as signed), its
 --     Ed25519 signature and key id, the PDF and its SHA-256, the plan versions it was computed
---     from, and its revocation.
+--     from, its supersession once found (it stays superseded), and its revocation.
 
 ALTER TABLE plan_version ADD COLUMN regulation text;
 
@@ -53,6 +53,7 @@ CREATE TABLE krk_certificate (
     pdf_sha256      bytea NOT NULL UNIQUE,
     issued_at       timestamptz NOT NULL DEFAULT now(),
     issued_by       bigint NOT NULL REFERENCES account (id),
+    superseded      jsonb,
     revoked_at      timestamptz,
     revoked_by      bigint REFERENCES account (id),
     revocation_reason text,

@@ -59,6 +59,9 @@ pub struct Limits {
     pub retry_after_s: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_s: u64,
+    /// City-plan certificate applications one client address may send in an hour (each server
+    /// counts its own; behind a reverse proxy, the proxy is the address).
+    pub krk_applications_per_hour: u32,
 }
 
 // A request waits for a slot, then for a connection, then runs one statement: the statement must
@@ -92,6 +95,7 @@ pub const LIMITS: Limits = Limits {
     connections_per_client: 512,
     retry_after_s: 5,
     shutdown_grace_s: 10,
+    krk_applications_per_hour: 30,
 };
 
 impl Limits {

@@ -83,7 +83,7 @@ impl NewApplication {
             Some("Feature") => body.parcel.get("geometry").cloned().unwrap_or_default(),
             _ => body.parcel,
         };
-        let polygons = ParcelRequest::polygons(geometry)?;
+        let polygons = ParcelRequest::polygons(geometry).map_err(parcel_error)?;
         Self::new(
             body.applicant,
             body.building_function,
@@ -117,12 +117,29 @@ impl NewApplication {
                 "activity \"{code}\" is not a KBLI 2020 code (five digits)"
             )));
         }
-        let parcel = ParcelRequest::new(polygons, activity)?;
+        let parcel = ParcelRequest::new(polygons, activity).map_err(parcel_error)?;
         Ok(NewApplication {
             applicant,
             building_function,
             parcel,
         })
+    }
+}
+
+/// A parcel that cannot be measured, as an application's error naming the field.
+fn parcel_error(e: crate::zoning::ParcelError) -> KrkError {
+    KrkError::Input(format!("parcel: {e}"))
+}
+
+/// The errors of measuring an application's parcel, naming the field they are about.
+fn measuring_error(e: KrkError) -> KrkError {
+    use crate::zoning::ZoningError;
+    match e {
+        KrkError::Zoning(ZoningError::Parcel(p)) => parcel_error(p),
+        KrkError::Zoning(ZoningError::UnknownKbli(code)) => {
+            KrkError::Input(format!("activity: \"{code}\" is not a KBLI 2020 code"))
+        }
+        other => other,
     }
 }
 
@@ -140,6 +157,12 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().any(char::is_control) {
         return Err(KrkError::Input(format!(
             "applicant.{name} contains control characters"
+        )));
+    }
+    if let Some(c) = super::pdf::unprintable(value) {
+        return Err(KrkError::Input(format!(
+            "applicant.{name} contains \"{c}\", which the certificate cannot print (Latin \
+             letters only: write the name as on the land title in Latin script)"
         )));
     }
     Ok(())
@@ -242,7 +265,9 @@ pub async fn submit(
     new: &NewApplication,
     origin: &str,
 ) -> Result<Submitted> {
-    let draft = draft::compute(pool, live, snapshot, &new.parcel).await?;
+    let draft = draft::compute(pool, live, snapshot, &new.parcel)
+        .await
+        .map_err(measuring_error)?;
     if draft.parts.is_empty() {
         return Err(KrkError::Input(
             "the parcel lies outside every plan in force: there is nothing to certify".into(),

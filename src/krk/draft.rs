@@ -206,7 +206,23 @@ pub async fn compute(
     snapshot: &Snapshot,
     request: &ParcelRequest,
 ) -> Result<Draft> {
-    let answer = lookup_parcel(pool, live, snapshot, request, &ParcelOptions::default()).await?;
+    compute_on(pool, live, snapshot, request, None).await
+}
+
+/// Computes the draft for `request` from the versions in force on `day` (`YYYY-MM-DD`; today when
+/// `None`).
+pub async fn compute_on(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    request: &ParcelRequest,
+    day: Option<&str>,
+) -> Result<Draft> {
+    let options = ParcelOptions {
+        at: day.map(str::to_string),
+        ..ParcelOptions::default()
+    };
+    let answer = lookup_parcel(pool, live, snapshot, request, &options).await?;
     let parts = parts_of(&answer);
     let feature_ids: Vec<i64> = parts.iter().map(|p| p.feature_id).collect();
     let wkb = parcel_wkb(request)?;
@@ -214,6 +230,7 @@ pub async fn compute(
         .bind(&wkb)
         .bind(&feature_ids)
         .bind(FRONTING_M)
+        .bind(day)
         .fetch_all(pool)
         .await?;
     let version_ids: Vec<i64> = answer

@@ -48,6 +48,10 @@ pub struct Issued {
     pub pdf_bytes: usize,
     /// The key that signed it.
     pub key_id: String,
+    /// What the certificate says differently from the draft the applicant saw (the plan changed
+    /// since the application: `sub-zones`, `intensity`, ...); the application now shows the
+    /// certificate's.
+    pub changed_since_submission: Vec<&'static str>,
 }
 
 /// The month in Roman numerals, as letter numbers carry it.
@@ -172,9 +176,10 @@ pub async fn issue(
             "no plan in force covers the parcel any more: refuse the application".into(),
         ));
     }
+    let changed_since_submission = super::verify::differences(&application.draft, &draft);
     let map = super::map::map_of(pool, &request).await?;
     let mut tx = pool.begin().await?;
-    lock_submitted(&mut tx, &application, actor).await?;
+    lock_submitted(&mut tx, &application, &draft, actor).await?;
     let (number, year, seq, day) = next_number(&mut tx).await?;
     let signer = issuer.keys.signer_identity();
     let key_id = issuer.keys.current().kid().to_string();
@@ -250,6 +255,7 @@ pub async fn issue(
         pdf_sha256: hex::encode(&digest),
         pdf_bytes: pdf.len(),
         key_id,
+        changed_since_submission,
     })
 }
 
@@ -260,18 +266,21 @@ fn not_submitted(application: &Application) -> KrkError {
     ))
 }
 
-/// Marks the application issued in `tx`, unless another request decided it first.
+/// Marks the application issued in `tx` with the draft the certificate states, unless another
+/// request decided it first.
 async fn lock_submitted(
     tx: &mut PgConnection,
     application: &Application,
+    draft: &Draft,
     actor: &Actor,
 ) -> Result<()> {
     let done = sqlx::query(
-        "UPDATE krk_application SET status = 'issued', decided_at = now(), decided_by = $2 \
-         WHERE id = $1::uuid AND status = 'submitted'",
+        "UPDATE krk_application SET status = 'issued', decided_at = now(), decided_by = $2, \
+         draft = $3 WHERE id = $1::uuid AND status = 'submitted'",
     )
     .bind(&application.id)
     .bind(actor.account_id)
+    .bind(sqlx::types::Json(draft))
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -290,7 +299,7 @@ pub async fn pdf_of(pool: &PgPool, application_id: &str) -> Result<(String, Vec<
             .bind(application_id)
             .fetch_optional(pool)
             .await?;
-    row.ok_or_else(|| KrkError::UnknownCertificate(format!("of application {application_id}")))
+    row.ok_or_else(|| KrkError::NotIssued(application_id.to_string()))
 }
 
 /// Revokes the certificate of application `id` with `reason`.
@@ -322,7 +331,7 @@ pub async fn revoke(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Res
             Some(_) => KrkError::Conflict(format!(
                 "the certificate of application {id} is already revoked"
             )),
-            None => KrkError::UnknownCertificate(format!("of application {id}")),
+            None => KrkError::NotIssued(id.to_string()),
         });
     };
     crate::accounts::audit(

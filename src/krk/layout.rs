@@ -253,11 +253,16 @@ fn rule_rows(d: &Draft) -> Vec<Row> {
         }
         None => rows.push(row("Intensitas bangunan", "persil tidak boleh dibangun")),
     }
+    let side = if d.roads.is_empty() {
+        "ketentuan sub-zona; persil tidak berbatasan dengan badan jalan pada peta rencana"
+    } else {
+        "dari batas persil sisi jalan"
+    };
     rows.push(row(
         "Garis sempadan bangunan (GSB)",
         d.totals
             .front_setback_m
-            .map(|g| format!("{} m dari batas persil sisi jalan", decimal(g, 1)))
+            .map(|g| format!("{} m ({side})", decimal(g, 1)))
             .unwrap_or_else(|| "tidak ditetapkan".into()),
     ));
     for r in &d.roads {

@@ -14,6 +14,7 @@ use crate::zoning::ParcelRequest;
 struct MapRow {
     kind: String,
     subzone: Option<String>,
+    name: Option<String>,
     color: Option<String>,
     wkb: Option<Vec<u8>>,
     x0: Option<f64>,
@@ -57,14 +58,26 @@ pub async fn map_of(pool: &PgPool, parcel: &ParcelRequest) -> Result<MapView> {
         match row.kind.as_str() {
             "frame" => frame_of(&row, &mut view),
             "parcel" => view.parcel = rings(row.wkb)?,
-            _ => view.zones.push(MapZone {
-                code: row.subzone.unwrap_or_default(),
-                color: parse_color(row.color.as_deref()),
-                polygons: rings(row.wkb)?,
-            }),
+            _ => add_zone(&mut view.zones, row)?,
         }
     }
     Ok(view)
+}
+
+/// Adds a zone's shape to its sub-zone's entry: one entry (and one legend line) per sub-zone.
+fn add_zone(zones: &mut Vec<MapZone>, row: MapRow) -> Result<()> {
+    let code = row.subzone.unwrap_or_default();
+    let polygons = rings(row.wkb)?;
+    match zones.iter_mut().find(|z| z.code == code) {
+        Some(zone) => zone.polygons.extend(polygons),
+        None => zones.push(MapZone {
+            code,
+            name: row.name.unwrap_or_default(),
+            color: parse_color(row.color.as_deref()),
+            polygons,
+        }),
+    }
+    Ok(())
 }
 
 fn frame_of(row: &MapRow, view: &mut MapView) {

@@ -37,6 +37,9 @@ pub enum KrkError {
     /// No certificate has this number.
     #[error("there is no certificate numbered {0}")]
     UnknownCertificate(String),
+    /// The application has no certificate.
+    #[error("application {0} has no certificate: it is not issued")]
+    NotIssued(String),
     /// The request conflicts with the application's or certificate's state.
     #[error("{0}")]
     Conflict(String),

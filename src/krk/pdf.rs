@@ -140,6 +140,8 @@ pub struct Frame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapZone {
     pub code: String,
+    /// The sub-zone's name (empty when unknown).
+    pub name: String,
     pub color: [u8; 3],
     pub polygons: Vec<Polygon>,
 }
@@ -206,6 +208,12 @@ const SIGNATURE_WIDTH: f32 = 240.0;
 const INK: [u8; 3] = [0, 0, 0];
 const RULE_GREY: [u8; 3] = [120, 120, 120];
 const HEAD_FILL: [u8; 3] = [228, 228, 228];
+
+/// The first character of `text` the certificate's fonts cannot print (they print Latin-1 and a
+/// few typographic marks: what Indonesian names and addresses use), if any.
+pub fn unprintable(text: &str) -> Option<char> {
+    text.chars().find(|&c| c != '?' && text::winansi(c) == b'?')
+}
 
 /// Renders the certificate as an unsigned PDF document.
 pub fn render(cert: &CertificatePdf) -> Result<Document> {

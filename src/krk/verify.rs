@@ -38,13 +38,15 @@ pub struct Revocation {
 }
 
 /// What supersedes a certificate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Supersession {
-    /// The plan versions in force for the parcel today.
+    /// The first day on which what applies to the parcel changed.
+    pub since: String,
+    /// The plan versions in force for the parcel that day.
     pub versions: Vec<draft::VersionRef>,
     /// What differs from the certificate: `sub-zones`, `intensity`, `activity`, `setbacks`,
     /// `overlays`.
-    pub changes: Vec<&'static str>,
+    pub changes: Vec<String>,
 }
 
 /// The answer of a verification.
@@ -54,8 +56,8 @@ pub struct Verification {
     pub number: String,
     /// Its standing.
     pub status: Status,
-    /// Whether the stored content's signature verifies with the published key (and, when a
-    /// signature was presented, whether it is that signature).
+    /// Whether the stored content's signature verifies with the published key: the city issued
+    /// this content.
     pub authentic: bool,
     /// Whether the signature presented (the QR code's) is the certificate's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,8 +70,11 @@ pub struct Verification {
     /// Supersession, if superseded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded: Option<Supersession>,
-    /// The signed content.
+    /// The signed content; without the applicant and the parcel (`redacted`) unless the caller
+    /// showed the certificate's signature (its QR code) or its PDF.
     pub payload: serde_json::Value,
+    /// Whether the applicant's name and the parcel were left out of `payload`.
+    pub redacted: bool,
     /// The Ed25519 signature, base64url.
     pub signature: String,
     /// The key that signed it.
@@ -86,8 +91,8 @@ struct Stored {
     payload: String,
     signature: Vec<u8>,
     key_id: String,
-    versions: Vec<i64>,
     pdf_sha256: Vec<u8>,
+    superseded: Option<sqlx::types::Json<Supersession>>,
     revoked_at: Option<String>,
     revocation_reason: Option<String>,
 }
@@ -97,52 +102,175 @@ fn is_number(text: &str) -> bool {
     text.len() <= 40 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '/')
 }
 
-/// Verifies the certificate `number`; `presented` is the signature a QR code carried (base64url).
-pub async fn by_number(
-    pool: &PgPool,
-    live: &Live,
-    snapshot: &Snapshot,
-    keys: &Keys,
-    number: &str,
-    presented: Option<&str>,
-) -> Result<Verification> {
-    if !is_number(number) {
-        return Err(KrkError::UnknownCertificate(number.to_string()));
+/// Certificates found not superseded, by day and newest plan version: a verification computes the
+/// parcel's drafts again only when a version was published or a day began since (a supersession
+/// found is recorded with the certificate).
+pub struct Supersessions(moka::sync::Cache<(String, String, i64), ()>);
+
+impl Default for Supersessions {
+    fn default() -> Self {
+        Supersessions(moka::sync::Cache::builder().max_capacity(50_000).build())
     }
-    let stored: Stored = sqlx::query_as(include_str!("sql/certificate.sql"))
-        .bind(number)
-        .bind(None::<Vec<u8>>)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| KrkError::UnknownCertificate(number.to_string()))?;
-    let presented = presented.map(|p| {
-        URL_SAFE_NO_PAD
-            .decode(p.trim_end_matches('='))
-            .is_ok_and(|sig| sig == stored.signature)
-    });
-    answer(pool, live, snapshot, keys, stored, presented).await
 }
 
-/// Verifies an uploaded PDF: the certificate whose stored SHA-256 it has, or `None` when it is not
-/// a PDF the city issued (or it was changed since).
-pub async fn by_pdf(
-    pool: &PgPool,
-    live: &Live,
-    snapshot: &Snapshot,
-    keys: &Keys,
-    pdf: &[u8],
-) -> Result<Option<Verification>> {
-    let digest = Sha256::digest(pdf).to_vec();
-    let stored: Option<Stored> = sqlx::query_as(include_str!("sql/certificate.sql"))
-        .bind(None::<String>)
-        .bind(digest)
-        .fetch_optional(pool)
+/// What a verification reads.
+pub struct Verifier<'a> {
+    /// The database.
+    pub pool: &'a PgPool,
+    /// The plans in force.
+    pub live: &'a Live,
+    /// Their snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The published keys.
+    pub keys: &'a Keys,
+    /// Supersessions found before.
+    pub supersessions: &'a Supersessions,
+}
+
+impl Verifier<'_> {
+    /// Verifies the certificate `number`; `presented` is the signature a QR code carried
+    /// (base64url). Without the right one, the applicant and the parcel are left out.
+    pub async fn by_number(&self, number: &str, presented: Option<&str>) -> Result<Verification> {
+        if !is_number(number) {
+            return Err(KrkError::UnknownCertificate(number.to_string()));
+        }
+        let stored: Stored = sqlx::query_as(include_str!("sql/certificate.sql"))
+            .bind(number)
+            .bind(None::<Vec<u8>>)
+            .fetch_optional(self.pool)
+            .await?
+            .ok_or_else(|| KrkError::UnknownCertificate(number.to_string()))?;
+        let presented = presented.map(|p| {
+            URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .is_ok_and(|sig| sig == stored.signature)
+        });
+        let full = presented == Some(true);
+        self.answer(stored, presented, full).await
+    }
+
+    /// Verifies an uploaded PDF: the certificate whose stored SHA-256 it has, or `None` when it
+    /// is not a PDF the city issued (or it was changed since).
+    pub async fn by_pdf(&self, pdf: &[u8]) -> Result<Option<Verification>> {
+        let digest = Sha256::digest(pdf).to_vec();
+        let stored: Option<Stored> = sqlx::query_as(include_str!("sql/certificate.sql"))
+            .bind(None::<String>)
+            .bind(digest)
+            .fetch_optional(self.pool)
+            .await?;
+        match stored {
+            Some(stored) => Ok(Some(self.answer(stored, None, true).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn answer(
+        &self,
+        stored: Stored,
+        presented: Option<bool>,
+        full: bool,
+    ) -> Result<Verification> {
+        let authentic = <[u8; 64]>::try_from(stored.signature.as_slice()).is_ok_and(|sig| {
+            self.keys
+                .verify_payload(&stored.key_id, stored.payload.as_bytes(), &sig)
+        });
+        let mut payload: serde_json::Value = serde_json::from_str(&stored.payload)
+            .map_err(|e| KrkError::Input(format!("a stored certificate is not JSON: {e}")))?;
+        let issued_on = payload["issued_on"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (status, revocation, superseded) =
+            match (stored.revoked_at.clone(), stored.revocation_reason.clone()) {
+                (Some(at), Some(reason)) => {
+                    (Status::Revoked, Some(Revocation { at, reason }), None)
+                }
+                _ => match self.supersession(&stored, &payload).await? {
+                    Some(s) => (Status::Superseded, None, Some(s)),
+                    None => (Status::Valid, None, None),
+                },
+            };
+        if !full && let Some(content) = payload.as_object_mut() {
+            content.remove("applicant");
+            content.remove("parcel");
+        }
+        Ok(Verification {
+            number: stored.number,
+            status,
+            authentic,
+            presented_signature_matches: presented,
+            issued_on,
+            revocation,
+            superseded,
+            payload,
+            redacted: !full,
+            signature: URL_SAFE_NO_PAD.encode(&stored.signature),
+            key_id: stored.key_id,
+            pdf_sha256: hex::encode(&stored.pdf_sha256),
+        })
+    }
+
+    /// What supersedes the certificate, if anything: the first day since its issue on which the
+    /// versions then in force change what applies to its parcel (compared on what applies, not on
+    /// ids). Found once, it is recorded: the certificate stays superseded, even when a later
+    /// version brings the old rules back.
+    async fn supersession(
+        &self,
+        stored: &Stored,
+        payload: &serde_json::Value,
+    ) -> Result<Option<Supersession>> {
+        if let Some(found) = &stored.superseded {
+            return Ok(Some(found.0.clone()));
+        }
+        let (number, application_id) = (stored.number.as_str(), stored.application_id.as_str());
+        let (today, newest): (String, i64) = sqlx::query_as(
+            "SELECT city_today()::text, COALESCE((SELECT max(id) FROM plan_version), 0)",
+        )
+        .fetch_one(self.pool)
         .await?;
-    match stored {
-        Some(stored) => Ok(Some(
-            answer(pool, live, snapshot, keys, stored, None).await?,
-        )),
-        None => Ok(None),
+        let key = (number.to_string(), today, newest);
+        if self.supersessions.0.contains_key(&key) {
+            return Ok(None);
+        }
+        let days: Vec<String> = sqlx::query_scalar(include_str!("sql/changed_days.sql"))
+            .bind(number)
+            .fetch_all(self.pool)
+            .await?;
+        let mut found = None;
+        if !days.is_empty() {
+            let certified: Draft = serde_json::from_value(payload["draft"].clone())
+                .map_err(|e| KrkError::Input(format!("a stored certificate has no draft: {e}")))?;
+            let application = applications::read(self.pool, application_id).await?;
+            let request = super::issue::parcel_of(&application)?;
+            for day in days {
+                let then =
+                    draft::compute_on(self.pool, self.live, self.snapshot, &request, Some(&day))
+                        .await?;
+                let changes = differences(&certified, &then);
+                if !changes.is_empty() {
+                    found = Some(Supersession {
+                        since: day,
+                        versions: then.versions,
+                        changes: changes.into_iter().map(str::to_string).collect(),
+                    });
+                    break;
+                }
+            }
+        }
+        match &found {
+            // Recorded: superseded once, superseded for good.
+            Some(supersession) => {
+                sqlx::query(
+                    "UPDATE krk_certificate SET superseded = $2 WHERE number = $1 AND superseded IS NULL",
+                )
+                .bind(number)
+                .bind(sqlx::types::Json(supersession))
+                .execute(self.pool)
+                .await?;
+            }
+            None => self.supersessions.0.insert(key, ()),
+        }
+        Ok(found)
     }
 }
 
@@ -163,88 +291,6 @@ pub fn check_payload(
         return Ok(false);
     };
     Ok(keys.verify_payload(key_id, &canonical, &signature))
-}
-
-async fn answer(
-    pool: &PgPool,
-    live: &Live,
-    snapshot: &Snapshot,
-    keys: &Keys,
-    stored: Stored,
-    presented: Option<bool>,
-) -> Result<Verification> {
-    let authentic = <[u8; 64]>::try_from(stored.signature.as_slice())
-        .is_ok_and(|sig| keys.verify_payload(&stored.key_id, stored.payload.as_bytes(), &sig))
-        && presented != Some(false);
-    let payload: serde_json::Value = serde_json::from_str(&stored.payload)
-        .map_err(|e| KrkError::Input(format!("a stored certificate is not JSON: {e}")))?;
-    let issued_on = payload["issued_on"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let (status, revocation, superseded) = match (stored.revoked_at, stored.revocation_reason) {
-        (Some(at), Some(reason)) => (Status::Revoked, Some(Revocation { at, reason }), None),
-        _ => match supersession(
-            pool,
-            live,
-            snapshot,
-            &stored.application_id,
-            &stored.versions,
-            &payload,
-        )
-        .await?
-        {
-            Some(s) => (Status::Superseded, None, Some(s)),
-            None => (Status::Valid, None, None),
-        },
-    };
-    Ok(Verification {
-        number: stored.number,
-        status,
-        authentic,
-        presented_signature_matches: presented,
-        issued_on,
-        revocation,
-        superseded,
-        payload,
-        signature: URL_SAFE_NO_PAD.encode(&stored.signature),
-        key_id: stored.key_id,
-        pdf_sha256: hex::encode(&stored.pdf_sha256),
-    })
-}
-
-/// What supersedes the certificate, if anything: the draft computed from today's versions compared
-/// with the certificate's, on what applies to the parcel (not on ids or the day).
-async fn supersession(
-    pool: &PgPool,
-    live: &Live,
-    snapshot: &Snapshot,
-    application_id: &str,
-    versions: &[i64],
-    payload: &serde_json::Value,
-) -> Result<Option<Supersession>> {
-    let in_force: Vec<i64> = sqlx::query_scalar(
-        "SELECT version_id FROM versions_in_force(city_today()) ORDER BY version_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    // Fast path: every version the certificate used is still in force, and no other version in
-    // force has zones on the parcel (checked by the draft below only when something changed).
-    let certified: Draft = serde_json::from_value(payload["draft"].clone())
-        .map_err(|e| KrkError::Input(format!("a stored certificate has no draft: {e}")))?;
-    let newer = in_force.iter().any(|v| !versions.contains(v))
-        || versions.iter().any(|v| !in_force.contains(v));
-    if !newer {
-        return Ok(None);
-    }
-    let application = applications::read(pool, application_id).await?;
-    let request = super::issue::parcel_of(&application)?;
-    let now = draft::compute(pool, live, snapshot, &request).await?;
-    let changes = differences(&certified, &now);
-    Ok((!changes.is_empty()).then(|| Supersession {
-        versions: now.versions.clone(),
-        changes,
-    }))
 }
 
 /// What applies to the parcel that differs between two drafts (areas to the square metre).

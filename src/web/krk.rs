@@ -14,11 +14,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Caller;
-use super::http::{ApiQuery, BaseUrl};
+use super::http::ApiQuery;
 use super::ogc::Acting;
 use super::{ApiError, AppState};
 use crate::accounts::Role;
 use crate::krk::{self, KrkError, NewApplication};
+use crate::limits::LIMITS;
 
 /// The header that carries an application's key.
 const KEY_HEADER: &str = "x-application-key";
@@ -83,9 +84,9 @@ impl From<KrkError> for ApiError {
             KrkError::Db(e) => e.into(),
             KrkError::Zoning(e) => e.into(),
             KrkError::Input(_) => ApiError::unprocessable(e.to_string()),
-            KrkError::UnknownApplication(_) | KrkError::UnknownCertificate(_) => {
-                ApiError::not_found(e.to_string())
-            }
+            KrkError::UnknownApplication(_)
+            | KrkError::UnknownCertificate(_)
+            | KrkError::NotIssued(_) => ApiError::not_found(e.to_string()),
             KrkError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             KrkError::Accounts(e) => e.into(),
             KrkError::Keys(_) => {
@@ -130,17 +131,14 @@ fn keys(state: &AppState, fresh: bool) -> Result<Arc<krk::keys::Keys>, ApiError>
     state.krk_keys(fresh).map_err(|e| KrkError::Keys(e).into())
 }
 
-/// Applications one client address may send in an hour (each server counts its own).
-const SUBMISSIONS_PER_HOUR: u32 = 30;
-
 /// Counts an application from `origin`; 429 once the address has sent its hour's share.
 fn count_submission(state: &AppState, origin: &str) -> Result<(), ApiError> {
     let sent = state.krk_submissions.get(origin).unwrap_or(0);
-    if sent >= SUBMISSIONS_PER_HOUR {
+    if sent >= LIMITS.krk_applications_per_hour {
         return Err(ApiError::too_many(
             format!(
-                "{SUBMISSIONS_PER_HOUR} applications came from this address within the hour; \
-                 try again later"
+                "{} applications came from this address within the hour; try again later",
+                LIMITS.krk_applications_per_hour
             ),
             3600,
         ));
@@ -196,12 +194,14 @@ async fn application_for(
     let key = headers
         .get(KEY_HEADER)
         .and_then(|v| v.to_str().ok())
-        .or(key)
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "this application is read with its key (the private link's) or by DPPR staff",
-            )
-        })?;
+        .or(key);
+    let Some(key) = key else {
+        let detail = "an application is read with its key (the private link's) or by DPPR staff";
+        return Err(match caller.and_then(|c| c.0.as_ref()) {
+            Some(_) => ApiError::forbidden(detail),
+            None => ApiError::unauthorized(detail),
+        });
+    };
     Ok(krk::applications::read_with_key(&state.pool, id, key).await?)
 }
 
@@ -280,9 +280,9 @@ async fn list(
 async fn issue(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    BaseUrl(base): BaseUrl,
     Acting(actor): Acting,
 ) -> Result<Response, ApiError> {
+    let base = state.signed_base();
     let keys = keys(&state, true)?;
     let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
@@ -337,11 +337,26 @@ async fn public_keys(State(state): State<AppState>) -> Result<Response, ApiError
     Ok((
         [
             (header::CONTENT_TYPE, "application/jwk-set+json"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
         ],
         keys.jwks().to_string(),
     )
         .into_response())
+}
+
+/// A verification over the server's state.
+fn verifier<'a>(
+    state: &'a AppState,
+    snapshot: &'a crate::zoning::Snapshot,
+    keys: &'a krk::keys::Keys,
+) -> krk::verify::Verifier<'a> {
+    krk::verify::Verifier {
+        pool: &state.pool,
+        live: &state.live,
+        snapshot,
+        keys,
+        supersessions: &state.krk_supersessions,
+    }
 }
 
 /// Whether `keys` hold the key `kid`.
@@ -389,27 +404,15 @@ async fn verify_number(
     let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
     let mut keys = keys(&state, false)?;
-    let mut verification = krk::verify::by_number(
-        &state.pool,
-        &state.live,
-        &snapshot,
-        &keys,
-        &number,
-        query.s.as_deref(),
-    )
-    .await?;
+    let mut verification = verifier(&state, &snapshot, &keys)
+        .by_number(&number, query.s.as_deref())
+        .await?;
     // Signed by a key this server has not read yet (rotated elsewhere): read them again.
     if !verification.authentic && !knows(&keys, &verification.key_id) {
         keys = self::keys(&state, true)?;
-        verification = krk::verify::by_number(
-            &state.pool,
-            &state.live,
-            &snapshot,
-            &keys,
-            &number,
-            query.s.as_deref(),
-        )
-        .await?;
+        verification = verifier(&state, &snapshot, &keys)
+            .by_number(&number, query.s.as_deref())
+            .await?;
     }
     Ok((
         [
@@ -463,7 +466,7 @@ async fn verify_upload(
     }
     let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
-    let found = krk::verify::by_pdf(&state.pool, &state.live, &snapshot, &keys, &pdf).await?;
+    let found = verifier(&state, &snapshot, &keys).by_pdf(&pdf).await?;
     Ok(Json(match found {
         Some(verification) => json!({ "authentic": true, "verification": verification }),
         None => json!({

@@ -173,6 +173,8 @@ pub struct Shared {
     keys: arc_swap::ArcSwapOption<(std::time::Instant, Arc<crate::krk::keys::Keys>)>,
     /// Certificate applications by client address in the last hour.
     pub(crate) krk_submissions: moka::sync::Cache<String, u32>,
+    /// Certificates found superseded (or not), by day and newest plan version.
+    pub(crate) krk_supersessions: crate::krk::verify::Supersessions,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -239,6 +241,7 @@ impl AppState {
             admin: tokio::sync::Mutex::new(None),
             keys_dir: options.keys_dir.clone(),
             keys: arc_swap::ArcSwapOption::empty(),
+            krk_supersessions: crate::krk::verify::Supersessions::default(),
             krk_submissions: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(3600))
@@ -252,6 +255,16 @@ impl AppState {
             }),
             cors: options.cors.clone(),
         })))
+    }
+
+    /// The base of the links a certificate signs (its verification URL): `--public-url`, else
+    /// the address the server listens on; never a request's headers, which a client could forge.
+    pub fn signed_base(&self) -> String {
+        let links = self.links.load();
+        links
+            .public_url
+            .clone()
+            .unwrap_or_else(|| links.fallback.clone())
     }
 
     /// The certificates' signing keys: read from their directory the first time, again when

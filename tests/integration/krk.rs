@@ -341,6 +341,14 @@ async fn bad_applications_are_refused_with_the_field_named_and_nothing_stored() 
             },
             "extra",
         ),
+        (
+            {
+                let mut a = good.clone();
+                a["applicant"]["name"] = json!("Budi 王");
+                a
+            },
+            "applicant.name",
+        ),
     ];
     for (body, named) in cases {
         let answer = client
@@ -448,13 +456,14 @@ async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
     let (id, key, _) = apply(&client, rect_geojson(90.0, 16.0, 110.0, 31.0)).await;
 
     let started = std::time::Instant::now();
+    // A forged Host and X-Forwarded-Proto do not reach the signed verification URL.
     let issued = client
         .json(
             Method::POST,
             &format!("/api/v1/krk/applications/{id}/issue"),
             Some(&staff),
             &json!({}),
-            &[],
+            &[("host", "evil.example"), ("x-forwarded-proto", "https")],
         )
         .await;
     let took = started.elapsed();
@@ -643,7 +652,8 @@ async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
         .json(Method::POST, "/verify", None, &check(edited), &[])
         .await;
     assert_eq!(answer.body["authentic"], false, "{}", answer.body);
-    // A forged signature in a link is not the certificate's.
+    // A forged signature in a link is not the certificate's (the certificate itself is); and
+    // without the QR code's signature the applicant and the parcel are not shown.
     let forged = format!("{base}/verify/{number}?s=AAAA");
     let answer = client
         .send(
@@ -652,8 +662,20 @@ async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
                 .header("accept", "application/json"),
         )
         .await;
-    assert_eq!(answer.body["authentic"], false);
+    assert_eq!(answer.body["authentic"], true);
     assert_eq!(answer.body["presented_signature_matches"], false);
+    assert_eq!(answer.body["redacted"], true);
+    assert!(
+        answer.body["payload"].get("applicant").is_none(),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body["payload"].get("parcel").is_none());
+    assert_eq!(verified.body["redacted"], false);
+    assert_eq!(
+        verified.body["payload"]["applicant"]["name"],
+        "Budi Santoso"
+    );
     let keys = client.get("/api/v1/krk/keys", None).await;
     assert!(
         keys.body["keys"]
@@ -722,9 +744,39 @@ async fn a_certificate_is_superseded_only_by_a_version_that_changes_its_parcel_a
         let answer = status(number.clone()).await;
         assert_eq!(answer["status"], "valid", "{answer}");
     }
+    // An application made before the next version is issued with that version's rules, and its
+    // applicant then sees the certificate's, not the draft they were shown.
+    let (late, _, draft) = apply(&client, rect_geojson(150.0, 16.0, 170.0, 31.0)).await;
+    assert_eq!(draft["parts"][0]["subzone"], "K-1");
     // One that turns the commercial zone into K-2 supersedes the certificate of the parcel across
     // it, and only that one.
     publish(&db, "K-2", "K-2", "Perwali 9/2026").await;
+    let issued = client
+        .json(
+            Method::POST,
+            &format!("/api/v1/krk/applications/{late}/issue"),
+            Some(&staff),
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    assert!(
+        issued.body["changed_since_submission"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("sub-zones")),
+        "{}",
+        issued.body
+    );
+    let read = client
+        .get(&format!("/api/v1/krk/applications/{late}"), Some(&staff))
+        .await;
+    assert_eq!(
+        read.body["draft"]["parts"][0]["subzone"], "K-2",
+        "{}",
+        read.body
+    );
     let answer = status(numbers[0].1.clone()).await;
     assert_eq!(answer["status"], "superseded", "{answer}");
     let changes = answer["superseded"]["changes"].as_array().unwrap();
@@ -732,6 +784,10 @@ async fn a_certificate_is_superseded_only_by_a_version_that_changes_its_parcel_a
     assert_eq!(answer["authentic"], true);
     let answer = status(numbers[1].1.clone()).await;
     assert_eq!(answer["status"], "valid", "{answer}");
+    // Superseded for good: a version that brings K-1 back does not make it valid again.
+    publish(&db, "K-1", "K-2", "Perwali 10/2026").await;
+    let answer = status(numbers[0].1.clone()).await;
+    assert_eq!(answer["status"], "superseded", "{answer}");
 
     // Revoked by staff with a reason, recorded in the audit log.
     let revoke = |id: &str, token: Option<&str>| {

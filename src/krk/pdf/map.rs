@@ -190,11 +190,18 @@ fn draw_corners(canvas: &mut Canvas, map: &MapView, frame: Rect) {
     );
 }
 
-/// The legend's label for a zone: its code, and its name when a part of the parcel names it.
-fn legend_label(code: &str, parts: &[PartRow]) -> String {
-    match parts.iter().find(|part| part.code == code) {
-        Some(part) if !part.name.is_empty() => format!("{code} – {}", part.name),
-        _ => code.to_string(),
+/// The legend's label for a zone: its code, and its name (its own, or a part of the parcel's).
+fn legend_label(zone: &super::MapZone, parts: &[PartRow]) -> String {
+    let code = &zone.code;
+    let name = match parts.iter().find(|part| &part.code == code) {
+        _ if !zone.name.is_empty() => zone.name.as_str(),
+        Some(part) => part.name.as_str(),
+        None => "",
+    };
+    if name.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code} – {name}")
     }
 }
 
@@ -207,7 +214,7 @@ fn legend_height(map: &MapView, parts: &[PartRow]) -> f32 {
         .iter()
         .map(|zone| {
             LEGEND_STYLE
-                .wrap(&legend_label(&zone.code, parts), LEGEND_TEXT_WIDTH)
+                .wrap(&legend_label(zone, parts), LEGEND_TEXT_WIDTH)
                 .len()
         })
         .sum();
@@ -236,7 +243,7 @@ fn draw_legend(canvas: &mut Canvas, map: &MapView, parts: &[PartRow], side: Rect
             darker(zone.color),
         );
         canvas.fill_color(INK);
-        for line in LEGEND_STYLE.wrap(&legend_label(&zone.code, parts), LEGEND_TEXT_WIDTH) {
+        for line in LEGEND_STYLE.wrap(&legend_label(zone, parts), LEGEND_TEXT_WIDTH) {
             canvas.text(LEGEND_STYLE, side.x + 18.0, baseline, Align::Left, &line);
             baseline -= LEGEND_LINE;
         }

@@ -52,11 +52,13 @@ fn map() -> MapView {
         zones: vec![
             MapZone {
                 code: "R-3".into(),
+                name: String::new(),
                 color: [255, 236, 139],
                 polygons: vec![west],
             },
             MapZone {
                 code: "K-2".into(),
+                name: String::new(),
                 color: [244, 164, 126],
                 polygons: vec![east],
             },

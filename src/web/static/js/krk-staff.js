@@ -157,6 +157,11 @@ function facts(app) {
     h('dt', { text: 'Id permohonan' }), h('dd', { class: 'mono small', text: app.id }));
 }
 
+/** What changed between a draft and the certificate, in words. */
+function changeName(change) {
+  return { 'sub-zones': 'sub-zona', intensity: 'intensitas', activity: 'kelas kegiatan', setbacks: 'sempadan', overlays: 'overlay' }[change] || change;
+}
+
 /** The certificate's number and links (after issuing, or of an issued application). */
 function issuedBox(app, issued) {
   const number = issued ? issued.number : app.number;
@@ -166,6 +171,9 @@ function issuedBox(app, issued) {
     h('p', {}, issued ? 'KRK diterbitkan dan ditandatangani: ' : 'KRK terbit: ',
       h('span', { class: 'krk-number', id: 'issued-number', text: number || '' })),
     app.revoked ? h('p', { class: 'krk-strong', text: 'KRK ini telah dicabut.' }) : null,
+    issued && issued.changed_since_submission && issued.changed_since_submission.length
+      ? h('p', { class: 'krk-strong', id: 'issued-changed', text: `Rencana berubah sejak pengajuan (${issued.changed_since_submission.map(changeName).join(', ')}): KRK memuat ketentuan yang berlaku saat terbit, bukan rancangan di bawah.` })
+      : null,
     h('p', { class: 'krk-actions' },
       h('a', { class: 'btn btn-primary', id: 'issued-pdf', href: pdf, target: '_blank', rel: 'noopener', text: 'Unduh PDF' }),
       h('a', { class: 'btn', id: 'issued-verify', href: verify, target: '_blank', rel: 'noopener', text: 'Halaman verifikasi' })),

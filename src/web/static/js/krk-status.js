@@ -379,6 +379,9 @@ export async function makeMap(container, { parcel = null, extraSources = {}, ext
     pitchWithRotate: false,
   });
   map.touchZoomRotate.disableRotation();
+  // The page lays itself out around the map after it is made (panels open, results appear): the
+  // map follows its box, or a strip of it stays blank and the scale bar collapses.
+  if (typeof ResizeObserver === 'function') new ResizeObserver(() => map.resize()).observe(container);
   map.addControl(new gl.NavigationControl({ showCompass: false }), 'top-left');
   map.addControl(new gl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', (e) => {
@@ -500,8 +503,8 @@ function statusPage() {
       h('div', { class: 'krk-status-head' }, h('h2', { text: 'Status' }), badge),
       ...outcome,
       h('div', { class: 'krk-two' }, h('div', {}, facts), mapBox),
-      h('h2', { class: 'krk-h2', text: app.status === 'issued' ? 'Ketentuan rencana pada persil' : 'Rancangan ketentuan (sementara)' }),
-      app.status === 'issued' ? null : h('p', { class: 'hint', text: 'Rancangan dihitung saat pengajuan; ketentuan yang mengikat adalah yang tercantum dalam KRK yang terbit.' }),
+      h('h2', { class: 'krk-h2', text: app.status === 'issued' ? 'Ketentuan rencana pada persil (sesuai KRK)' : 'Rancangan ketentuan (sementara)' }),
+      ...(app.status === 'issued' ? [] : [h('p', { class: 'hint', text: 'Rancangan dihitung saat pengajuan; ketentuan yang mengikat adalah yang tercantum dalam KRK yang terbit.' })]),
       renderDraft(app.draft));
     makeMap(mapBox, { parcel: app.parcel });
   };

@@ -21,6 +21,7 @@ const STRINGS = {
     'superseded.changes': 'Yang berubah: {changes}.',
     'notauthentic': 'TIDAK OTENTIK', 'notauthentic.why': 'Tanda tangan digital isi KRK ini tidak cocok dengan kunci publik DPPR. Jangan gunakan dokumen ini.',
     'notauthentic.qr': 'Tanda tangan pada kode QR atau tautan yang Anda buka bukan tanda tangan KRK bernomor ini: dokumen yang Anda pegang kemungkinan dipalsukan.',
+    'redacted': 'Nama pemohon, alas hak dan bentuk persil hanya ditampilkan bila halaman ini dibuka dari kode QR pada KRK atau bila berkas PDF-nya diunggah.',
     'notfound': 'TIDAK TERDAFTAR', 'notfound.why': 'Tidak ada KRK bernomor {number} yang diterbitkan DPPR. Periksa nomornya; bila benar, dokumen itu tidak asli.',
     'error': 'GAGAL MEMERIKSA', 'error.why': 'Verifikasi tidak dapat dilakukan: {detail}',
     'change.sub-zones': 'sub-zona', 'change.intensity': 'intensitas bangunan', 'change.activity': 'kegiatan',
@@ -71,6 +72,7 @@ const STRINGS = {
     'superseded.changes': 'What changed: {changes}.',
     'notauthentic': 'NOT AUTHENTIC', 'notauthentic.why': 'The digital signature of this KRK’s content does not verify with DPPR’s public key. Do not rely on this document.',
     'notauthentic.qr': 'The signature in the QR code or link you opened is not this KRK’s: the document you hold is probably forged.',
+    'redacted': 'The applicant’s name, land title and parcel outline are shown only when this page is opened from the KRK’s QR code or its PDF is uploaded.',
     'notfound': 'NOT FOUND', 'notfound.why': 'DPPR issued no KRK numbered {number}. Check the number; if it is right, the document is not genuine.',
     'error': 'CHECK FAILED', 'error.why': 'The verification could not be done: {detail}',
     'change.sub-zones': 'sub-zones', 'change.intensity': 'building intensity', 'change.activity': 'activity',
@@ -212,11 +214,13 @@ function shape(parcel) {
   return svg;
 }
 
-function limitsList(limits) {
+/** The limits on the whole parcel; the setback is the parcel's front setback (the larger of the
+ * sub-zone's and the fronting road's), as the certificate states it. */
+function limitsList(limits, frontSetback) {
   if (!limits) return h('span', { class: 'muted', text: t('l.none') });
   const items = [
     [limits.max_footprint_m2, 'l.footprint', m2], [limits.max_floor_area_m2, 'l.floor', m2], [limits.min_green_m2, 'l.green', m2],
-    [limits.max_height_m, 'l.height', (v) => num(v)], [limits.max_floors, 'l.floors', (v) => num(v, 0)], [limits.gsb_m, 'l.gsb', (v) => num(v)],
+    [limits.max_height_m, 'l.height', (v) => num(v)], [limits.max_floors, 'l.floors', (v) => num(v, 0)], [frontSetback, 'l.gsb', (v) => num(v)],
   ].filter(([v]) => isNum(v));
   return h('ul', { class: 'v-parts' }, items.map(([v, key, f]) => h('li', { text: t(key, { v: f(v) }) })));
 }
@@ -245,11 +249,12 @@ function summary(v) {
         h('span', { class: 'swatch', style: `background:${/^#[0-9a-fA-F]{6}$/.test(part.color || '') ? part.color : '#cccccc'}` }),
         h('span', { class: 'name' }, h('b', { text: part.subzone }), ` ${part.name || ''}`, part.buildable === false ? ` (${t('notbuildable')})` : ''),
         h('span', { class: 'area', text: m2(part.area_m2) })))) : '–'),
-      h('dt', { text: t('f.limits') }), h('dd', {}, limitsList(d.totals && d.totals.limits)),
+      h('dt', { text: t('f.limits') }), h('dd', {}, limitsList(d.totals && d.totals.limits, d.totals && d.totals.front_setback_m)),
       h('dt', { text: t('f.signatory') }),
       h('dd', {}, h('div', { text: issuer.signatory || '–' }),
         h('div', { class: 'small', text: [issuer.position, issuer.nip ? `NIP ${issuer.nip}` : null].filter(Boolean).join(' · ') }),
-        h('div', { class: 'small muted', text: issuer.agency || '' }))));
+        h('div', { class: 'small muted', text: issuer.agency || '' }))),
+    v.redacted ? h('p', { class: 'small muted', id: 'verify-redacted', text: t('redacted') }) : null);
 }
 
 function checks(v, uploaded) {
@@ -351,7 +356,9 @@ async function upload(event) {
   } finally {
     $('upload-submit').disabled = false;
   }
-  renderUpload();
+  // An earlier upload's "exactly the issued PDF" no longer speaks for this file.
+  shown.uploaded = false;
+  render();
 }
 
 function lookupSubmit(event) {
