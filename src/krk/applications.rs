@@ -77,8 +77,13 @@ pub struct ApplicationBody {
 impl NewApplication {
     /// Reads and checks an application's JSON body.
     pub fn from_json(body: &[u8]) -> Result<Self> {
-        let body: ApplicationBody = serde_json::from_slice(body)
-            .map_err(|e| KrkError::Input(format!("the application is not valid: {e}")))?;
+        // The error names the field by its path (`applicant.name`), not only its last key.
+        let body: ApplicationBody =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
+                .map_err(|e| match e.path().to_string().as_str() {
+                    "." => KrkError::Input(format!("the application is not valid: {}", e.inner())),
+                    path => KrkError::Input(format!("{path}: {}", e.inner())),
+                })?;
         let geometry = match body.parcel.get("type").and_then(|t| t.as_str()) {
             Some("Feature") => body.parcel.get("geometry").cloned().unwrap_or_default(),
             _ => body.parcel,
@@ -99,6 +104,7 @@ impl NewApplication {
         activity: Option<String>,
         polygons: geo::MultiPolygon<f64>,
     ) -> Result<Self> {
+        let applicant = normalized(applicant);
         check_applicant(&applicant)?;
         let building_function = building_function.trim().to_lowercase();
         if !FUNCTIONS.contains(&building_function.as_str()) {
@@ -124,6 +130,44 @@ impl NewApplication {
             parcel,
         })
     }
+}
+
+/// The applicant's texts trimmed and in Unicode's composed form (NFC): "José" typed as `e` and a
+/// combining accent (as some keyboards send it) is the same name, and prints.
+fn normalized(applicant: Applicant) -> Applicant {
+    use unicode_normalization::UnicodeNormalization;
+    let nfc = |text: String| text.trim().nfc().collect::<String>();
+    Applicant {
+        name: nfc(applicant.name),
+        id_number: applicant.id_number.trim().to_string(),
+        address: nfc(applicant.address),
+        title_kind: applicant.title_kind,
+        title_number: nfc(applicant.title_number),
+        phone: applicant.phone.map(nfc),
+        email: applicant.email.map(nfc),
+    }
+}
+
+/// A decision's reason, trimmed: present, at most 1000 characters, and no control or
+/// direction-changing characters (the reason is shown on public pages).
+pub fn check_reason<'a>(reason: &'a str, what: &str) -> Result<&'a str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(KrkError::Input(format!(
+            "{what} needs a reason (at most 1000 characters)"
+        )));
+    }
+    let hidden = |c: char| {
+        c.is_control() && !matches!(c, '\n' | '\t')
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if let Some(c) = reason.chars().find(|&c| hidden(c)) {
+        return Err(KrkError::Input(format!(
+            "reason: contains an invisible or direction-changing character (U+{:04X})",
+            c as u32
+        )));
+    }
+    Ok(reason)
 }
 
 /// A parcel that cannot be measured, as an application's error naming the field.
@@ -161,8 +205,9 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<()> {
     }
     if let Some(c) = super::pdf::unprintable(value) {
         return Err(KrkError::Input(format!(
-            "applicant.{name} contains \"{c}\", which the certificate cannot print (Latin \
-             letters only: write the name as on the land title in Latin script)"
+            "applicant.{name} contains \"{c}\" (U+{:04X}), which the certificate cannot print: \
+             write it in Latin script",
+            c as u32
         )));
     }
     Ok(())
@@ -270,7 +315,7 @@ pub async fn submit(
         .map_err(measuring_error)?;
     if draft.parts.is_empty() {
         return Err(KrkError::Input(
-            "the parcel lies outside every plan in force: there is nothing to certify".into(),
+            "parcel: it lies outside every plan in force: there is nothing to certify".into(),
         ));
     }
     let mut bytes = [0u8; 24];
@@ -345,12 +390,7 @@ pub async fn list(pool: &PgPool, status: Option<&str>, limit: i64) -> Result<Vec
 
 /// Refuses the application `id` with `reason`.
 pub async fn refuse(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Result<Application> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(KrkError::Input(
-            "a refusal needs a reason (at most 1000 characters)".into(),
-        ));
-    }
+    let reason = check_reason(reason, "a refusal")?;
     let current = read(pool, id).await?;
     let mut tx = pool.begin().await?;
     let done = sqlx::query(

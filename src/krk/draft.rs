@@ -206,20 +206,30 @@ pub async fn compute(
     snapshot: &Snapshot,
     request: &ParcelRequest,
 ) -> Result<Draft> {
-    compute_on(pool, live, snapshot, request, None).await
+    compute_on(pool, live, snapshot, request, &Moment::default()).await
 }
 
-/// Computes the draft for `request` from the versions in force on `day` (`YYYY-MM-DD`; today when
-/// `None`).
+/// When a draft is computed: on `day` (today when `None`), counting only the versions published up
+/// to `published_up_to` (all when `None`).
+#[derive(Debug, Default, Clone)]
+pub struct Moment {
+    /// The day (`YYYY-MM-DD`).
+    pub day: Option<String>,
+    /// The newest version (by id) that counts.
+    pub published_up_to: Option<i64>,
+}
+
+/// Computes the draft for `request` from the versions in force at `moment`.
 pub async fn compute_on(
     pool: &PgPool,
     live: &Live,
     snapshot: &Snapshot,
     request: &ParcelRequest,
-    day: Option<&str>,
+    moment: &Moment,
 ) -> Result<Draft> {
     let options = ParcelOptions {
-        at: day.map(str::to_string),
+        at: moment.day.clone(),
+        published_up_to: moment.published_up_to,
         ..ParcelOptions::default()
     };
     let answer = lookup_parcel(pool, live, snapshot, request, &options).await?;
@@ -230,7 +240,8 @@ pub async fn compute_on(
         .bind(&wkb)
         .bind(&feature_ids)
         .bind(FRONTING_M)
-        .bind(day)
+        .bind(&moment.day)
+        .bind(moment.published_up_to)
         .fetch_all(pool)
         .await?;
     let version_ids: Vec<i64> = answer

@@ -304,12 +304,7 @@ pub async fn pdf_of(pool: &PgPool, application_id: &str) -> Result<(String, Vec<
 
 /// Revokes the certificate of application `id` with `reason`.
 pub async fn revoke(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Result<String> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(KrkError::Input(
-            "a revocation needs a reason (at most 1000 characters)".into(),
-        ));
-    }
+    let reason = super::applications::check_reason(reason, "a revocation")?;
     let mut tx = pool.begin().await?;
     let number: Option<String> = sqlx::query_scalar(
         "UPDATE krk_certificate SET revoked_at = now(), revoked_by = $2, revocation_reason = $3 \

@@ -73,7 +73,8 @@ pub struct Verification {
     /// The signed content; without the applicant and the parcel (`redacted`) unless the caller
     /// showed the certificate's signature (its QR code) or its PDF.
     pub payload: serde_json::Value,
-    /// Whether the applicant's name and the parcel were left out of `payload`.
+    /// Whether the applicant's name, the parcel and the application's id were left out of
+    /// `payload`.
     pub redacted: bool,
     /// The Ed25519 signature, base64url.
     pub signature: String,
@@ -193,6 +194,7 @@ impl Verifier<'_> {
         if !full && let Some(content) = payload.as_object_mut() {
             content.remove("applicant");
             content.remove("parcel");
+            content.remove("application");
         }
         Ok(Verification {
             number: stored.number,
@@ -210,10 +212,11 @@ impl Verifier<'_> {
         })
     }
 
-    /// What supersedes the certificate, if anything: the first day since its issue on which the
-    /// versions then in force change what applies to its parcel (compared on what applies, not on
-    /// ids). Found once, it is recorded: the certificate stays superseded, even when a later
-    /// version brings the old rules back.
+    /// What supersedes the certificate, if anything: the first version since its issue with which
+    /// what was in force changed what applies to its parcel (compared on what applies, not on ids),
+    /// each version judged as things stood when it came, whether or not anyone verified then.
+    /// Found once, it is recorded: the certificate stays superseded, even when a later version
+    /// brings the old rules back.
     async fn supersession(
         &self,
         stored: &Stored,
@@ -232,19 +235,23 @@ impl Verifier<'_> {
         if self.supersessions.0.contains_key(&key) {
             return Ok(None);
         }
-        let days: Vec<String> = sqlx::query_scalar(include_str!("sql/changed_days.sql"))
+        let moments: Vec<(String, i64)> = sqlx::query_as(include_str!("sql/changes_since.sql"))
             .bind(number)
             .fetch_all(self.pool)
             .await?;
         let mut found = None;
-        if !days.is_empty() {
+        if !moments.is_empty() {
             let certified: Draft = serde_json::from_value(payload["draft"].clone())
                 .map_err(|e| KrkError::Input(format!("a stored certificate has no draft: {e}")))?;
             let application = applications::read(self.pool, application_id).await?;
             let request = super::issue::parcel_of(&application)?;
-            for day in days {
+            for (day, published_up_to) in moments {
+                let moment = draft::Moment {
+                    day: Some(day.clone()),
+                    published_up_to: Some(published_up_to),
+                };
                 let then =
-                    draft::compute_on(self.pool, self.live, self.snapshot, &request, Some(&day))
+                    draft::compute_on(self.pool, self.live, self.snapshot, &request, &moment)
                         .await?;
                 let changes = differences(&certified, &then);
                 if !changes.is_empty() {

@@ -243,6 +243,7 @@ impl ParcelQuery {
                     })
                 })
                 .transpose()?,
+            published_up_to: None,
         })
     }
 }

@@ -455,6 +455,10 @@ pub struct ParcelOptions {
     pub at: Option<String>,
     /// A version of a plan to compare with: each part says what changed since.
     pub compare_to: Option<i64>,
+    /// Only the versions published up to this one (by id) count: what was in force on `at` as it
+    /// stood when that version was published (a certificate's supersession is judged version by
+    /// version).
+    pub published_up_to: Option<i64>,
 }
 
 /// A zone's piece of the parcel as PostGIS measured it.
@@ -532,7 +536,10 @@ pub async fn lookup_parcel(
         .map_err(|e| ParcelError::Invalid(e.to_string()))?;
     // The versions are read again: the parcel is measured in PostGIS, which may hold a version
     // published since the snapshot.
-    let versions = load_versions(&mut *pool.acquire().await?).await?;
+    let mut versions = load_versions(&mut *pool.acquire().await?).await?;
+    if let Some(last) = options.published_up_to {
+        versions.retain(|id, _| *id <= last);
+    }
     let day = options.at.clone().unwrap_or_else(|| snapshot.today.clone());
     let version_of = match &options.at {
         Some(day) => versions_in_force(&versions, day),

@@ -234,6 +234,7 @@ async fn at_answers_with_what_was_in_force_that_day() {
             &ParcelOptions {
                 at: Some(d.into()),
                 compare_to: None,
+                published_up_to: None,
             },
         )
         .await
@@ -1341,6 +1342,7 @@ async fn parcels_over_the_demo_plan_count_each_square_metre_once_and_compare_cle
             &ParcelOptions {
                 at: None,
                 compare_to: first.version_id,
+                published_up_to: None,
             },
         )
         .await
@@ -1393,6 +1395,7 @@ async fn parcels_over_the_demo_plan_count_each_square_metre_once_and_compare_cle
         &ParcelOptions {
             at: None,
             compare_to: elsewhere.version_id,
+            published_up_to: None,
         },
     )
     .await
@@ -1409,6 +1412,7 @@ async fn parcels_over_the_demo_plan_count_each_square_metre_once_and_compare_cle
         &ParcelOptions {
             at: Some("2000-01-01".into()),
             compare_to: None,
+            published_up_to: None,
         },
     )
     .await

@@ -1,5 +1,5 @@
--- What borders parcel $1 (WKB, EPSG:4326) in the plans in force on day $4 (today when null),
--- measured in UTM zone 50S:
+-- What borders parcel $1 (WKB, EPSG:4326) in the plans in force on day $4 (today when null)
+-- counting the versions published up to version $5 (all when null), measured in UTM zone 50S:
 --   'road' rows: a road body (sub-zone BJ) within $3 metres of the parcel: the width of the road
 --     body near the parcel (the diameter of the widest circle inside its part within 40 m of the
 --     parcel) and the length of the parcel's edge along it (its boundary's segments whose two ends
@@ -15,7 +15,12 @@ WITH parcel AS (
 near AS (
     SELECT f.id, f.subzone_code, f.overlays, s.name, ST_Transform(f.geom, 32750) AS m
     FROM zoning_feature f
-    JOIN versions_in_force(COALESCE($4::date, city_today())) v ON v.geometry_version_id = f.version_id
+    JOIN (SELECT DISTINCT ON (pv.plan_id) pv.geometry_version_id, pv.rule_set_id
+          FROM plan_version pv
+          WHERE pv.effective_from <= COALESCE($4::date, city_today())
+            AND ($5::bigint IS NULL OR pv.id <= $5)
+          ORDER BY pv.plan_id, pv.effective_from DESC, pv.version DESC) v
+      ON v.geometry_version_id = f.version_id
     LEFT JOIN rule_subzone s ON s.code = f.subzone_code AND s.rule_set_id = v.rule_set_id
     CROSS JOIN parcel p
     WHERE f.subzone_code IN ('BJ', 'PS', 'BA')
