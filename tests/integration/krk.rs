@@ -376,7 +376,13 @@ async fn bad_applications_are_refused_with_the_field_named_and_nothing_stored() 
     let mut decomposed = good.clone();
     decomposed["applicant"]["name"] = json!("Jose\u{301} N\u{303}un\u{303}ez");
     let answer = client
-        .json(Method::POST, "/api/v1/krk/applications", None, &decomposed, &[])
+        .json(
+            Method::POST,
+            "/api/v1/krk/applications",
+            None,
+            &decomposed,
+            &[],
+        )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     assert_eq!(
