@@ -156,7 +156,7 @@ pub fn payload(
     })
 }
 
-/// Issues a certificate for the submitted application `id`.
+/// Issues a certificate for the submitted application `id` ([`prepare`], then [`finish`]).
 pub async fn issue(
     pool: &PgPool,
     live: &Live,
@@ -165,6 +165,26 @@ pub async fn issue(
     id: &str,
     actor: &Actor,
 ) -> Result<Issued> {
+    let prepared = prepare(pool, live, snapshot, id).await?;
+    finish(pool, issuer, prepared, actor).await
+}
+
+/// What an issue measures before it takes a number: the application, its draft computed again
+/// from the versions in force, and the map.
+pub struct Prepared {
+    application: Application,
+    draft: Draft,
+    map: super::pdf::MapView,
+}
+
+/// Measures the parcel of the submitted application `id` again (the heavy part of issuing: the
+/// caller may bound how many run at once).
+pub async fn prepare(
+    pool: &PgPool,
+    live: &Live,
+    snapshot: &Snapshot,
+    id: &str,
+) -> Result<Prepared> {
     let application = applications::read(pool, id).await?;
     if application.status != "submitted" {
         return Err(not_submitted(&application));
@@ -176,8 +196,27 @@ pub async fn issue(
             "no plan in force covers the parcel any more: refuse the application".into(),
         ));
     }
-    let changed_since_submission = super::verify::differences(&application.draft, &draft);
     let map = super::map::map_of(pool, &request).await?;
+    Ok(Prepared {
+        application,
+        draft,
+        map,
+    })
+}
+
+/// Takes the number, signs and stores the certificate of a prepared application.
+pub async fn finish(
+    pool: &PgPool,
+    issuer: &Issuer<'_>,
+    prepared: Prepared,
+    actor: &Actor,
+) -> Result<Issued> {
+    let Prepared {
+        application,
+        draft,
+        map,
+    } = prepared;
+    let changed_since_submission = super::verify::differences(&application.draft, &draft);
     let mut tx = pool.begin().await?;
     lock_submitted(&mut tx, &application, &draft, actor).await?;
     let (number, year, seq, day) = next_number(&mut tx).await?;

@@ -284,14 +284,18 @@ async fn issue(
 ) -> Result<Response, ApiError> {
     let base = state.signed_base();
     let keys = keys(&state, true)?;
-    let _slot = super::zoning::heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
+    // Only the measuring takes a heavy-work slot: numbering queues on the year's counter, and a
+    // slot held while waiting there would turn a burst of issues into 503s.
+    let prepared = {
+        let _slot = super::zoning::heavy_slot(&state).await?;
+        krk::issue::prepare(&state.pool, &state.live, &snapshot, &id).await?
+    };
     let issuer = krk::Issuer {
         keys: &keys,
         base_url: &base,
     };
-    let issued =
-        krk::issue::issue(&state.pool, &state.live, &snapshot, &issuer, &id, &actor).await?;
+    let issued = krk::issue::finish(&state.pool, &issuer, prepared, &actor).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
