@@ -20,6 +20,7 @@ pub mod limits;
 pub mod places;
 pub mod records;
 pub mod reference;
+pub mod reports;
 pub mod rules;
 pub mod tiles;
 pub mod web;

@@ -1,0 +1,5 @@
+//! Reports of zoning and building violations (Open311 GeoReport v2 and the citizen map). So far:
+//! the workflow a report follows ([`workflow`]): its states and transitions, their Open311 status,
+//! and the SP4N-LAPOR! deadlines in working days.
+
+pub mod workflow;
