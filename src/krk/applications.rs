@@ -338,7 +338,7 @@ pub async fn submit(
 }
 
 /// Whether `id` looks like a UUID (anything else is no application, not a database error).
-fn is_uuid(id: &str) -> bool {
+pub(super) fn is_uuid(id: &str) -> bool {
     id.len() == 36
         && id.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
@@ -348,6 +348,17 @@ fn is_uuid(id: &str) -> bool {
 
 /// The application `id` (for staff).
 pub async fn read(pool: &PgPool, id: &str) -> Result<Application> {
+    read_one(pool, id, None).await
+}
+
+/// The application `id`, if `key` opens it (the applicant's private link).
+pub async fn read_with_key(pool: &PgPool, id: &str, key: &str) -> Result<Application> {
+    // Looked up by the key's digest: comparing digests leaks nothing of the key.
+    read_one(pool, id, Some(key_digest(key))).await
+}
+
+/// The application `id`, opened by the key whose digest is `key` (any when `None`).
+async fn read_one(pool: &PgPool, id: &str, key: Option<Vec<u8>>) -> Result<Application> {
     if !is_uuid(id) {
         return Err(KrkError::UnknownApplication(id.to_string()));
     }
@@ -355,27 +366,10 @@ pub async fn read(pool: &PgPool, id: &str) -> Result<Application> {
         .bind(id)
         .bind(None::<&str>)
         .bind(1_i64)
+        .bind(key)
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| KrkError::UnknownApplication(id.to_string()))
-}
-
-/// The application `id`, if `key` opens it (the applicant's private link).
-pub async fn read_with_key(pool: &PgPool, id: &str, key: &str) -> Result<Application> {
-    if !is_uuid(id) {
-        return Err(KrkError::UnknownApplication(id.to_string()));
-    }
-    // Looked up by the key's digest: comparing digests leaks nothing of the key.
-    let opens: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM krk_application WHERE id = $1::uuid AND key_sha256 = $2")
-            .bind(id)
-            .bind(key_digest(key))
-            .fetch_optional(pool)
-            .await?;
-    if opens.is_none() {
-        return Err(KrkError::UnknownApplication(id.to_string()));
-    }
-    read(pool, id).await
 }
 
 /// Applications by status (`submitted`: the queue, oldest first; others newest first).
@@ -384,6 +378,7 @@ pub async fn list(pool: &PgPool, status: Option<&str>, limit: i64) -> Result<Vec
         .bind(None::<&str>)
         .bind(status)
         .bind(limit)
+        .bind(None::<Vec<u8>>)
         .fetch_all(pool)
         .await?)
 }

@@ -94,27 +94,31 @@ pub fn format_number(seq: i32, month: u32, year: i32) -> String {
     format!("{seq:04}/KRK/{AGENCY}/{}/{year}", roman_month(month))
 }
 
-/// The day of issue in Balikpapan, and the next number of its year (taken in `tx`: the counter's
-/// row stays locked until the transaction ends, and rolls back with it).
-async fn next_number(tx: &mut PgConnection) -> Result<(String, i32, i32, String)> {
-    #[derive(sqlx::FromRow)]
-    struct Today {
-        day: String,
-        year: i32,
-        month: i32,
+/// A certificate's number, taken.
+#[derive(sqlx::FromRow)]
+struct Numbered {
+    /// The day of issue in Balikpapan (`YYYY-MM-DD`).
+    day: String,
+    /// Its year.
+    year: i32,
+    /// Its month.
+    month: i32,
+    /// The number within the year.
+    seq: i32,
+}
+
+impl Numbered {
+    fn number(&self) -> String {
+        format_number(self.seq, self.month as u32, self.year)
     }
-    let today: Today = sqlx::query_as(
-        "SELECT city_today()::text AS day, extract(year FROM city_today())::int AS year, \
-         extract(month FROM city_today())::int AS month",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let seq: i32 = sqlx::query_scalar(include_str!("sql/next_number.sql"))
-        .bind(today.year)
+}
+
+/// The day of issue and the next number of its year, taken in `tx`: the counter's row stays
+/// locked until the transaction ends, and rolls back with it.
+async fn next_number(tx: &mut PgConnection) -> Result<Numbered> {
+    Ok(sqlx::query_as(include_str!("sql/next_number.sql"))
         .fetch_one(&mut *tx)
-        .await?;
-    let number = format_number(seq, today.month as u32, today.year);
-    Ok((number, today.year, seq, today.day))
+        .await?)
 }
 
 /// The parcel of a stored application, as a request to measure again.
@@ -154,19 +158,6 @@ pub fn payload(
         "draft": draft,
         "verification_url": verification_url,
     })
-}
-
-/// Issues a certificate for the submitted application `id` ([`prepare`], then [`finish`]).
-pub async fn issue(
-    pool: &PgPool,
-    live: &Live,
-    snapshot: &Snapshot,
-    issuer: &Issuer<'_>,
-    id: &str,
-    actor: &Actor,
-) -> Result<Issued> {
-    let prepared = prepare(pool, live, snapshot, id).await?;
-    finish(pool, issuer, prepared, actor).await
 }
 
 /// What an issue measures before it takes a number: the application, its draft computed again
@@ -219,13 +210,14 @@ pub async fn finish(
     let changed_since_submission = super::verify::differences(&application.draft, &draft);
     let mut tx = pool.begin().await?;
     lock_submitted(&mut tx, &application, &draft, actor).await?;
-    let (number, year, seq, day) = next_number(&mut tx).await?;
+    let numbered = next_number(&mut tx).await?;
+    let (number, day) = (numbered.number(), numbered.day.as_str());
     let signer = issuer.keys.signer_identity();
     let key_id = issuer.keys.current().kid().to_string();
     let verification_url = format!("{}/verify/{number}", issuer.base_url);
     let content = payload(
         &number,
-        &day,
+        day,
         &application,
         &draft,
         signer,
@@ -239,7 +231,7 @@ pub async fn finish(
     let qr = format!("{verification_url}?s={}", URL_SAFE_NO_PAD.encode(signature));
     let document = super::layout::certificate(super::layout::Content {
         number: &number,
-        day: &day,
+        day,
         application: &application,
         draft: &draft,
         signer,
@@ -248,21 +240,18 @@ pub async fn finish(
         verification_url: &verification_url,
         key_id: &key_id,
     })?;
-    let document_signer: Box<dyn DocumentSigner> = Box::new(issuer.keys.pades_signer()?);
-    let pdf = document_signer.sign_document(
-        pdf::render(&document)?,
-        &pades::SignatureInfo {
-            name: signer.name.clone(),
-            reason: format!("Keterangan Rencana Kota {number}"),
-            location: "Balikpapan".into(),
-            signing_time: chrono::Utc::now(),
-        },
-    )?;
+    let info = pades::SignatureInfo {
+        name: signer.name.clone(),
+        reason: format!("Keterangan Rencana Kota {number}"),
+        location: "Balikpapan".into(),
+        signing_time: chrono::Utc::now(),
+    };
+    let pdf = signed_pdf(document, issuer.keys.pades_signer()?, info).await?;
     let digest = Sha256::digest(&pdf).to_vec();
     sqlx::query(include_str!("sql/insert_certificate.sql"))
         .bind(&number)
-        .bind(year)
-        .bind(seq)
+        .bind(numbered.year)
+        .bind(numbered.seq)
         .bind(&application.id)
         .bind(String::from_utf8_lossy(&canonical).into_owned())
         .bind(signature.as_slice())
@@ -298,6 +287,21 @@ pub async fn finish(
     })
 }
 
+/// The PDF drawn and signed on a CPU thread (drawing, the QR code and the ECDSA signature are
+/// CPU work; the request's thread stays free).
+async fn signed_pdf(
+    document: pdf::CertificatePdf,
+    signer: impl DocumentSigner + 'static,
+    info: pades::SignatureInfo,
+) -> Result<Vec<u8>> {
+    crate::cpu::run(move || {
+        signer
+            .sign_document(pdf::render(&document)?, &info)
+            .map_err(KrkError::from)
+    })
+    .await?
+}
+
 fn not_submitted(application: &Application) -> KrkError {
     KrkError::Conflict(format!(
         "application {} is {}: only a submitted application can be issued",
@@ -331,23 +335,37 @@ async fn lock_submitted(
     Ok(())
 }
 
+/// A certificate's PDF, as stored.
+#[derive(sqlx::FromRow)]
+pub struct StoredPdf {
+    /// The certificate's number.
+    pub number: String,
+    /// The PDF.
+    pub pdf: Vec<u8>,
+}
+
 /// The stored PDF of the application's certificate.
-pub async fn pdf_of(pool: &PgPool, application_id: &str) -> Result<(String, Vec<u8>)> {
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT number, pdf FROM krk_certificate WHERE application_id::text = $1")
-            .bind(application_id)
-            .fetch_optional(pool)
-            .await?;
-    row.ok_or_else(|| KrkError::NotIssued(application_id.to_string()))
+pub async fn pdf_of(pool: &PgPool, application_id: &str) -> Result<StoredPdf> {
+    if !applications::is_uuid(application_id) {
+        return Err(KrkError::UnknownApplication(application_id.to_string()));
+    }
+    sqlx::query_as("SELECT number, pdf FROM krk_certificate WHERE application_id = $1::uuid")
+        .bind(application_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| KrkError::NotIssued(application_id.to_string()))
 }
 
 /// Revokes the certificate of application `id` with `reason`.
 pub async fn revoke(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Result<String> {
-    let reason = super::applications::check_reason(reason, "a revocation")?;
+    let reason = applications::check_reason(reason, "a revocation")?;
+    if !applications::is_uuid(id) {
+        return Err(KrkError::UnknownApplication(id.to_string()));
+    }
     let mut tx = pool.begin().await?;
     let number: Option<String> = sqlx::query_scalar(
         "UPDATE krk_certificate SET revoked_at = now(), revoked_by = $2, revocation_reason = $3 \
-         WHERE application_id::text = $1 AND revoked_at IS NULL RETURNING number",
+         WHERE application_id = $1::uuid AND revoked_at IS NULL RETURNING number",
     )
     .bind(id)
     .bind(actor.account_id)
@@ -356,7 +374,7 @@ pub async fn revoke(pool: &PgPool, id: &str, reason: &str, actor: &Actor) -> Res
     .await?;
     let Some(number) = number else {
         let exists: Option<bool> = sqlx::query_scalar(
-            "SELECT revoked_at IS NOT NULL FROM krk_certificate WHERE application_id::text = $1",
+            "SELECT revoked_at IS NOT NULL FROM krk_certificate WHERE application_id = $1::uuid",
         )
         .bind(id)
         .fetch_optional(&mut *tx)

@@ -52,6 +52,9 @@ pub enum KrkError {
     /// The PDF could not be made.
     #[error(transparent)]
     Pdf(#[from] pdf::PdfError),
+    /// No CPU slot came free to draw and sign the PDF.
+    #[error(transparent)]
+    Cpu(#[from] crate::cpu::CpuError),
     /// The PDF could not be signed.
     #[error(transparent)]
     Pades(#[from] pades::PadesError),

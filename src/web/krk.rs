@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Caller;
-use super::http::ApiQuery;
+use super::http::{ApiPath, ApiQuery};
 use super::ogc::Acting;
 use super::{ApiError, AppState};
 use crate::accounts::Role;
@@ -89,6 +89,7 @@ impl From<KrkError> for ApiError {
             | KrkError::NotIssued(_) => ApiError::not_found(e.to_string()),
             KrkError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             KrkError::Accounts(e) => e.into(),
+            KrkError::Cpu(e) => e.into(),
             KrkError::Keys(_) => {
                 tracing::error!("certificate keys: {e}");
                 ApiError::unavailable(
@@ -180,61 +181,57 @@ struct KeyQuery {
     key: Option<String>,
 }
 
-/// The application `id` for its applicant (by key: header or `?key=`) or for staff.
-async fn application_for(
-    state: &AppState,
-    headers: &HeaderMap,
-    caller: Option<&Caller>,
-    id: &str,
-    key: Option<&str>,
-) -> Result<krk::Application, ApiError> {
-    if is_staff(caller) {
-        return Ok(krk::applications::read(&state.pool, id).await?);
+/// An application opened by its applicant (its key, in `X-Application-Key` or `?key=`) or by DPPR
+/// staff; the path's `{id}` names it.
+struct Opened(krk::Application);
+
+impl axum::extract::FromRequestParts<AppState> for Opened {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let ApiPath(id) = ApiPath::<String>::from_request_parts(parts, state).await?;
+        let ApiQuery(query) = ApiQuery::<KeyQuery>::from_request_parts(parts, state).await?;
+        let caller = parts.extensions.get::<Caller>();
+        if is_staff(caller) {
+            return Ok(Opened(krk::applications::read(&state.pool, &id).await?));
+        }
+        let key = parts
+            .headers
+            .get(KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .or(query.key.as_deref());
+        let Some(key) = key else {
+            let detail =
+                "an application is read with its key (the private link's) or by DPPR staff";
+            return Err(match caller.and_then(|c| c.0.as_ref()) {
+                Some(_) => ApiError::forbidden(detail),
+                None => ApiError::unauthorized(detail),
+            });
+        };
+        let application = krk::applications::read_with_key(&state.pool, &id, key).await?;
+        Ok(Opened(application))
     }
-    let key = headers
-        .get(KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .or(key);
-    let Some(key) = key else {
-        let detail = "an application is read with its key (the private link's) or by DPPR staff";
-        return Err(match caller.and_then(|c| c.0.as_ref()) {
-            Some(_) => ApiError::forbidden(detail),
-            None => ApiError::unauthorized(detail),
-        });
-    };
-    Ok(krk::applications::read_with_key(&state.pool, id, key).await?)
 }
 
 /// `GET /api/v1/krk/applications/{id}`.
-async fn read(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<KeyQuery>,
-    headers: HeaderMap,
-    caller: Option<axum::Extension<Caller>>,
-) -> Result<Response, ApiError> {
-    let caller = caller.map(|c| c.0);
-    let application =
-        application_for(&state, &headers, caller.as_ref(), &id, query.key.as_deref()).await?;
-    Ok((
+async fn read(Opened(application): Opened) -> Response {
+    (
         [(header::CACHE_CONTROL, "private, no-store")],
         Json(application),
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /api/v1/krk/applications/{id}/certificate.pdf`.
 async fn pdf(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<KeyQuery>,
-    headers: HeaderMap,
-    caller: Option<axum::Extension<Caller>>,
+    Opened(application): Opened,
 ) -> Result<Response, ApiError> {
-    let caller = caller.map(|c| c.0);
-    application_for(&state, &headers, caller.as_ref(), &id, query.key.as_deref()).await?;
-    let (number, bytes) = krk::issue::pdf_of(&state.pool, &id).await?;
-    let file = format!("KRK-{}.pdf", number.replace('/', "-"));
+    let stored = krk::issue::pdf_of(&state.pool, &application.id).await?;
+    let file = format!("KRK-{}.pdf", stored.number.replace('/', "-"));
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -244,7 +241,7 @@ async fn pdf(
                 format!("inline; filename=\"{file}\""),
             ),
         ],
-        bytes,
+        stored.pdf,
     )
         .into_response())
 }
