@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::applications;
-use super::draft::{self, Draft};
+use super::draft::{self, Draft, DraftPart};
 use super::keys::Keys;
 use super::{KrkError, Result};
 use crate::zoning::{Live, Snapshot};
@@ -300,66 +300,49 @@ pub fn check_payload(
     Ok(keys.verify_payload(key_id, &canonical, &signature))
 }
 
-/// What applies to the parcel that differs between two drafts (areas to the square metre).
+/// Whether two drafts agree on one kind of rule.
+type SameRule = fn(&Draft, &Draft) -> bool;
+
+/// What applies to the parcel that differs between two drafts (areas to the square metre,
+/// setbacks to the decimetre): `sub-zones`, `intensity`, `activity`, `setbacks`, `overlays`.
 pub fn differences(then: &Draft, now: &Draft) -> Vec<&'static str> {
-    let zones = |d: &Draft| {
-        let mut z: Vec<(String, i64)> = d
-            .parts
-            .iter()
-            .map(|p| (p.subzone.clone(), p.area_m2.round() as i64))
-            .collect();
-        z.sort();
-        z
-    };
-    let intensity = |d: &Draft| {
-        let mut t: Vec<String> = d
-            .parts
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}:{}",
-                    p.subzone,
-                    serde_json::to_string(&p.intensity).unwrap_or_default()
-                )
-            })
-            .collect();
-        t.sort();
-        t
-    };
-    let activity = |d: &Draft| {
-        let mut a: Vec<String> = d
-            .parts
-            .iter()
-            .map(|p| format!("{}:{:?}:{:?}", p.subzone, p.activity_class, p.conditions))
-            .collect();
-        a.sort();
-        (a, d.activity.as_ref().and_then(|x| x.class.clone()))
-    };
-    let setbacks = |d: &Draft| {
-        format!(
-            "{:?}|{:?}",
-            d.totals.front_setback_m.map(|s| (s * 10.0).round()),
-            d.protection
-                .iter()
-                .map(|p| (p.subzone.clone(), p.inside_m2.round() as i64))
-                .collect::<Vec<_>>()
-        )
-    };
-    let mut out = Vec::new();
-    if zones(then) != zones(now) {
-        out.push("sub-zones");
-    }
-    if intensity(then) != intensity(now) {
-        out.push("intensity");
-    }
-    if activity(then) != activity(now) {
-        out.push("activity");
-    }
-    if setbacks(then) != setbacks(now) {
-        out.push("setbacks");
-    }
-    if then.overlays != now.overlays {
-        out.push("overlays");
-    }
-    out
+    let checks: [(&'static str, SameRule); 5] = [
+        ("sub-zones", |a, b| {
+            per_subzone(a, |p| p.area_m2.round()) == per_subzone(b, |p| p.area_m2.round())
+        }),
+        ("intensity", |a, b| {
+            per_subzone(a, |p| p.intensity.clone()) == per_subzone(b, |p| p.intensity.clone())
+        }),
+        ("activity", |a, b| {
+            let rule = |p: &DraftPart| (p.activity_class.clone(), p.conditions.clone());
+            per_subzone(a, rule) == per_subzone(b, rule)
+                && a.activity.as_ref().map(|x| &x.class) == b.activity.as_ref().map(|x| &x.class)
+        }),
+        ("setbacks", |a, b| {
+            let front = |d: &Draft| d.totals.front_setback_m.map(|s| (s * 10.0).round());
+            let inside = |p: &draft::ProtectionFront| (p.subzone.clone(), p.inside_m2.round());
+            front(a) == front(b)
+                && a.protection
+                    .iter()
+                    .map(inside)
+                    .eq(b.protection.iter().map(inside))
+        }),
+        ("overlays", |a, b| a.overlays == b.overlays),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, same)| !same(then, now))
+        .map(|(what, _)| what)
+        .collect()
+}
+
+/// `value` of each part, by sub-zone (parts of one sub-zone in the draft's order, largest first).
+fn per_subzone<T>(draft: &Draft, value: impl Fn(&DraftPart) -> T) -> Vec<(&str, T)> {
+    let mut values: Vec<(&str, T)> = draft
+        .parts
+        .iter()
+        .map(|p| (p.subzone.as_str(), value(p)))
+        .collect();
+    values.sort_by(|a, b| a.0.cmp(b.0));
+    values
 }

@@ -381,8 +381,6 @@ async fn verify_page() -> Response {
 struct SignatureQuery {
     /// The signature a QR code carries.
     s: Option<String>,
-    /// The page's language (read by the page itself).
-    lang: Option<String>,
     /// `json` for the verification whatever the `Accept`.
     f: Option<String>,
 }
@@ -394,7 +392,6 @@ async fn verify_number(
     ApiQuery(query): ApiQuery<SignatureQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let _ = query.lang;
     if query.f.as_deref() != Some("json") && !wants_json(&headers) {
         let mut response = verify_page().await;
         response
