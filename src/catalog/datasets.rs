@@ -373,9 +373,7 @@ impl Written {
             .await?;
         let detail =
             serde_json::json!({"version": version, "features": summary.features, "file": file});
-        accounts::audit(tx, actor, "dataset.publish", Some(id), detail)
-            .await
-            .map_err(|e| CatalogError::Upload(e.to_string()))?;
+        accounts::audit(tx, actor, "dataset.publish", Some(id), detail).await?;
         announce(tx, id, &format!("dataset {id} version {version}")).await?;
         self.tx.commit().await?;
         Ok(published)
@@ -593,8 +591,7 @@ pub async fn set_metadata(
         Some(id),
         serde_json::json!({"complete": gaps.is_empty()}),
     )
-    .await
-    .map_err(|e| CatalogError::Upload(e.to_string()))?;
+    .await?;
     announce(&mut tx, id, &format!("dataset {id} metadata")).await?;
     tx.commit().await?;
     Ok(MetadataSaved {
@@ -662,8 +659,7 @@ pub async fn approve(pool: &PgPool, caller: &Principal, actor: &Actor, id: &str)
         Some(id),
         serde_json::json!({}),
     )
-    .await
-    .map_err(|e| CatalogError::Upload(e.to_string()))?;
+    .await?;
     announce(&mut tx, id, &format!("dataset {id} approved")).await?;
     tx.commit().await?;
     Ok(())

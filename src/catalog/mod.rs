@@ -22,6 +22,9 @@ pub enum CatalogError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The audit log could not be written (the write it records is rolled back).
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
     /// No such dataset (or not visible to the caller).
     #[error("there is no dataset \"{0}\"")]
     UnknownDataset(String),

@@ -242,8 +242,15 @@ async fn finish(
     check_shape(tx, source, collection, id).await?;
     // The relation is the catalog's, never a request's text.
     let facts = include_str!("sql/version_facts.sql").replace("{table}", &source.relation);
+    let counted = match action {
+        "feature.create" => 1,
+        "feature.delete" => -1,
+        _ => 0,
+    };
     sqlx::query(&facts)
         .bind(&collection.id)
+        .bind(counted)
+        .bind(id)
         .execute(&mut *tx)
         .await?;
     accounts::audit(
@@ -253,8 +260,7 @@ async fn finish(
         Some(&format!("{}/{id}", collection.id)),
         serde_json::json!({}),
     )
-    .await
-    .map_err(|e| FeaturesError::InvalidFeature(e.to_string()))?;
+    .await?;
     sqlx::query("SELECT satupeta_announce($1, $2)")
         .bind(format!("{action} {}/{id}", collection.id))
         .bind(format!("dataset:{}", collection.id))

@@ -39,6 +39,9 @@ pub enum FeaturesError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The audit log could not be written (the write it records is rolled back).
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
 }
 
 /// The features' result.

@@ -248,6 +248,7 @@ impl From<crate::features::FeaturesError> for ApiError {
         use crate::features::FeaturesError;
         match e {
             FeaturesError::Db(e) => database(e),
+            FeaturesError::Accounts(e) => e.into(),
             FeaturesError::Parameter { .. }
             | FeaturesError::UnknownParameter(_)
             | FeaturesError::Unsupported(_)
@@ -265,6 +266,7 @@ impl From<crate::catalog::CatalogError> for ApiError {
         use crate::catalog::CatalogError;
         match e {
             CatalogError::Db(e) => database(e),
+            CatalogError::Accounts(e) => e.into(),
             CatalogError::UnknownDataset(_) => ApiError::not_found(e.to_string()),
             CatalogError::Invalid(_) | CatalogError::Upload(_) => {
                 ApiError::unprocessable(e.to_string())

@@ -836,6 +836,16 @@ async fn only_the_owning_agency_edits_features_with_etags_and_republishing_keeps
         204
     );
     assert_eq!(client.get(&location, Some(&p.dinkes)).await.status, 404);
+    // The version's count follows the edits (12 published, one created, one deleted), and its
+    // extent still holds the created feature's position.
+    let detail = client
+        .get("/api/v1/datasets/puskesmas", Some(&p.dinkes))
+        .await;
+    assert_eq!(
+        detail.body["versions"][0]["features"], 12,
+        "{}",
+        detail.body
+    );
 
     // Re-publishing replaces the data at once and keeps the previous version's table.
     let again = client
