@@ -396,8 +396,8 @@ fn unsupported_kvp(kvp: &Kvp<'_>) -> Result<()> {
 fn constraint(text: &str, language: &str) -> Result<Filter> {
     filter::check_length(text)?;
     match language.trim().to_ascii_uppercase().as_str() {
-        "CQL_TEXT" => filter::from_cql(text),
-        "FILTER" => filter::from_filter_text(text),
+        "CQL_TEXT" => filter::from_cql(text).and_then(Filter::within_budget),
+        "FILTER" => filter::from_filter_text(text).and_then(Filter::within_budget),
         other => Err(RecordsError::csw(
             INVALID,
             "constraintLanguage",
@@ -494,10 +494,10 @@ fn get_records_xml(root: &Element) -> Result<CswRequest> {
 
 fn constraint_xml(element: &Element) -> Result<Filter> {
     if let Some(filter) = element.child("Filter") {
-        return filter::from_filter(filter);
+        return filter::from_filter(filter).and_then(Filter::within_budget);
     }
     if let Some(cql) = element.child("CqlText") {
-        return filter::from_cql(&cql.text);
+        return filter::from_cql(&cql.text).and_then(Filter::within_budget);
     }
     Err(RecordsError::csw(
         MISSING,

@@ -202,7 +202,9 @@ fn xml(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-fn csw_answer(
+/// The answer to a CSW request, made on a CPU slot: a constraint is matched against every
+/// record's text, work that must not hold up a request thread.
+async fn csw_answer(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -211,7 +213,13 @@ fn csw_answer(
 ) -> Response {
     let base = links.for_request(headers);
     let all = readable_records(state, caller);
-    let answer = request.and_then(|r| records::respond(&r, &all, &base));
+    let answer = match request {
+        Ok(r) => match crate::cpu::run(move || records::respond(&r, &all, &base)).await {
+            Ok(answer) => answer,
+            Err(busy) => return ApiError::from(busy).into_response(),
+        },
+        Err(e) => Err(e),
+    };
     let response = match answer {
         Ok(body) => xml(StatusCode::OK, body),
         Err(e) => xml(StatusCode::BAD_REQUEST, records::exception_report(&e)),
@@ -233,6 +241,7 @@ async fn csw_get(
         &links,
         records::request_from_kvp(&pairs),
     )
+    .await
 }
 
 async fn csw_post(
@@ -249,4 +258,5 @@ async fn csw_post(
         &links,
         records::request_from_xml(&body),
     )
+    .await
 }

@@ -1014,7 +1014,7 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
         )
         .await;
     assert_eq!(up.status, 201);
-    client
+    let described = client
         .json(
             reqwest::Method::PUT,
             "/api/v1/datasets/puskesmas/metadata",
@@ -1023,6 +1023,7 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
             &[],
         )
         .await;
+    assert_eq!(described.status, 200, "{}", described.body);
     let search = "/ogc/collections/catalog/items?q=puskesmas";
     let csw = "/csw?service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record&resultType=results&elementSetName=full&constraintLanguage=CQL_TEXT&constraint_language_version=1.1.0&constraint=AnyText%20LIKE%20%27%25puskesmas%25%27";
     // Internal: the signed-in agencies find it; a harvester does not.
@@ -1032,14 +1033,35 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
         1
     );
     let hidden = client.get(csw, None).await;
-    assert!(
-        !hidden
-            .body
-            .as_str()
-            .unwrap()
-            .contains("Puskesmas Kota Balikpapan")
-    );
-    client
+    let text = hidden.body.as_str().unwrap();
+    assert_eq!(hidden.status, 200, "{text}");
+    assert!(text.contains("numberOfRecordsMatched=\"0\""), "{text}");
+    assert!(!text.contains("Puskesmas Kota Balikpapan"));
+    // Nor by its id, in any form, while a signed-in agency reads it privately.
+    let by_id = client
+        .get(
+            "/csw?service=CSW&version=2.0.2&request=GetRecordById&id=puskesmas&elementSetName=full",
+            None,
+        )
+        .await;
+    let text = by_id.body.as_str().unwrap();
+    assert_eq!(by_id.status, 200, "{text}");
+    assert!(text.contains("GetRecordByIdResponse"), "{text}");
+    assert!(!text.contains("puskesmas"), "{text}");
+    for path in [
+        "/ogc/collections/catalog/items/puskesmas",
+        "/ogc/collections/catalog/items/puskesmas?f=iso19139",
+    ] {
+        assert_eq!(client.get(path, None).await.status, 404, "{path}");
+        let private = client.get(path, Some(&p.disdik)).await;
+        assert_eq!(private.status, 200, "{path}");
+        assert_eq!(
+            private.header("cache-control"),
+            "private, no-store",
+            "{path}"
+        );
+    }
+    let approved = client
         .json(
             reqwest::Method::POST,
             "/api/v1/datasets/puskesmas/approve",
@@ -1048,6 +1070,7 @@ async fn a_harvester_finds_public_metadata_through_records_and_csw() {
             &[],
         )
         .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
 
     let found = client.get(search, None).await;
     assert_eq!(found.body["numberMatched"], 1, "{}", found.body);

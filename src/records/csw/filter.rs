@@ -57,6 +57,47 @@ pub enum Filter {
     Bbox([f64; 4]),
 }
 
+/// The most comparisons one constraint may make per record.
+pub const MAX_PREDICATES: usize = 32;
+/// The most LIKE pattern characters one constraint may hold in all (each is compared with every
+/// character of a record's text).
+pub const MAX_PATTERNS_CHARS: usize = 512;
+
+impl Filter {
+    /// Refuses a filter whose comparisons would cost too much per record: more than
+    /// [`MAX_PREDICATES`] comparisons, or more than [`MAX_PATTERNS_CHARS`] pattern characters in
+    /// all. A 32 KiB request could otherwise hold a hundred long patterns, each run over every
+    /// record's text.
+    pub fn within_budget(self) -> Result<Self> {
+        let (predicates, pattern_chars) = self.cost();
+        if predicates > MAX_PREDICATES {
+            return Err(invalid(format!(
+                "the constraint makes {predicates} comparisons; at most {MAX_PREDICATES} are accepted"
+            )));
+        }
+        if pattern_chars > MAX_PATTERNS_CHARS {
+            return Err(invalid(format!(
+                "the constraint's LIKE patterns have {pattern_chars} characters in all; at most \
+                 {MAX_PATTERNS_CHARS} are accepted"
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Its comparisons, and the characters of its LIKE patterns.
+    fn cost(&self) -> (usize, usize) {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => parts
+                .iter()
+                .map(Filter::cost)
+                .fold((0, 0), |(a, b), (c, d)| (a + c, b + d)),
+            Filter::Not(inner) => inner.cost(),
+            Filter::Like { pattern, .. } => (1, pattern.len()),
+            Filter::EqualTo { .. } | Filter::Bbox(_) => (1, 0),
+        }
+    }
+}
+
 /// The queryables of the CSW core (the ones this catalog has).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queryable {
@@ -128,6 +169,13 @@ pub struct Pattern {
     head: Vec<Option<char>>,
     /// The runs after each multi-character wildcard, the last one ending the text.
     tail: Vec<Vec<Option<char>>>,
+}
+
+impl Pattern {
+    /// Its characters (wildcards included).
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.iter().map(|run| run.len() + 1).sum::<usize>()
+    }
 }
 
 /// The wildcard characters of a LIKE pattern.
@@ -735,6 +783,19 @@ mod tests {
             }
             other => panic!("expected an error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn constraints_that_would_cost_too_much_per_record_are_refused() {
+        let many = vec!["AnyText LIKE '%a%'"; MAX_PREDICATES + 1].join(" OR ");
+        let said = problem(from_cql(&many).and_then(Filter::within_budget));
+        assert!(said.contains("33 comparisons"), "{said}");
+        let long = format!("%{}x%", "_".repeat(200));
+        let three = vec![format!("AnyText LIKE '{long}'"); 3].join(" OR ");
+        let said = problem(from_cql(&three).and_then(Filter::within_budget));
+        assert!(said.contains("characters in all"), "{said}");
+        let fine = vec!["AnyText LIKE '%kesehatan%'"; MAX_PREDICATES].join(" OR ");
+        assert!(from_cql(&fine).and_then(Filter::within_budget).is_ok());
     }
 
     #[test]

@@ -120,7 +120,10 @@ fn get_record_by_id(
     base: &str,
 ) -> io::Result<()> {
     open(w, "csw:GetRecordByIdResponse", &root_attrs())?;
-    for id in &g.ids {
+    // In the order asked, each record once however often it is asked for: the answer is bounded
+    // by the catalog, not by the request.
+    let mut written = std::collections::HashSet::new();
+    for id in g.ids.iter().filter(|id| written.insert(id.as_str())) {
         if let Some(r) = records.iter().find(|r| &r.id == id) {
             write_record(w, r, g.output_schema, g.element_set, base)?;
         }
@@ -658,7 +661,10 @@ mod tests {
         ]);
         assert_eq!(results(&iso).attr("recordSchema"), Some(GMD));
         assert_eq!(results(&iso).children[1].name, "MD_Metadata");
-        let by_id = ask(&[("request", "GetRecordById"), ("id", "r03,nothing,r01")]);
+        let by_id = ask(&[
+            ("request", "GetRecordById"),
+            ("id", "r03,nothing,r01,r03,r01"),
+        ]);
         assert_eq!(by_id.name, "GetRecordByIdResponse");
         let ids: Vec<_> = by_id
             .children
