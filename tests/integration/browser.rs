@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use satupeta::ingest::{self, ImportOptions};
 use satupeta::web::{Options, Server};
 
-use super::harness::{demo_plan, fresh_db, root, scratch_dir};
+use super::harness::{TestDb, demo_plan, fresh_db, root, scratch_dir};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -40,14 +40,19 @@ fn missing_tools() -> Vec<String> {
     missing
 }
 
-#[tokio::test]
-async fn the_map_page_draws_the_zoning_and_answers_a_click() {
+/// Fails the calling test, saying what to install, when the browser tools are missing.
+fn require_browser_tools() {
     let missing = missing_tools();
     assert!(
         missing.is_empty(),
-        "the browser smoke test needs:\n  {}",
+        "the browser tests need:\n  {}",
         missing.join("\n  ")
     );
+}
+
+#[tokio::test]
+async fn the_map_page_draws_the_zoning_and_answers_a_click() {
+    require_browser_tools();
 
     let db = fresh_db().await;
     let earlier = scratch_dir().join("earlier.gpkg");
@@ -118,12 +123,7 @@ async fn run_script(script: &str, args: &[&str], env: &[(&str, &str)], seconds: 
 #[tokio::test]
 async fn an_agency_publishes_from_the_web_page_and_staff_approve_it() {
     use satupeta::accounts::{self, Actor, NewAccount, Role};
-    let missing = missing_tools();
-    assert!(
-        missing.is_empty(),
-        "the browser test needs:\n  {}",
-        missing.join("\n  ")
-    );
+    require_browser_tools();
     let db = fresh_db().await;
     let operator = Actor {
         account_id: None,
@@ -166,15 +166,9 @@ async fn an_agency_publishes_from_the_web_page_and_staff_approve_it() {
     eprintln!("{report}");
 }
 
-#[tokio::test]
-async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
-    use satupeta::accounts::{self, Actor, NewAccount, Role};
-    let missing = missing_tools();
-    assert!(
-        missing.is_empty(),
-        "the browser test needs:\n  {}",
-        missing.join("\n  ")
-    );
+/// A server over the demo plan with certificate keys and a staff account (`staf`), and a 24 m
+/// square plot inside its largest housing zone (GeoJSON).
+async fn krk_demo() -> (TestDb, String, String) {
     let db = fresh_db().await;
     let options = ImportOptions {
         plan: Some("RDTR Kota Balikpapan (demo)".into()),
@@ -184,45 +178,14 @@ async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
     ingest::import(&db.pool, &options)
         .await
         .expect("import the demo");
-    let operator = Actor {
-        account_id: None,
-        name: "test".into(),
-        origin: "cli:test".into(),
-    };
-    let password = "kata sandi yang panjang";
-    let staff = NewAccount {
-        name: "staf",
-        role: Role::Staff,
-        agency: None,
-        password,
-    };
-    accounts::add_account(&db.pool, &staff, &operator)
-        .await
-        .unwrap();
+    super::node::people(&db).await;
     let keys_dir = scratch_dir().join("keys");
-    satupeta::krk::keys::init(
-        &keys_dir,
-        &satupeta::krk::keys::SignerIdentity {
-            name: "Ir. Siti Rahmawati, M.T.".into(),
-            nip: "197805122005012003".into(),
-            position: "Kepala Bidang Tata Ruang".into(),
-            on_behalf: "a.n. Kepala Dinas Pertanahan dan Penataan Ruang".into(),
-        },
-    )
-    .unwrap();
-    let base = Server::start(
-        &db.url,
-        &Options {
-            keys_dir: Some(keys_dir),
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap()
-    .spawn()
-    .await
-    .unwrap();
-    // A 24 m square plot inside a housing zone of the demo plan, applied for over the API.
+    satupeta::krk::keys::init(&keys_dir, &super::krk::signer()).unwrap();
+    let options = Options {
+        keys_dir: Some(keys_dir),
+        ..Options::default()
+    };
+    let base = super::api::serve_with(&db, options).await;
     let parcel: String = sqlx::query_scalar(
         "SELECT ST_AsGeoJSON(ST_Transform(ST_Expand(ST_Transform(ST_PointOnSurface(geom), 32750), 12), 4326), 7) \
          FROM zoning_feature WHERE subzone_code = 'R-3' ORDER BY area_m2 DESC LIMIT 1",
@@ -230,6 +193,20 @@ async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
+    (db, base, parcel)
+}
+
+/// Where the browser tests keep their screenshots.
+fn screenshots() -> std::path::PathBuf {
+    let out = root().join("target/browser");
+    std::fs::create_dir_all(&out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
+    require_browser_tools();
+    let (_db, base, parcel) = krk_demo().await;
     let application = serde_json::json!({
         "applicant": {
             "name": "Budi Santoso",
@@ -249,12 +226,11 @@ async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
-    let out = root().join("target/browser");
-    std::fs::create_dir_all(&out).unwrap();
+    let out = screenshots();
     let started = Instant::now();
     let report = run_script(
         "krk.mjs",
-        &[&base, "staf", password, out.to_str().unwrap()],
+        &[&base, "staf", super::node::PASSWORD, out.to_str().unwrap()],
         &[],
         120,
     )
@@ -263,4 +239,21 @@ async fn staff_issue_a_certificate_from_the_web_page_and_it_verifies() {
         "issued from the page in {:.1} s:\n{report}",
         started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test]
+async fn an_applicant_applies_on_the_page_and_follows_it_by_the_private_link() {
+    require_browser_tools();
+    let (_db, base, parcel) = krk_demo().await;
+    let file = scratch_dir().join("persil.geojson");
+    std::fs::write(&file, &parcel).unwrap();
+    let out = screenshots();
+    let report = run_script(
+        "krk-apply.mjs",
+        &[&base, file.to_str().unwrap(), out.to_str().unwrap()],
+        &[],
+        120,
+    )
+    .await;
+    eprintln!("{report}");
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use satupeta::ingest::{self, ImportOptions};
 use satupeta::krk::keys::{self, SignerIdentity};
-use satupeta::web::{Options, Server};
+use satupeta::web::Options;
 use serde_json::{Value, json};
 
 use super::fixtures::write_gpkg;
@@ -85,7 +85,7 @@ async fn publish(db: &TestDb, east: &str, park: &str, regulation: &str) {
         .expect("publish the plan");
 }
 
-fn signer() -> SignerIdentity {
+pub(super) fn signer() -> SignerIdentity {
     SignerIdentity {
         name: "Ir. Siti Rahmawati, M.T.".into(),
         nip: "197805122005012003".into(),
@@ -105,15 +105,9 @@ async fn serve(db: &TestDb) -> (String, PathBuf) {
 async fn serve_keys(db: &TestDb, keys_dir: &Path) -> String {
     let options = Options {
         keys_dir: Some(keys_dir.to_path_buf()),
-        poll: std::time::Duration::from_secs(60),
         ..Options::default()
     };
-    Server::start(&db.url, &options)
-        .await
-        .unwrap()
-        .spawn()
-        .await
-        .unwrap()
+    super::api::serve_with(db, options).await
 }
 
 fn application(parcel: Value, activity: &str) -> Value {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::harness::{TestDb, fresh_db};
 
-const PASSWORD: &str = "kata sandi yang panjang";
+pub const PASSWORD: &str = "kata sandi yang panjang";
 
 fn operator() -> Actor {
     Actor {

@@ -214,7 +214,8 @@ export function renderDraft(draft, { findings = true } = {}) {
       h('dt', { text: 'Rencana' }), h('dd', { text: versionsText(d.versions) }),
       h('dt', { text: 'Dihitung pada' }), h('dd', { text: date(d.at, true) }))));
 
-  if (findings) out.append(section('Catatan pemeriksaan', findingsBox(d.findings)));
+  // The applicant's pages: the same findings, said as what DPPR staff will look at.
+  if (findings) out.append(section('Hal yang akan diperiksa petugas DPPR', findingsBox(d.findings)));
 
   const parts = d.parts || [];
   // The activity's class in each part, when the application names an activity.
@@ -450,6 +451,7 @@ function statusPage() {
     root.replaceChildren(message('error', h('p', { text }), hint ? h('p', { class: 'small', text: hint }) : null));
   };
 
+  if (!id || id.includes('/') || !key) $('status-reload').hidden = true;
   if (!id || id.includes('/')) {
     fail('Alamat halaman ini tidak lengkap: nomor permohonan tidak ada.');
     return;
