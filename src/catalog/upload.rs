@@ -413,7 +413,11 @@ fn copy_text(value: FieldValue) -> Option<String> {
         FieldValue::StringValue(v) => v,
         FieldValue::DateValue(v) => v.to_string(),
         FieldValue::DateTimeValue(v) => v.to_rfc3339(),
-        other => format!("{other:?}"),
+        // Lists (GeoPackage and GeoJSON arrays) as JSON arrays, as a reader would write them.
+        FieldValue::IntegerListValue(v) => serde_json::to_string(&v).ok()?,
+        FieldValue::Integer64ListValue(v) => serde_json::to_string(&v).ok()?,
+        FieldValue::RealListValue(v) => serde_json::to_string(&v).ok()?,
+        FieldValue::StringListValue(v) => serde_json::to_string(&v).ok()?,
     })
 }
 

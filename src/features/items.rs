@@ -164,6 +164,9 @@ fn conditions(
             .properties
             .iter()
             .find(|p| matches!(p.kind, Kind::Date | Kind::Timestamp));
+        // A collection without temporal information answers as if `datetime` were not given: OGC
+        // API Features Part 1 (/req/core/fc-time-response) filters only "if the collection
+        // includes temporal information", and its conformance tests send `datetime` everywhere.
         if let Some(p) = temporal {
             let cast = if p.kind == Kind::Date {
                 "date"

@@ -1498,3 +1498,30 @@ async fn a_change_to_one_dataset_reloads_that_dataset_only() {
             .unwrap();
     assert_eq!(topics, ["dataset:puskesmas"]);
 }
+
+#[tokio::test]
+async fn list_fields_are_kept_as_json_arrays() {
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let data = json!({
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [116.85, -1.25]},
+            "properties": {"nama": "Puskesmas Klandasan", "layanan": ["umum", "gigi"], "lantai": [1, 2]},
+        }],
+    });
+    public_dataset(
+        &client,
+        &p,
+        "layanan",
+        data.to_string(),
+        &complete_metadata(),
+    )
+    .await;
+    let items = client.get("/ogc/collections/layanan/items", None).await;
+    let properties = &items.body["features"][0]["properties"];
+    assert_eq!(properties["layanan"], r#"["umum","gigi"]"#, "{properties}");
+    assert_eq!(properties["lantai"], "[1,2]", "{properties}");
+}
