@@ -169,14 +169,17 @@ async fn record(
         }
     }
     let base = links.for_request(&headers);
-    let found = readable_records(&state, &caller)
-        .into_iter()
-        .find(|r| r.id == id)
+    // The one collection, not a copy of every record.
+    let collection = state
+        .catalog
+        .get(&id)
+        .filter(|c| c.source.is_some() && c.readable_by(caller.0.as_ref()))
         .ok_or_else(|| ApiError::not_found(format!("there is no record \"{id}\" you may read")))?;
+    let found = &collection.record;
     // A browser asks for HTML by its Accept header when `f` is not given.
     let html = html || (pairs.is_empty() && super::ogc::wants_html(&headers, None));
     let response = if html {
-        let doc = records::ogc::record(&base, &found);
+        let doc = records::ogc::record(&base, found);
         super::ogc::html_page(&found.metadata.title, &doc)
     } else if iso {
         (
@@ -184,11 +187,11 @@ async fn record(
                 header::CONTENT_TYPE,
                 "application/vnd.iso.19139+xml; charset=utf-8",
             )],
-            records::iso19139::document(&base, &found),
+            records::iso19139::document(&base, found),
         )
             .into_response()
     } else {
-        json("application/geo+json", records::ogc::record(&base, &found))
+        json("application/geo+json", records::ogc::record(&base, found))
     };
     Ok(cache_for(&caller, response))
 }
