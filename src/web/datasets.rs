@@ -237,18 +237,45 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
     Ok(form)
 }
 
+/// One of the upload slots, taken before a file is received: uploads beyond them wait at most the
+/// queue wait, then get a 503, instead of all filling the disk at once.
+async fn upload_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    match tokio::time::timeout(crate::limits::LIMITS.queue_wait(), state.uploads.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(ApiError::unavailable("the server is shutting down")),
+        Err(_) => Err(ApiError::unavailable(format!(
+            "other uploads are being published; none finished within {} s",
+            crate::limits::LIMITS.queue_wait_s
+        ))),
+    }
+}
+
+/// Refuses `principal` the dataset `id` of another agency.
+fn check_owner(state: &AppState, principal: &Principal, id: &str) -> Result<(), ApiError> {
+    match state.catalog.get(id).and_then(|c| c.agency.clone()) {
+        Some(owner) if principal.agency.as_deref() != Some(owner.as_str()) => {
+            Err(ApiError::forbidden(format!(
+                "the dataset {id} belongs to another agency ({owner}): {} may not change it",
+                principal.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn publish_new(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
+    let _slot = upload_slot(&state).await?;
     let form = read_form(multipart).await?;
     let id = form
         .id
         .clone()
         .ok_or_else(|| ApiError::bad_request("the form has no `id` field"))?;
-    publish(state, caller, connection, id, form).await
+    publish(state.clone(), caller, connection, id, form).await
 }
 
 async fn publish_next(
@@ -258,13 +285,18 @@ async fn publish_next(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
+    // Another agency's dataset is refused before its file is received.
+    if let Some(principal) = caller.0.as_ref() {
+        check_owner(&state, principal, &id)?;
+    }
+    let _slot = upload_slot(&state).await?;
     let form = read_form(multipart).await?;
     if form.id.as_ref().is_some_and(|f| *f != id) {
         return Err(ApiError::bad_request(
             "the form's `id` is not the dataset of the URL",
         ));
     }
-    publish(state, caller, connection, id, form).await
+    publish(state.clone(), caller, connection, id, form).await
 }
 
 async fn publish(
@@ -276,22 +308,10 @@ async fn publish(
 ) -> Result<Response, ApiError> {
     let principal = caller.0.clone().ok_or_else(must_sign_in)?;
     // Another agency's dataset is refused before its file is read (the transaction checks again).
-    if let Some(owner) = state.catalog.get(&id).and_then(|c| c.agency.clone())
-        && principal.agency.as_deref() != Some(owner.as_str())
-    {
-        return Err(ApiError::forbidden(format!(
-            "the dataset {id} belongs to another agency ({owner}): {} may not change it",
-            principal.name
-        )));
-    }
+    check_owner(&state, &principal, &id)?;
     let (_dir, path, name) = form
         .file
         .ok_or_else(|| ApiError::bad_request("the form has no `file` field"))?;
-    let _slot = state
-        .uploads
-        .acquire()
-        .await
-        .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
     let (header_tx, header) = tokio::sync::oneshot::channel();
     let (rows_tx, rows) = tokio::sync::mpsc::channel(4);
     let (layer, crs, file_name) = (form.layer, form.crs, name.clone());
