@@ -62,6 +62,15 @@ pub struct Limits {
     /// City-plan certificate applications one client address may send in an hour (each server
     /// counts its own; behind a reverse proxy, the proxy is the address).
     pub krk_applications_per_hour: u32,
+    /// Bytes of a report with its photos (multipart); larger ones get 413.
+    pub report_bytes: usize,
+    /// Report bodies (with photos) read at once, apart from the other bodies; more wait in line.
+    pub report_concurrency: usize,
+    /// Reports (and follows) one client address may send in a burst ...
+    pub report_burst: u32,
+    /// ... after which it may send one more every this many seconds (429 with `Retry-After`
+    /// before); the operator may change both (`--report-rate BURST/SECONDS`).
+    pub report_every_s: u64,
 }
 
 // A request waits for a slot, then for a connection, then runs one statement: the statement must
@@ -96,6 +105,10 @@ pub const LIMITS: Limits = Limits {
     retry_after_s: 5,
     shutdown_grace_s: 10,
     krk_applications_per_hour: 30,
+    report_bytes: 31 * 1024 * 1024,
+    report_concurrency: 8,
+    report_burst: 10,
+    report_every_s: 30,
 };
 
 impl Limits {

@@ -45,6 +45,21 @@ enum Command {
         /// dynamic: each answer compressed whole, at the fastest level).
         #[arg(long, value_enum, default_value_t = web::AnswerCompression::Composed, hide = true)]
         answer_compression: web::AnswerCompression,
+        /// The SMTP server report mail goes to: smtp://host:25, smtp://user:pass@host:587?tls=required,
+        /// smtps://host:465. Without it, mail waits in the outbox until a server is set.
+        #[arg(long, env = "SATUPETA_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// The sender of report mail.
+        #[arg(
+            long,
+            env = "SATUPETA_MAIL_FROM",
+            default_value = "DPPR Kota Balikpapan <noreply@balikpapan.go.id>"
+        )]
+        mail_from: String,
+        /// How many reports one client address may file: BURST/SECONDS (BURST at once, then one
+        /// every SECONDS).
+        #[arg(long, env = "SATUPETA_REPORT_RATE", default_value = "10/30", value_parser = web::ReportRate::parse)]
+        report_rate: web::ReportRate,
     },
     /// Import an RDTR plan file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML) as a new version.
     Import {
@@ -135,6 +150,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// API keys of Open311 client applications.
+    Apikeys {
+        #[command(subcommand)]
+        command: ApikeysCommand,
     },
     /// Bearer tokens for scripts.
     Tokens {
@@ -260,6 +280,16 @@ enum TokensCommand {
 }
 
 #[derive(Subcommand)]
+enum ApikeysCommand {
+    /// Make a key for the client application NAME and print it (once: only its hash is kept).
+    Create { name: String },
+    /// List the applications, never their keys.
+    List,
+    /// Revoke the key of application NAME.
+    Revoke { name: String },
+}
+
+#[derive(Subcommand)]
 enum TilesCommand {
     /// Write a PMTiles archive of a layer into the tiles directory; the server serves from it while
     /// the layer is unchanged, and live tiles once the data changes.
@@ -377,6 +407,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result?;
             println!("disabled the account {name}");
             Ok(())
+        }
+        Command::Apikeys { command } => {
+            let db = open(&settings).await?;
+            let result = apikeys_command(&db.pool, command).await;
+            db.close().await;
+            result
         }
         Command::Tokens { command } => {
             let db = open(&settings).await?;
@@ -554,6 +590,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cors_origins,
             tile_cache_mb,
             answer_compression,
+            smtp_url,
+            mail_from,
+            report_rate,
         } => {
             let db = open(&settings).await?;
             let options = web::Options {
@@ -563,6 +602,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 keys_dir: Some(settings.keys_dir()),
                 tile_cache_bytes: tile_cache_mb * 1024 * 1024,
                 answers: answer_compression,
+                mail: smtp_url.map(|smtp_url| satupeta::reports::mail::MailSettings {
+                    smtp_url,
+                    from: mail_from,
+                }),
+                report_rate,
                 ..web::Options::default()
             };
             let result = serve(&db, bind, &options).await;
@@ -570,6 +614,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+/// `satupeta apikeys create|list|revoke`.
+async fn apikeys_command(pool: &sqlx::PgPool, command: ApikeysCommand) -> anyhow::Result<()> {
+    use satupeta::reports::apikeys;
+    match command {
+        ApikeysCommand::Create { name } => {
+            let key = apikeys::create(pool, &name).await?;
+            println!("{key}");
+            eprintln!(
+                "the Open311 key of {}; it is shown once: give it to the application (api_key=...)",
+                name.trim()
+            );
+        }
+        ApikeysCommand::List => {
+            for key in apikeys::list(pool).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    key.id,
+                    key.name,
+                    key.created_at,
+                    key.revoked_at.as_deref().unwrap_or("active")
+                );
+            }
+        }
+        ApikeysCommand::Revoke { name } => {
+            apikeys::revoke(pool, &name).await?;
+            eprintln!("revoked the key of {}", name.trim());
+        }
+    }
+    Ok(())
 }
 
 /// `satupeta rules load DIR [--plan NAME] [--effective DAY]`.

@@ -382,7 +382,7 @@ pub async fn sign_in(pool: &PgPool, name: &str, password: &str) -> Result<Option
 /// An argon2id hash of a password no one has, verified against for unknown names.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2F0dXBldGEtZHVtbXk$8c0VZwXq1qkqpdC0p3n0dVJxkQ2Jd6m3eS1J0b8uQ9o";
 
-fn digest(secret: &str) -> Vec<u8> {
+pub(crate) fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
@@ -463,7 +463,7 @@ pub async fn tokens(pool: &PgPool, name: Option<&str>) -> Result<Vec<TokenInfo>>
 pub const SESSION_HOURS: i64 = 8;
 
 /// A new random secret: a prefix and 64 hex digits (256 bits from the operating system).
-fn new_secret(prefix: &str) -> String {
+pub(crate) fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     format!("{prefix}{}", hex::encode(bytes))

@@ -57,6 +57,8 @@ pub enum Visibility {
     Public,
     /// Signed-in accounts only (a dataset not yet approved).
     Internal,
+    /// DPPR staff and admins only (the reports of violations).
+    Staff,
 }
 
 /// The type of a property, as JSON Schema and CQL2 see it.
@@ -161,7 +163,13 @@ pub struct Collection {
 impl Collection {
     /// Whether `caller` may read it.
     pub fn readable_by(&self, caller: Option<&Principal>) -> bool {
-        self.visibility == Visibility::Public || caller.is_some()
+        match self.visibility {
+            Visibility::Public => true,
+            Visibility::Internal => caller.is_some(),
+            Visibility::Staff => {
+                caller.is_some_and(|p| matches!(p.role, Role::Staff | Role::Admin))
+            }
+        }
     }
 
     /// Whether `caller` may change its data and metadata: a publisher of its agency.
@@ -346,9 +354,14 @@ struct Builtin {
     topic: &'static str,
     keywords: &'static [&'static str],
     lineage: &'static str,
+    visibility: Visibility,
+    geometry_type: &'static str,
 }
 
-const BUILTINS: [Builtin; 2] = [
+/// The id of the built-in collection of the reports of violations (staff only).
+pub const REPORTS: &str = "reports";
+
+const BUILTINS: [Builtin; 3] = [
     Builtin {
         id: ZONING,
         title: "Rencana Pola Ruang RDTR Kota Balikpapan (berlaku)",
@@ -361,6 +374,8 @@ const BUILTINS: [Builtin; 2] = [
         keywords: &["RDTR", "pola ruang", "zonasi", "tata ruang"],
         lineage: "Imported from the RDTR plan files of DPPR; validated (topology, codes, rules) by \
                   satupeta before publication.",
+        visibility: Visibility::Public,
+        geometry_type: "MultiPolygon",
     },
     Builtin {
         id: ADMIN,
@@ -373,6 +388,23 @@ const BUILTINS: [Builtin; 2] = [
         topic: "boundaries",
         keywords: &["batas administrasi", "kecamatan", "kelurahan"],
         lineage: "Administrative boundaries of Kota Balikpapan shipped with satupeta.",
+        visibility: Visibility::Public,
+        geometry_type: "MultiPolygon",
+    },
+    Builtin {
+        id: REPORTS,
+        title: "Laporan Pelanggaran Tata Ruang (staf DPPR)",
+        description: "Reports of zoning and building violations from the citizen map and Open311 \
+                      clients, with their state, due day and the sub-zone at the point. DPPR staff \
+                      only; no reporter's contact detail is in it.",
+        relation: "report_features",
+        hidden: &["id", "geom"],
+        keep_json: false,
+        topic: "planningCadastre",
+        keywords: &["laporan", "pelanggaran", "pengaduan", "Open311"],
+        lineage: "Filed by citizens on the satupeta map or through Open311 GeoReport v2 clients.",
+        visibility: Visibility::Staff,
+        geometry_type: "Point",
     },
 ];
 
@@ -408,11 +440,11 @@ impl Builtin {
                 geometry_column: "\"geom\"".into(),
             }),
             properties,
-            visibility: Visibility::Public,
+            visibility: self.visibility.clone(),
             agency: None,
             extent,
             features: n,
-            geometry_type: Some("MultiPolygon".into()),
+            geometry_type: Some(self.geometry_type.into()),
             record: MetadataRecord {
                 id: self.id.into(),
                 metadata,
@@ -420,10 +452,10 @@ impl Builtin {
                 agency_name: "Dinas Pertanahan dan Penataan Ruang Kota Balikpapan".into(),
                 extent,
                 crs: "EPSG:4326".into(),
-                geometry_type: Some("MultiPolygon".into()),
+                geometry_type: Some(self.geometry_type.into()),
                 features: n,
                 updated: String::new(),
-                public: true,
+                public: self.visibility == Visibility::Public,
             },
             version: None,
         }

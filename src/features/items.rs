@@ -75,7 +75,9 @@ pub async fn page(pool: &PgPool, collection: &Collection, query: &ItemsQuery) ->
         } else {
             None
         },
-        matched: unfiltered.then_some(collection.features),
+        // The reports change with every submission, unannounced: their count at load is stale.
+        matched: (unfiltered && collection.id != crate::catalog::REPORTS)
+            .then_some(collection.features),
         features,
     })
 }

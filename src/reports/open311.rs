@@ -229,6 +229,88 @@ pub fn service(code: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|s| s.service_code == code)
 }
 
+/// Checks a request's extra attributes against the service's definition: each is one of its
+/// codes, required ones are there, list values are among the choices, numbers are numbers
+/// (1 to 100 floors), a KBLI code has five digits, texts have at most 200 characters. Returns them
+/// as JSON (numbers as numbers); the message names the first that is wrong.
+pub fn check_attributes(
+    service: &Service,
+    given: &std::collections::BTreeMap<String, String>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let mut out = serde_json::Map::new();
+    for (code, value) in given {
+        let Some(attribute) = service.attributes.iter().find(|a| a.code == code) else {
+            let known: Vec<&str> = service.attributes.iter().map(|a| a.code).collect();
+            return Err(format!(
+                "attribute[{code}] is not an attribute of {}; it has: {}",
+                service.service_code,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        out.insert(code.clone(), attribute_value(attribute, value)?);
+    }
+    if let Some(missing) = service
+        .attributes
+        .iter()
+        .find(|a| a.required && !out.contains_key(a.code))
+    {
+        return Err(format!(
+            "attribute[{}] is required for {}: {}",
+            missing.code, service.service_code, missing.description
+        ));
+    }
+    Ok(out)
+}
+
+fn attribute_value(attribute: &Attribute, value: &str) -> Result<Value, String> {
+    let code = attribute.code;
+    match attribute.datatype {
+        "singlevaluelist" => {
+            if attribute.values.iter().any(|v| v.key == value) {
+                Ok(json!(value))
+            } else {
+                let keys: Vec<&str> = attribute.values.iter().map(|v| v.key).collect();
+                Err(format!(
+                    "attribute[{code}] is \"{value}\"; it takes one of: {}",
+                    keys.join(", ")
+                ))
+            }
+        }
+        "number" => match value.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(json!(n)),
+            _ => Err(format!(
+                "attribute[{code}] is \"{value}\"; it takes a whole number from 1 to 100"
+            )),
+        },
+        _ if code == "kbli" => {
+            if value.len() == 5 && value.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(json!(value))
+            } else {
+                Err(format!(
+                    "attribute[kbli] is \"{value}\"; a KBLI 2020 code has five digits"
+                ))
+            }
+        }
+        _ => {
+            if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                Err(format!(
+                    "attribute[{code}] takes at most 200 characters on one line"
+                ))
+            } else {
+                Ok(json!(value))
+            }
+        }
+    }
+}
+
 /// The list of services (`GET /services`).
 pub fn services_document() -> Value {
     serde_json::to_value(SERVICES).unwrap_or_default()
@@ -239,6 +321,57 @@ pub fn definition_document(service: &Service) -> Value {
     json!({
         "service_code": service.service_code,
         "attributes": service.attributes,
+    })
+}
+
+/// A request as GeoReport v2 shows it (`GET /requests`): the public view only, its state mapped
+/// to `open`/`closed` with the finer state in `status_notes` when there is no note; the first photo
+/// as `media_url` once the report is verified; the due day as `expected_datetime`.
+pub fn request_document(report: &crate::reports::PublicReport, base: &str) -> Value {
+    let status = super::workflow::Status::parse(&report.status);
+    let service = service(&report.service_code);
+    let notes = report
+        .status_notes
+        .clone()
+        .or_else(|| status.map(|s| format!("{} ({})", super::store::status_label(s), s.as_str())));
+    json!({
+        "service_request_id": report.id.to_string(),
+        "status": status.and_then(|s| s.open311()).unwrap_or("closed"),
+        "status_notes": notes,
+        "service_name": service.map(|s| s.service_name),
+        "service_code": report.service_code,
+        "description": report.description,
+        "agency_responsible": format!(
+            "DPPR Kota Balikpapan (Kecamatan {})",
+            report.kecamatan
+        ),
+        "service_notice": Value::Null,
+        "requested_datetime": report.requested_at,
+        "updated_datetime": report.updated_at,
+        "expected_datetime": report.due_on.as_ref().map(|d| format!("{d}T23:59:59+08:00")),
+        "address": report.address,
+        "address_id": Value::Null,
+        "zipcode": Value::Null,
+        "lat": report.lat,
+        "long": report.lon,
+        "media_url": (report.photos > 0)
+            .then(|| format!("{base}/api/v1/reports/{}/photos/1.jpg", report.id)),
+    })
+}
+
+/// The discovery document (`GET /discovery`).
+pub fn discovery_document(base: &str) -> Value {
+    json!({
+        "changeset": "2026-11-26T00:00:00+08:00",
+        "contact": "DPPR Kota Balikpapan, dppr@balikpapan.go.id",
+        "key_service": "Client applications ask DPPR for an API key (satupeta apikeys create NAME).",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": format!("{base}/open311/v2"),
+            "changeset": "2026-11-26T00:00:00+08:00",
+            "type": "production",
+            "formats": ["application/json", "text/xml"],
+        }],
     })
 }
 

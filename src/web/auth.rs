@@ -320,3 +320,23 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         .insert(header::SET_COOKIE, cookie("", 0));
     Ok(response)
 }
+
+/// Whether the caller is DPPR staff (or an admin).
+pub(super) fn is_staff(caller: Option<&Caller>) -> bool {
+    caller
+        .and_then(|c| c.0.as_ref())
+        .is_some_and(|p| matches!(p.role, Role::Staff | Role::Admin))
+}
+
+/// Lets in DPPR staff and admins (certificates, reports).
+pub(super) async fn staff_only(request: Request, next: Next) -> Result<Response, ApiError> {
+    let caller = request.extensions().get::<Caller>();
+    match caller.and_then(|c| c.0.as_ref()) {
+        None => Err(ApiError::unauthorized("sign in, or send a bearer token")),
+        Some(_) if is_staff(caller) => Ok(next.run(request).await),
+        Some(p) => Err(ApiError::forbidden(format!(
+            "{} is a publisher: only DPPR staff may do this",
+            p.name
+        ))),
+    }
+}

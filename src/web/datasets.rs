@@ -384,7 +384,7 @@ fn summary(c: &crate::catalog::Collection) -> serde_json::Value {
         "id": c.id,
         "title": c.title,
         "agency": c.agency,
-        "visibility": if c.visibility == crate::catalog::Visibility::Public { "public" } else { "internal" },
+        "visibility": match c.visibility { crate::catalog::Visibility::Public => "public", crate::catalog::Visibility::Internal => "internal", crate::catalog::Visibility::Staff => "staff" },
         "version": c.version,
         "features": c.features,
         "geometry_type": c.geometry_type,

@@ -140,13 +140,15 @@ fn is_error(response: &Response) -> bool {
 }
 
 /// Whether the answer already says what is wrong in its own document: problem+json, a JSON
-/// document of its own (`/readyz` when the database is down), or an XML exception report (CSW).
+/// document of its own (`/readyz` when the database is down, Open311's errors), or an XML
+/// exception report (CSW, Open311).
 fn is_problem(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).is_some_and(|v| {
         let v = v.as_bytes();
         v.starts_with(b"application/problem+json")
             || v.starts_with(b"application/json")
             || v.starts_with(b"application/xml")
+            || v.starts_with(b"text/xml")
     })
 }
 

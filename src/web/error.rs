@@ -86,6 +86,11 @@ impl ApiError {
         )
     }
 
+    /// What is wrong, as the client reads it.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -1,23 +1,21 @@
 //! The certificates' HTTP side: applications (anyone; the applicant then reads theirs with its
-//! key), the staff's queue and decisions ([`staff_only`]), the PDFs, the public keys, and
+//! key), the staff's queue and decisions (staff only), the PDFs, the public keys, and
 //! verification by number, by uploaded PDF, or by payload and signature.
 
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::Caller;
+use super::auth::{Caller, is_staff, staff_only};
 use super::http::{ApiPath, ApiQuery};
 use super::ogc::Acting;
 use super::{ApiError, AppState};
-use crate::accounts::Role;
 use crate::krk::{self, KrkError, NewApplication};
 use crate::limits::LIMITS;
 
@@ -67,7 +65,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/verify/{*number}", get(verify_number))
 }
 
-async fn page(html: &'static str) -> Response {
+pub(super) async fn page(html: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -104,26 +102,6 @@ impl From<KrkError> for ApiError {
                 )
             }
         }
-    }
-}
-
-/// Whether the caller is DPPR staff (or an admin).
-fn is_staff(caller: Option<&Caller>) -> bool {
-    caller
-        .and_then(|c| c.0.as_ref())
-        .is_some_and(|p| matches!(p.role, Role::Staff | Role::Admin))
-}
-
-/// Lets in DPPR staff and admins.
-async fn staff_only(request: Request, next: Next) -> Result<Response, ApiError> {
-    let caller = request.extensions().get::<Caller>();
-    match caller.and_then(|c| c.0.as_ref()) {
-        None => Err(ApiError::unauthorized("sign in, or send a bearer token")),
-        Some(_) if is_staff(caller) => Ok(next.run(request).await),
-        Some(p) => Err(ApiError::forbidden(format!(
-            "{} is a publisher: only DPPR staff review and issue city-plan certificates",
-            p.name
-        ))),
     }
 }
 

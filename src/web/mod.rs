@@ -11,8 +11,10 @@ mod health;
 pub mod http;
 mod krk;
 mod ogc;
+mod open311;
 mod places;
 mod records;
+mod reports;
 mod server;
 mod tiles;
 mod zoning;
@@ -38,6 +40,7 @@ use tower_http::trace::TraceLayer;
 pub use answers::AnswerCompression;
 pub use error::ApiError;
 pub use http::LinkBase;
+pub use reports::ReportRate;
 
 use crate::limits::LIMITS;
 use crate::tiles::TileService;
@@ -113,6 +116,10 @@ pub struct Options {
     pub poll: Duration,
     /// Where the certificates' signing keys are (`satupeta keys init` makes them).
     pub keys_dir: Option<PathBuf>,
+    /// Where report mail goes (none: it waits in the outbox).
+    pub mail: Option<crate::reports::mail::MailSettings>,
+    /// How often one client address may file reports.
+    pub report_rate: ReportRate,
 }
 
 impl Default for Options {
@@ -125,6 +132,8 @@ impl Default for Options {
             answers: AnswerCompression::Composed,
             poll: Duration::from_secs(2),
             keys_dir: None,
+            mail: None,
+            report_rate: ReportRate::default(),
         }
     }
 }
@@ -175,6 +184,12 @@ pub struct Shared {
     pub(crate) krk_submissions: moka::sync::Cache<String, u32>,
     /// Certificates found superseded (or not), by day and newest plan version.
     pub(crate) krk_supersessions: crate::krk::verify::Supersessions,
+    /// The reports' areas, holidays, tiles and mail bell.
+    pub reports: Arc<crate::reports::Reports>,
+    /// Report bodies (with photos) being read at once.
+    report_bodies: Semaphore,
+    /// Reports by client address (the rate limiter).
+    report_rate: Arc<reports::RateConfig>,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -198,6 +213,9 @@ pub enum StartError {
     /// The tile layers could not be read.
     #[error("reading the tile layers: {0}")]
     Tiles(#[from] crate::tiles::TilesError),
+    /// The reports' admin areas or holidays could not be read.
+    #[error("reading the reports' areas: {0}")]
+    Reports(#[from] crate::reports::ReportError),
 }
 
 impl AppState {
@@ -218,6 +236,7 @@ impl AppState {
         )
         .await?;
         let catalog = crate::catalog::Catalog::load(pool.clone()).await?;
+        let reports = crate::reports::Reports::load(&pool).await?;
         let health = crate::db::health_pool(&pool);
         // The readiness probe's connection, opened now rather than on the first probe.
         tokio::spawn({
@@ -254,6 +273,9 @@ impl AppState {
                 fallback: "http://127.0.0.1:8080".into(),
             }),
             cors: options.cors.clone(),
+            reports: Arc::new(reports),
+            report_bodies: Semaphore::new(LIMITS.report_concurrency),
+            report_rate: options.report_rate.config(),
         })))
     }
 
@@ -289,6 +311,18 @@ impl AppState {
         self.keys
             .store(Some(Arc::new((std::time::Instant::now(), keys.clone()))));
         Ok(keys)
+    }
+
+    /// Forgets, every minute, the client addresses the report rate limiter no longer holds back.
+    fn sweep_rate_limits(&self) -> tokio::task::JoinHandle<()> {
+        let limiter = self.report_rate.limiter().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limiter.retain_recent();
+            }
+        })
     }
 
     /// Brings the snapshot, then the tiles, up to date with the database.
@@ -354,6 +388,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(auth::routes(&state))
                 .merge(datasets::routes(&state))
                 .merge(krk::routes(&state))
+                .merge(reports::routes(&state))
                 .fallback(not_found)
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -361,6 +396,8 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(tiles::routes(&state))
+        .merge(reports::tile_routes(&state))
+        .merge(open311::routes())
         .nest(
             "/ogc",
             ogc::routes(&state)
@@ -398,6 +435,7 @@ pub fn router(state: AppState) -> Router {
                 .and(NotForContentType::IMAGES),
         );
     let uploads = datasets::upload_routes(&state)
+        .merge(reports::upload_routes(&state))
         .layer(axum::middleware::from_fn(edge::finish))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -407,6 +445,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", axum::routing::get(assets::index))
         .route("/publish", axum::routing::get(assets::publish))
         .merge(krk::page_routes())
+        .merge(reports::page_routes())
         .route("/static/{*path}", axum::routing::get(assets::file))
         .merge(health::routes())
         .merge(public)
@@ -444,6 +483,8 @@ pub struct Server {
     /// The state handlers share.
     pub state: AppState,
     watcher: tokio::task::JoinHandle<()>,
+    /// The report mail sender and the rate limiter's sweeper.
+    helpers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -456,7 +497,23 @@ impl Server {
     /// A server over state already loaded.
     pub fn with_state(state: AppState, options: &Options) -> Self {
         let watcher = state.watch(options.poll);
-        Server { state, watcher }
+        let mut helpers = vec![state.sweep_rate_limits()];
+        match options.mail.as_ref().map(crate::reports::mail::Mailer::new) {
+            Some(Ok(mailer)) => helpers.push(crate::reports::mail::spawn(
+                state.pool.clone(),
+                mailer,
+                state.reports.mail.clone(),
+            )),
+            Some(Err(e)) => tracing::error!("report mail is not sent: {e}"),
+            None => tracing::info!(
+                "no SMTP server is set (--smtp-url): report mail waits in the outbox"
+            ),
+        }
+        Server {
+            state,
+            watcher,
+            helpers,
+        }
     }
 
     /// Serves on `listener` until `shutdown` completes; links fall back to the listening address.
@@ -472,6 +529,9 @@ impl Server {
         });
         let result = server::serve(listener, router(self.state.clone()), shutdown).await;
         self.watcher.abort();
+        for helper in &self.helpers {
+            helper.abort();
+        }
         result
     }
 

@@ -67,9 +67,18 @@ async fn collection_access(
     let unknown = || ApiError::not_found(format!("there is no collection \"{id}\""));
     let collection = state.catalog.get(id).ok_or_else(unknown)?;
     if !collection.readable_by(caller.as_ref()) {
-        return Err(ApiError::unauthorized(format!(
-            "the collection {id} is internal until DPPR approves it: sign in, or send a bearer token"
-        )));
+        return Err(match (&collection.visibility, &caller) {
+            (Visibility::Staff, Some(p)) => ApiError::forbidden(format!(
+                "the collection {id} is for DPPR staff only; {} may not read it",
+                p.name
+            )),
+            (Visibility::Staff, None) => ApiError::unauthorized(format!(
+                "the collection {id} is for DPPR staff only: sign in, or send a bearer token"
+            )),
+            _ => ApiError::unauthorized(format!(
+                "the collection {id} is internal until DPPR approves it: sign in, or send a bearer token"
+            )),
+        });
     }
     let writes = !matches!(
         *request.method(),
@@ -87,7 +96,7 @@ async fn collection_access(
             }),
         });
     }
-    let internal = collection.visibility == Visibility::Internal;
+    let internal = collection.visibility != Visibility::Public;
     request.extensions_mut().insert(collection);
     let mut response = next.run(request).await;
     if internal {

@@ -149,7 +149,18 @@ pub(super) async fn body_slot(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let slot = tokio::time::timeout(LIMITS.queue_wait(), state.bodies.acquire()).await;
+    read_in_slot(&state.bodies, LIMITS.body_bytes, request, next).await
+}
+
+/// Reads the body of `request` under one of `slots`, at most `max` bytes at the least rate, then
+/// runs the rest of the request with the body in memory.
+pub(super) async fn read_in_slot(
+    slots: &tokio::sync::Semaphore,
+    max: usize,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let slot = tokio::time::timeout(LIMITS.queue_wait(), slots.acquire()).await;
     let Ok(Ok(permit)) = slot else {
         return ApiError::unavailable(format!(
             "{} request bodies are being read; none finished within {} s",
@@ -158,7 +169,7 @@ pub(super) async fn body_slot(
         .into_response();
     };
     let (parts, body) = request.into_parts();
-    let bytes = match read_body(body).await {
+    let bytes = match read_body(body, max).await {
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
@@ -173,7 +184,7 @@ pub(super) async fn body_slot(
 /// Reads a request body of at most [`Limits::body_bytes`](crate::limits::Limits) that arrives at
 /// [`Limits::body_min_rate`](crate::limits::Limits) or faster after its first second (413 for a
 /// larger one, 408 for a slower one).
-async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, ApiError> {
+async fn read_body(body: axum::body::Body, max: usize) -> Result<bytes::Bytes, ApiError> {
     use http_body_util::BodyExt;
     let started = std::time::Instant::now();
     let mut body = body;
@@ -202,7 +213,7 @@ async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, ApiError> {
                     axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
                         "the request body is larger than the {} limit",
-                        LIMITS.body_size_text()
+                        crate::limits::bytes_text(max)
                     ),
                 ));
             }
@@ -210,12 +221,12 @@ async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, ApiError> {
         };
         if let Ok(data) = frame.into_data() {
             received.extend_from_slice(&data);
-            if received.len() > LIMITS.body_bytes {
+            if received.len() > max {
                 return Err(ApiError::new(
                     axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
                         "the request body is larger than the {} limit",
-                        LIMITS.body_size_text()
+                        crate::limits::bytes_text(max)
                     ),
                 ));
             }

@@ -24,7 +24,7 @@ const M_PER_DEG_LAT: f64 = 110_574.0;
 const M_PER_DEG_LON: f64 = 111_293.0;
 const PLAN: &str = "RDTR uji KRK";
 
-fn lon_lat(x: f64, y: f64) -> (f64, f64) {
+pub(super) fn lon_lat(x: f64, y: f64) -> (f64, f64) {
     (ORIGIN.0 + x / M_PER_DEG_LON, ORIGIN.1 + y / M_PER_DEG_LAT)
 }
 
@@ -72,7 +72,7 @@ fn plan(east: &str, park: &str) -> Vec<(String, Value)> {
 }
 
 /// Publishes a version of the plan with `east` and `park`.
-async fn publish(db: &TestDb, east: &str, park: &str, regulation: &str) {
+pub(super) async fn publish(db: &TestDb, east: &str, park: &str, regulation: &str) {
     let file = scratch_dir().join("krk-plan.gpkg");
     write_gpkg(&file, 4326, &plan(east, park));
     let options = ImportOptions {

@@ -16,5 +16,6 @@ mod krk;
 mod lookups;
 mod node;
 mod regulations;
+mod reports;
 mod rules;
 mod tiles;
