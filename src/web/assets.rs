@@ -76,6 +76,30 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/js/verify.js"),
     ),
+    // The report pages' modules (not the map's: not preloaded there).
+    (
+        "js/lapor.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/lapor.js"),
+    ),
+    // The report pages' modules (not the map's: not preloaded there).
+    (
+        "js/lapor-status.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/lapor-status.js"),
+    ),
+    // The report pages' modules (not the map's: not preloaded there).
+    (
+        "js/reports-common.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/reports-common.js"),
+    ),
+    // The report pages' modules (not the map's: not preloaded there).
+    (
+        "js/reports-staff.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/reports-staff.js"),
+    ),
     // The OGC API pages' map and table (a classic script, after MapLibre's).
     (
         "js/ogc.js",

@@ -108,6 +108,9 @@ struct RequestsQuery {
     end_date: Option<String>,
     status: Option<String>,
     jurisdiction_id: Option<String>,
+    /// Some clients send their key with every call; reads need none.
+    #[serde(rename = "api_key")]
+    _api_key: Option<String>,
     page: Option<i64>,
     page_size: Option<i64>,
 }
@@ -117,12 +120,28 @@ const SPAN_DAYS: i64 = 90;
 /// Requests a page holds by default.
 const PAGE_SIZE: i64 = 200;
 
+/// A W3C date and time; one without a zone, or a bare day (its start), is Balikpapan time.
 fn parse_date(name: &str, text: &str) -> Result<DateTime<FixedOffset>, ApiError> {
-    DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
-        ApiError::bad_request(format!(
-            "{name} \"{text}\" is not a W3C date and time, like 2026-11-01T00:00:00+08:00"
-        ))
-    })
+    let text = text.trim();
+    let local = |naive: chrono::NaiveDateTime| naive.and_local_timezone(wita()).single();
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .and_then(local)
+        })
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .and_then(local)
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name} \"{text}\" is not a W3C date and time, like 2026-11-01T00:00:00+08:00"
+            ))
+        })
 }
 
 impl RequestsQuery {

@@ -585,9 +585,16 @@ async fn read(
             })
         })
         .collect();
+    let next = staff
+        .then(|| crate::reports::workflow::Status::parse(&report.public.status))
+        .flatten()
+        .map(|s| s.next().iter().map(|n| n.as_str()).collect::<Vec<_>>());
     let mut body = shown(report, staff);
     body["events"] = json!(events);
     body["photo_urls"] = json!(photos);
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
     Ok(private_if(staff, Json(body).into_response()))
 }
 

@@ -257,3 +257,47 @@ async fn an_applicant_applies_on_the_page_and_follows_it_by_the_private_link() {
     .await;
     eprintln!("{report}");
 }
+
+#[tokio::test]
+async fn a_citizen_reports_from_the_map_and_staff_verify_it_on_the_triage_page() {
+    require_browser_tools();
+    let (db, base, _) = krk_demo().await;
+    // A point inside a housing zone of the demo plan (its lookup answers R-3).
+    let (lon, lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM zoning_feature \
+         WHERE subzone_code = 'R-3' ORDER BY area_m2 DESC LIMIT 1) s",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let photo = scratch_dir().join("foto-bengkel.png");
+    image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    })
+    .save(&photo)
+    .unwrap();
+    let out = screenshots();
+    let report = run_script(
+        "reports.mjs",
+        &[
+            &base,
+            &format!("{lon:.6}"),
+            &format!("{lat:.6}"),
+            photo.to_str().unwrap(),
+            "staf",
+            super::node::PASSWORD,
+            out.to_str().unwrap(),
+        ],
+        &[],
+        150,
+    )
+    .await;
+    eprintln!("{report}");
+    let (status, notes): (String, Option<String>) =
+        sqlx::query_as("SELECT status, status_notes FROM report ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "verified");
+    assert!(notes.unwrap().contains("bengkel"));
+}

@@ -1,6 +1,7 @@
 //! Real clients read the node: GDAL's OGR (`OAPIF` driver of gdal-bin), QGIS (its OAPIF provider,
 //! Debian's python3-qgis) and OWSLib (Features, Records, CSW) with the OpenAPI document validated
-//! by openapi-spec-validator, through the scripts in `tests/clients` (`make test` installs them).
+//! by openapi-spec-validator, and the georeport library files and reads Open311 reports, through
+//! the scripts in `tests/clients` (`make test` installs them).
 
 use std::path::PathBuf;
 
@@ -122,4 +123,45 @@ async fn gdal_qgis_and_owslib_read_features_records_and_csw_of_the_node() {
         ],
     )
     .await;
+}
+
+/// A city's 311 application on the georeport library (tests/clients/check_open311.py) relies on
+/// GeoReport v2 as written, in JSON and in XML: the five services and a definition's required
+/// attribute, a request posted with its API key answered with an id and a token (403 without
+/// the key), read back open where it was filed with no contact detail of the reporter, found by
+/// the standard filters and by a list of ids, and its token naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn georeport_files_and_reads_open311_requests_in_json_and_xml() {
+    let python: PathBuf = root().join("tests/clients/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make test` installs the clients (tests/clients/requirements.txt)",
+        python.display()
+    );
+    let db = fresh_db().await;
+    super::krk::publish(
+        &db,
+        "K-1",
+        "RTH-2",
+        "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
+    )
+    .await;
+    let key = satupeta::reports::apikeys::create(&db.pool, "georeport")
+        .await
+        .unwrap();
+    let base = super::api::serve_with(&db, satupeta::web::Options::default()).await;
+    // In the plan's R-2 housing zone.
+    let (lon, lat) = super::krk::lon_lat(50.0, 60.0);
+    let georeport = run(
+        python.to_str().unwrap(),
+        &[
+            "tests/clients/check_open311.py",
+            &base,
+            &key,
+            &lon.to_string(),
+            &lat.to_string(),
+        ],
+    )
+    .await;
+    println!("{georeport}");
 }

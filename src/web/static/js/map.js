@@ -240,10 +240,30 @@ async function loadZoningTiles() {
     }, 'admin-kelurahan-line');
     el.toggleZoning.disabled = false;
     followPublications();
+    addReportPins();
     return true;
   } catch (e) {
     console.warn('zoning tiles:', e);
     return false;
+  }
+}
+
+/** The public pins of reported violations (no personal data; counted in cells below zoom 14),
+ *  above the zoning, from zoom 11. */
+function addReportPins() {
+  try {
+    map.addSource('reports', {
+      type: 'vector', tiles: [`${location.origin}/tiles/reports/{z}/{x}/{y}.mvt`], minzoom: 11, maxzoom: 20,
+    });
+    map.addLayer({
+      id: 'reports-pins', type: 'circle', source: 'reports', 'source-layer': 'reports', minzoom: 11,
+      paint: {
+        'circle-radius': ['case', ['has', 'count'], ['interpolate', ['linear'], ['get', 'count'], 1, 4, 100, 12], 4],
+        'circle-color': '#b91c1c', 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1,
+      },
+    });
+  } catch (e) {
+    console.warn('report pins:', e);
   }
 }
 

@@ -205,5 +205,16 @@ export function renderPoint(d, sel, activityError) {
   }
   parts.push(overlapsHtml(d.overlaps, d.precedence));
   parts.push(attributesHtml(d.attributes));
+  parts.push(reportLink(d));
   return parts.join('');
+}
+
+/** The way from the answer to a report of a violation at the same point (the form opens with the
+ *  point and shows the plan's answer again). */
+function reportLink(d) {
+  if (!Number.isFinite(Number(d.lon)) || !Number.isFinite(Number(d.lat))) return '';
+  // Plain decimals (the page's number format writes Indonesian commas).
+  const href = `/lapor?lon=${Number(d.lon).toFixed(6)}&lat=${Number(d.lat).toFixed(6)}`;
+  return `<section class="section"><p><a class="btn" id="report-here" href="${esc(href)}">${esc(t('report.here'))}</a></p>
+    <p class="muted small">${esc(t('report.why'))}</p></section>`;
 }
