@@ -112,6 +112,12 @@ bench-features: build
 	$(call install_missing,$(BENCH_PACKAGES) python3-venv)
 	$(BIN) bench features --servers $(SERVERS)
 
+## Benchmarks report submissions (with a photo) and the public reports layer with 100,000 stored
+## reports, the layer against Martin 1.14 on the same table (installs Martin from crates.io).
+bench-reports: build $(MARTIN)
+	$(call install_missing,$(BENCH_PACKAGES))
+	$(BIN) bench --martin $(MARTIN) reports
+
 ## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
 seed: build
 	$(BIN) tiles seed --layer zoning --maxzoom 14

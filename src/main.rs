@@ -193,6 +193,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         points: usize,
     },
+    /// Report submissions per second (with a photo and without) and the public reports layer
+    /// under load, with REPORTS stored; with --martin, the layer against Martin on the same table.
+    Reports {
+        /// Reports stored before the runs.
+        #[arg(long, default_value_t = 100_000)]
+        reports: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -574,6 +581,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         servers: servers.clone(),
                     })
                     .await
+                }
+                (Some(BenchCommand::Reports { reports }), martin) => {
+                    satupeta::bench::run_reports(&options, *reports, martin.as_deref()).await
                 }
                 (None, Some(martin)) => satupeta::bench::run_tiles(&options, martin).await,
                 (None, None) => satupeta::bench::run(&options).await,

@@ -15,17 +15,20 @@
 //! - the import of the plan (validated and published) against `ogr2ogr` copying the same file.
 //!
 //! `--martin` measures the tiles against Martin on the same tables instead (see [`tiles`]);
-//! `bench features` measures OGC API Features against tipg and pygeoapi (see [`features`]).
+//! `bench features` measures OGC API Features against tipg and pygeoapi (see [`features`]);
+//! `bench reports` measures report submissions and the public reports layer (see [`reports`]).
 
 mod features;
 mod fresh;
 mod load;
 mod peers;
 mod process;
+mod reports;
 mod tiles;
 
 pub use features::{FeaturesOptions, Server, run_features};
 pub use load::BROWSER_HEADERS;
+pub use reports::run_reports;
 pub use tiles::run_tiles;
 
 use std::path::PathBuf;
@@ -144,7 +147,7 @@ impl Prepared {
 }
 
 /// Checks that the load generators and peers are installed.
-fn check_tools(tools: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn check_tools(tools: &[&str]) -> anyhow::Result<()> {
     for tool in tools {
         let found = Command::new(tool).arg("--version").output().is_ok()
             || Command::new("sh")

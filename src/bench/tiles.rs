@@ -111,7 +111,7 @@ fn largest(base: &str, paths: &[String]) -> anyhow::Result<(u64, f64, String)> {
     Ok(best)
 }
 
-struct Martin(Child);
+pub(super) struct Martin(Child);
 
 impl Drop for Martin {
     fn drop(&mut self) {
@@ -121,7 +121,12 @@ impl Drop for Martin {
 }
 
 /// Starts Martin on the benchmark database; `cache_mb` 0 disables its tile cache.
-fn start_martin(binary: &Path, url: &str, port: u16, cache_mb: u32) -> anyhow::Result<Martin> {
+pub(super) fn start_martin(
+    binary: &Path,
+    url: &str,
+    port: u16,
+    cache_mb: u32,
+) -> anyhow::Result<Martin> {
     // The URL (with its password) goes in the environment, not on the command line.
     let child = Command::new(binary)
         .args([
