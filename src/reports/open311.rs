@@ -445,6 +445,133 @@ fn element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value) {
 mod tests {
     use super::*;
 
+    fn given(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn attributes_are_checked_against_the_definition_and_typed() {
+        let floors = service("lebih-intensitas").unwrap();
+        let ok = check_attributes(floors, &given(&[("jumlah_lantai", " 7 ")])).unwrap();
+        assert_eq!(ok["jumlah_lantai"], json!(7));
+        for bad in ["0", "101", "tujuh", "7.5"] {
+            let e = check_attributes(floors, &given(&[("jumlah_lantai", bad)])).unwrap_err();
+            assert!(e.contains("1 to 100"), "{bad}: {e}");
+        }
+        let e = check_attributes(floors, &given(&[("kbli", "45201")])).unwrap_err();
+        assert!(
+            e.contains("jumlah_lantai"),
+            "the attributes it has are named: {e}"
+        );
+
+        let setback = service("sempadan-rth").unwrap();
+        let e = check_attributes(setback, &given(&[])).unwrap_err();
+        assert!(
+            e.contains("jenis_sempadan") && e.contains("required"),
+            "{e}"
+        );
+        let e = check_attributes(setback, &given(&[("jenis_sempadan", "laut")])).unwrap_err();
+        assert!(e.contains("sungai, pantai, jalan, rth"), "{e}");
+        // An empty value is no value: a required attribute left empty is still missing.
+        assert!(check_attributes(setback, &given(&[("jenis_sempadan", " ")])).is_err());
+
+        let activity = service("kegiatan-tidak-sesuai").unwrap();
+        assert!(check_attributes(activity, &given(&[("kbli", "4520")])).is_err());
+        assert!(check_attributes(activity, &given(&[("nama_usaha", "a\nb")])).is_err());
+        let long = "x".repeat(201);
+        assert!(check_attributes(activity, &given(&[("nama_usaha", &long)])).is_err());
+        let ok = check_attributes(
+            activity,
+            &given(&[("kbli", "45201"), ("nama_usaha", "Bengkel Jaya")]),
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(
+            check_attributes(service("lainnya").unwrap(), &given(&[("x", "1")]))
+                .unwrap_err()
+                .contains("none")
+        );
+    }
+
+    #[test]
+    fn a_request_reads_as_georeport_says_without_personal_data() {
+        let report = crate::reports::PublicReport {
+            id: 12,
+            service_code: "tanpa-pbg".into(),
+            description: "Ruko".into(),
+            address: None,
+            lon: 116.85,
+            lat: -1.25,
+            status: "in_progress".into(),
+            status_notes: None,
+            kecamatan: "Balikpapan Kota".into(),
+            kelurahan: "Klandasan Ilir".into(),
+            requested_at: "2026-11-20T09:00:00+08:00".into(),
+            updated_at: "2026-11-21T10:00:00+08:00".into(),
+            due_kind: Some("answer".into()),
+            due_on: Some("2026-11-30".into()),
+            overdue: Some(false),
+            photos: 2,
+            followers: 3,
+            duplicate_of: None,
+        };
+        let doc = request_document(&report, "https://peta.example");
+        assert_eq!(doc["service_request_id"], "12");
+        assert_eq!(doc["status"], "open");
+        assert_eq!(doc["status_notes"], "Sedang ditindaklanjuti (in_progress)");
+        assert_eq!(doc["service_name"], "Bangunan tanpa izin (PBG)");
+        assert_eq!(doc["expected_datetime"], "2026-11-30T23:59:59+08:00");
+        assert_eq!(
+            doc["media_url"],
+            "https://peta.example/api/v1/reports/12/photos/1.jpg"
+        );
+        assert_eq!(doc["long"], 116.85);
+        let fields: Vec<&str> = doc
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for field in [
+            "service_request_id",
+            "status",
+            "status_notes",
+            "service_name",
+            "service_code",
+            "description",
+            "agency_responsible",
+            "service_notice",
+            "requested_datetime",
+            "updated_datetime",
+            "expected_datetime",
+            "address",
+            "address_id",
+            "zipcode",
+            "lat",
+            "long",
+            "media_url",
+        ] {
+            assert!(fields.contains(&field), "{field}");
+        }
+        assert_eq!(
+            fields.len(),
+            17,
+            "nothing but GeoReport's fields: {fields:?}"
+        );
+        let xml = render(&json!([doc]), Format::Xml, "service_requests");
+        assert!(
+            xml.contains("<service_requests><request><service_request_id>12</service_request_id>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<zipcode/>") || xml.contains("<zipcode></zipcode>"),
+            "{xml}"
+        );
+    }
+
     #[test]
     fn the_services_carry_the_fields_georeport_names() {
         let list = services_document();

@@ -446,6 +446,7 @@ pub async fn submit(
     let verify_by = reports
         .holidays
         .add_working_days(received, workflow::VERIFY_WITHIN);
+    warn_if_unknown(&verify_by);
     let token = crate::accounts::new_secret("");
     let (source, api_key_id) = match &new.source {
         Source::Web => ("web".to_string(), None),
@@ -652,6 +653,19 @@ pub fn status_label(status: Status) -> &'static str {
     }
 }
 
+/// The deadline's day; when the holiday table does not reach it, a warning says so (the day counts
+/// weekends only: add the year's table to `data/holidays/`).
+fn warn_if_unknown(deadline: &crate::calendar::Deadline) -> NaiveDate {
+    if !deadline.holidays_known {
+        tracing::warn!(
+            "the holidays of {} are not in data/holidays: the due day {} skips weekends only",
+            deadline.day.format("%Y"),
+            deadline.day
+        );
+    }
+    deadline.day
+}
+
 /// Moves a report to its next state, as staff: the workflow must allow it; `rejected` needs a
 /// note and `duplicate` the report it repeats. The transition is recorded, the due day is set
 /// again, and (unless the report is hidden) its news is queued for the reporter and followers, all
@@ -705,8 +719,8 @@ pub async fn change_status(
     };
     let due = workflow::due(&reports.holidays, to, locked.received, verified_on);
     let (due_kind, due_on) = match due {
-        Some(Due::Verification(d)) => (Some("verification"), Some(d.day)),
-        Some(Due::Answer(d)) => (Some("answer"), Some(d.day)),
+        Some(Due::Verification(d)) => (Some("verification"), Some(warn_if_unknown(&d))),
+        Some(Due::Answer(d)) => (Some("answer"), Some(warn_if_unknown(&d))),
         None => (None, None),
     };
     let public_note = note.as_ref().filter(|_| change.public);

@@ -32,9 +32,38 @@ struct Key {
     generation: u64,
 }
 
+/// A tile as made, and gzipped when that makes it smaller (browsers take gzip).
+#[derive(Debug, Clone)]
+pub struct ReportTile {
+    /// The tile.
+    pub raw: Bytes,
+    /// The tile gzipped, when larger than a packet.
+    pub gzip: Option<Bytes>,
+}
+
+impl ReportTile {
+    fn new(raw: Vec<u8>) -> Self {
+        use std::io::Write;
+        let gzip = (raw.len() > 1024).then(|| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let _ = encoder.write_all(&raw);
+            Bytes::from(encoder.finish().unwrap_or_default())
+        });
+        ReportTile {
+            raw: Bytes::from(raw),
+            gzip: gzip.filter(|g| !g.is_empty()),
+        }
+    }
+
+    fn bytes(&self) -> u32 {
+        (self.raw.len() + self.gzip.as_ref().map_or(0, Bytes::len)).max(64) as u32
+    }
+}
+
 /// The cache of report tiles.
 pub struct ReportTiles {
-    cache: moka::future::Cache<Key, Bytes>,
+    cache: moka::future::Cache<Key, ReportTile>,
     generation: AtomicU64,
 }
 
@@ -43,7 +72,7 @@ impl Default for ReportTiles {
         ReportTiles {
             cache: moka::future::Cache::builder()
                 .max_capacity(32 * 1024 * 1024)
-                .weigher(|_, tile: &Bytes| tile.len().max(64) as u32)
+                .weigher(|_, tile: &ReportTile| tile.bytes())
                 .time_to_live(TTL)
                 .build(),
             generation: AtomicU64::new(0),
@@ -65,7 +94,7 @@ impl ReportTiles {
         z: u8,
         x: u32,
         y: u32,
-    ) -> Result<Bytes, sqlx::Error> {
+    ) -> Result<ReportTile, sqlx::Error> {
         let key = Key {
             audience,
             z,
@@ -83,7 +112,7 @@ impl ReportTiles {
                     .bind(today())
                     .fetch_one(pool)
                     .await?;
-                Ok::<_, sqlx::Error>(Bytes::from(tile.unwrap_or_default()))
+                Ok::<_, sqlx::Error>(ReportTile::new(tile.unwrap_or_default()))
             })
             .await
             .map_err(|e| match std::sync::Arc::try_unwrap(e) {

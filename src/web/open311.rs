@@ -115,6 +115,27 @@ struct RequestsQuery {
     page_size: Option<i64>,
 }
 
+/// The parameters every other read takes: the jurisdiction (this one, or none) and a client's
+/// key, which reads need not and which is ignored.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReadQuery {
+    jurisdiction_id: Option<String>,
+    #[serde(rename = "api_key")]
+    _api_key: Option<String>,
+}
+
+/// Refuses a jurisdiction other than this endpoint's.
+fn check_jurisdiction(jurisdiction: Option<&str>) -> Result<(), ApiError> {
+    match jurisdiction {
+        Some(j) if j != super::reports::JURISDICTION => Err(ApiError::bad_request(format!(
+            "jurisdiction_id \"{j}\" is not served here; this endpoint serves {}",
+            super::reports::JURISDICTION
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The longest span of `start_date` to `end_date`, and the default span before now.
 const SPAN_DAYS: i64 = 90;
 /// Requests a page holds by default.
@@ -146,14 +167,7 @@ fn parse_date(name: &str, text: &str) -> Result<DateTime<FixedOffset>, ApiError>
 
 impl RequestsQuery {
     fn filter(&self) -> Result<Filter, ApiError> {
-        if let Some(j) = &self.jurisdiction_id
-            && j != super::reports::JURISDICTION
-        {
-            return Err(ApiError::bad_request(format!(
-                "jurisdiction_id \"{j}\" is not served here; this endpoint serves {}",
-                super::reports::JURISDICTION
-            )));
-        }
+        check_jurisdiction(self.jurisdiction_id.as_deref())?;
         let page_size = self.page_size.unwrap_or(PAGE_SIZE);
         if !(1..=store::PAGE_MAX).contains(&page_size) {
             return Err(ApiError::bad_request(format!(
@@ -261,11 +275,15 @@ async fn document(
         Err(e) => return error(Format::Json, e),
     };
     let answer = async {
+        let ApiQuery(query) = query?;
+        match name {
+            "discovery" | "services" => check_jurisdiction(query.jurisdiction_id.as_deref())?,
+            _ => {}
+        }
         match name {
             "discovery" => Ok(ok(format, "discovery", open311::discovery_document(&base))),
             "services" => Ok(ok(format, "services", open311::services_document())),
             "requests" => {
-                let ApiQuery(query) = query?;
                 let filter = query.filter()?;
                 let reports = store::list(&state.pool, &filter, false).await?;
                 let list: Vec<Value> = reports
@@ -283,11 +301,17 @@ async fn document(
 }
 
 /// `GET /services/{code}.{fmt}`.
-async fn service_definition(ApiPath(file): ApiPath<String>) -> Response {
+async fn service_definition(
+    ApiPath(file): ApiPath<String>,
+    query: Result<ApiQuery<ReadQuery>, ApiError>,
+) -> Response {
     let (code, format) = match split(&file) {
         Ok(split) => split,
         Err(e) => return error(Format::Json, e),
     };
+    if let Err(e) = query.and_then(|ApiQuery(q)| check_jurisdiction(q.jurisdiction_id.as_deref())) {
+        return error(format, e);
+    }
     match open311::service(code) {
         Some(service) => ok(
             format,
@@ -306,12 +330,15 @@ async fn one_request(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
     ApiPath(file): ApiPath<String>,
+    query: Result<ApiQuery<ReadQuery>, ApiError>,
 ) -> Response {
     let (id, format) = match split(&file) {
         Ok(split) => split,
         Err(e) => return error(Format::Json, e),
     };
     let answer = async {
+        let ApiQuery(query) = query?;
+        check_jurisdiction(query.jurisdiction_id.as_deref())?;
         let id: i64 = id
             .parse()
             .map_err(|_| ApiError::not_found(format!("there is no request {id}")))?;
@@ -326,11 +353,18 @@ async fn one_request(
 }
 
 /// `GET /tokens/{token}.{fmt}`.
-async fn token(State(state): State<AppState>, ApiPath(file): ApiPath<String>) -> Response {
+async fn token(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<String>,
+    query: Result<ApiQuery<ReadQuery>, ApiError>,
+) -> Response {
     let (token, format) = match split(&file) {
         Ok(split) => split,
         Err(e) => return error(Format::Json, e),
     };
+    if let Err(e) = query.and_then(|ApiQuery(q)| check_jurisdiction(q.jurisdiction_id.as_deref())) {
+        return error(format, e);
+    }
     match store::by_token(&state.pool, token).await {
         Ok(id) => ok(
             format,

@@ -839,23 +839,26 @@ struct TilePath {
 
 async fn public_tile(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ApiPath(path): ApiPath<TilePath>,
 ) -> Result<Response, ApiError> {
-    report_tile(&state, Audience::Public, path).await
+    report_tile(&state, Audience::Public, path, &headers).await
 }
 
 async fn staff_tile(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ApiPath(path): ApiPath<TilePath>,
 ) -> Result<Response, ApiError> {
-    report_tile(&state, Audience::Staff, path).await
+    report_tile(&state, Audience::Staff, path, &headers).await
 }
 
-/// A report tile, `{y}.mvt`; gzip for clients that take it (the compression layer).
+/// A report tile, `{y}.mvt`; gzipped (once, in the cache) for clients that take gzip.
 async fn report_tile(
     state: &AppState,
     audience: Audience,
     path: TilePath,
+    headers: &axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let y: u32 = path
         .file
@@ -874,17 +877,27 @@ async fn report_tile(
         Audience::Public => "public, max-age=10",
         Audience::Staff => "private, no-store",
     };
-    Ok((
+    let gzip = tile
+        .gzip
+        .filter(|_| super::http::weight(headers, super::http::Coding::Gzip) > 0.0);
+    let mut response = (
         [
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
         ],
-        tile,
+        gzip.clone().unwrap_or(tile.raw),
     )
-        .into_response())
+        .into_response();
+    if gzip.is_some() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
