@@ -291,23 +291,10 @@ fn submit_script(
     Ok(script)
 }
 
-/// The tiles asked for: every tile over the city's centre at z14, 400 random ones at z15 and z16
+/// The tiles asked for: every tile over the city at z14, 400 random ones at z15 and z16
 /// (pins); every tile over the city at z11–z13 (cells).
 fn tile_lists() -> anyhow::Result<(Vec<TileCoord>, Vec<TileCoord>)> {
-    let [w, s, e, n] = CITY_BBOX;
-    let over = |z: u8| -> anyhow::Result<Vec<TileCoord>> {
-        let (a, b) = (
-            TileCoord::containing(w, n, z)?,
-            TileCoord::containing(e, s, z)?,
-        );
-        let mut tiles = Vec::new();
-        for x in a.x..=b.x {
-            for y in a.y..=b.y {
-                tiles.push(TileCoord::new(u32::from(z), x, y)?);
-            }
-        }
-        Ok(tiles)
-    };
+    let over = super::tiles::over_city;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6471);
     let mut pins = over(14)?;
     for z in [15, 16] {

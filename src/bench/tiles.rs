@@ -20,22 +20,24 @@ const MARTIN_VIEW: &str = "CREATE OR REPLACE VIEW zoning_tiles AS
     SELECT f.id, s.code, s.catalog_code, s.name, s.color, f.block, f.geom_3857
     FROM published_zoning f JOIN subzone s ON s.code = f.subzone_code";
 
+/// Every tile of zoom `z` over the city's bounding box.
+pub(super) fn over_city(z: u8) -> anyhow::Result<Vec<TileCoord>> {
+    let [w, s, e, n] = CITY_BBOX;
+    let (a, b) = (
+        TileCoord::containing(w, n, z)?,
+        TileCoord::containing(e, s, z)?,
+    );
+    let mut tiles = Vec::new();
+    for x in a.x..=b.x {
+        for y in a.y..=b.y {
+            tiles.push(TileCoord::new(u32::from(z), x, y)?);
+        }
+    }
+    Ok(tiles)
+}
+
 /// The tiles requested: every tile over the city at z0–z14, and 400 random ones at z15 and z16.
 fn tile_list() -> anyhow::Result<(Vec<TileCoord>, Vec<TileCoord>)> {
-    let [w, s, e, n] = CITY_BBOX;
-    let over_city = |z: u8| -> anyhow::Result<Vec<TileCoord>> {
-        let (a, b) = (
-            TileCoord::containing(w, n, z)?,
-            TileCoord::containing(e, s, z)?,
-        );
-        let mut tiles = Vec::new();
-        for x in a.x..=b.x {
-            for y in a.y..=b.y {
-                tiles.push(TileCoord::new(u32::from(z), x, y)?);
-            }
-        }
-        Ok(tiles)
-    };
     let low: Vec<TileCoord> = (0..=10)
         .map(over_city)
         .collect::<anyhow::Result<Vec<_>>>()?

@@ -76,6 +76,12 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/js/verify.js"),
     ),
+    // The staff pages' session (KRK and reports).
+    (
+        "js/staff-session.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/js/staff-session.js"),
+    ),
     // The report pages' modules (not the map's: not preloaded there).
     (
         "js/lapor.js",

@@ -8,6 +8,7 @@ import {
   FUNCTION_LABEL, call, classBadge, date, findingsBox, h, localPath, m2, makeMap, message, pdfLink,
   renderDraft, showParcel, statusBadge, verifyLink,
 } from './krk-status.js';
+import { showSignIn, showStaff, wireSession } from './staff-session.js';
 
 const $ = (id) => document.getElementById(id);
 const LIST = '/api/v1/krk/applications';
@@ -18,15 +19,6 @@ const view = { tab: 'submitted', apps: [], selected: null, map: null, mapBox: nu
 function setStatus(text, error = false) {
   $('staff-status').textContent = text || '';
   $('staff-status').className = error ? 'error' : 'muted';
-}
-
-/** Shows the sign-in form (nobody signed in, or the session ended). */
-function showSignIn(note) {
-  $('staff-loading').hidden = true;
-  $('staff-section').hidden = true;
-  $('signin-section').hidden = false;
-  $('signin-error').replaceChildren(note ? message('warn', h('p', { text: note })) : '');
-  $('signin-name').focus();
 }
 
 /** The failure of a call: the sign-in form on 401, the detail otherwise. */
@@ -107,17 +99,13 @@ async function loadList() {
       showSignIn();
       return false;
     }
-    $('staff-loading').hidden = true;
-    $('signin-section').hidden = true;
-    $('staff-section').hidden = false;
+    showStaff();
     failed(e, 'Daftar tidak dapat dimuat');
     return false;
   }
   view.apps = answer.applications || [];
   if (view.tab === 'submitted') $('count-submitted').textContent = String(view.apps.length);
-  $('staff-loading').hidden = true;
-  $('signin-section').hidden = true;
-  $('staff-section').hidden = false;
+  showStaff();
   renderList();
   return true;
 }
@@ -344,45 +332,8 @@ async function revoke(app) {
   }
 }
 
-// ---------- session ----------
-
-async function signIn(event) {
-  event.preventDefault();
-  const name = $('signin-name').value.trim();
-  const password = $('signin-password').value;
-  if (!name || !password) {
-    $('signin-error').replaceChildren(message('error', h('p', { text: 'Isi nama akun dan kata sandi.' })));
-    return;
-  }
-  $('signin-submit').disabled = true;
-  try {
-    const res = await fetch('/api/v1/session', {
-      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ name, password }),
-    });
-    if (!res.ok) {
-      const answer = await res.json().catch(() => null);
-      throw new Error(res.status === 401 ? 'Nama akun atau kata sandi salah.' : (answer && (answer.detail || answer.title)) || `HTTP ${res.status}`);
-    }
-    $('signin-password').value = '';
-    $('signin-error').replaceChildren();
-    if (await loadList()) whoami();
-  } catch (e) {
-    $('signin-error').replaceChildren(message('error', h('p', { text: e.message })));
-  } finally {
-    $('signin-submit').disabled = false;
-  }
-}
-
-async function signOut() {
-  await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
-  closeReview();
-  showSignIn();
-}
-
 function init() {
-  $('signin-form').addEventListener('submit', signIn);
-  $('signout').addEventListener('click', signOut);
+  wireSession(async () => { if (await loadList()) whoami(); }, closeReview);
   for (const b of document.querySelectorAll('.krk-tabs [role=tab]')) b.addEventListener('click', () => selectTab(b.dataset.status));
   loadList().then((ok) => { if (ok) whoami(); });
 }

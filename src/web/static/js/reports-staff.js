@@ -5,6 +5,7 @@
 
 import { call, date, h, makeMap, message } from './krk-status.js';
 import { REPORT_STATUS } from './reports-common.js';
+import { showSignIn, showStaff, wireSession } from './staff-session.js';
 
 const $ = (id) => document.getElementById(id);
 const view = { services: [], map: null, selected: null };
@@ -12,13 +13,6 @@ const view = { services: [], map: null, selected: null };
 function setStatus(text, error = false) {
   $('staff-status').textContent = text || '';
   $('staff-status').className = error ? 'error' : 'muted';
-}
-
-function showSignIn(note) {
-  $('staff-loading').hidden = true;
-  $('staff-section').hidden = true;
-  $('signin-section').hidden = false;
-  $('signin-error').replaceChildren(note ? message('warn', h('p', { text: note })) : '');
 }
 
 function serviceName(code) {
@@ -48,9 +42,7 @@ async function loadList() {
     return false;
   }
   const reports = answer.reports || [];
-  $('staff-loading').hidden = true;
-  $('signin-section').hidden = true;
-  $('staff-section').hidden = false;
+  showStaff();
   if (reports.length && reports[0].plan === undefined) {
     showSignIn('Akun ini bukan akun petugas DPPR.');
     return false;
@@ -137,29 +129,8 @@ async function showMap() {
   }
 }
 
-async function signIn(event) {
-  event.preventDefault();
-  const name = $('signin-name').value.trim();
-  const password = $('signin-password').value;
-  try {
-    const res = await fetch('/api/v1/session', {
-      method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ name, password }),
-    });
-    if (!res.ok) throw new Error(res.status === 401 ? 'Nama akun atau kata sandi salah.' : `HTTP ${res.status}`);
-    $('signin-password').value = '';
-    if (await loadList()) showMap();
-  } catch (e) {
-    $('signin-error').replaceChildren(message('error', h('p', { text: e.message })));
-  }
-}
-
 async function init() {
-  $('signin-form').addEventListener('submit', signIn);
-  $('signout').addEventListener('click', async () => {
-    await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
-    showSignIn();
-  });
+  wireSession(async () => { if (await loadList() && !view.map) showMap(); });
   $('f-status').append(...Object.entries(REPORT_STATUS).map(([k, v]) => h('option', { value: k, text: v })));
   view.services = await call('GET', '/open311/v2/services.json');
   $('f-service').append(...view.services.map((s) => h('option', { value: s.service_code, text: s.service_name })));
