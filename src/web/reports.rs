@@ -142,7 +142,8 @@ async fn report_body_slot(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    super::zoning::read_in_slot(&state.report_bodies, LIMITS.report_bytes, request, next).await
+    let slots = (&state.report_bodies, LIMITS.report_concurrency);
+    super::zoning::read_in_slot(slots, LIMITS.report_bytes, request, next).await
 }
 
 /// The other routes under `/api/v1`.

@@ -149,13 +149,14 @@ pub(super) async fn body_slot(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    read_in_slot(&state.bodies, LIMITS.body_bytes, request, next).await
+    let slots = (&state.bodies, LIMITS.body_concurrency);
+    read_in_slot(slots, LIMITS.body_bytes, request, next).await
 }
 
-/// Reads the body of `request` under one of `slots`, at most `max` bytes at the least rate, then
-/// runs the rest of the request with the body in memory.
+/// Reads the body of `request` under one of `slots` (`count` in all), at most `max` bytes at the
+/// least rate, then runs the rest of the request with the body in memory.
 pub(super) async fn read_in_slot(
-    slots: &tokio::sync::Semaphore,
+    (slots, count): (&tokio::sync::Semaphore, usize),
     max: usize,
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -163,8 +164,8 @@ pub(super) async fn read_in_slot(
     let slot = tokio::time::timeout(LIMITS.queue_wait(), slots.acquire()).await;
     let Ok(Ok(permit)) = slot else {
         return ApiError::unavailable(format!(
-            "{} request bodies are being read; none finished within {} s",
-            LIMITS.body_concurrency, LIMITS.queue_wait_s
+            "{count} request bodies are being read; none finished within {} s",
+            LIMITS.queue_wait_s
         ))
         .into_response();
     };

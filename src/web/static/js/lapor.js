@@ -146,6 +146,8 @@ async function submit(event) {
       h('p', {}, h('a', { href: answer.status_url, id: 'lapor-status-link', text: 'Ikuti status laporan ini' }))));
     $('lapor-form').reset();
     showPreviews();
+    // The reset picks the first service again: its questions, not the last one's.
+    await showService();
   } catch (e) {
     const field = /description/.test(e.message) ? description : /email/.test(e.message) ? $('lapor-email') : /photo|foto/.test(e.message) ? $('lapor-photos') : null;
     if (field) field.classList.add('invalid');
