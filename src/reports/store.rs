@@ -754,3 +754,101 @@ pub async fn change_status(
     reports.tiles.changed();
     read(pool, id, true).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(service: &str, description: &str) -> NewReport {
+        NewReport {
+            service_code: service.into(),
+            lon: 116.85,
+            lat: -1.25,
+            description: description.into(),
+            address: None,
+            attributes: BTreeMap::new(),
+            contact: Contact::default(),
+            photos: Vec::new(),
+            source: Source::Web,
+            origin: "127.0.0.1".into(),
+        }
+    }
+
+    fn refused(new: &NewReport) -> String {
+        match new.check() {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{new:?} was taken"),
+        }
+    }
+
+    #[test]
+    fn a_report_is_checked_field_by_field_and_the_first_wrong_one_named() {
+        assert!(
+            report("tanpa-pbg", "Ruko tanpa PBG\nsejak Mei")
+                .check()
+                .is_ok()
+        );
+        assert!(refused(&report("parkir", "x")).contains("no service \"parkir\""));
+        assert!(refused(&report("tanpa-pbg", " \n ")).contains("description is empty"));
+        assert!(refused(&report("tanpa-pbg", &"a".repeat(4001))).contains("at most 4000"));
+        assert!(refused(&report("tanpa-pbg", "a\u{0}b")).contains("U+0000"));
+        for (lon, lat) in [
+            (f64::NAN, 0.0),
+            (181.0, 0.0),
+            (0.0, -91.0),
+            (f64::INFINITY, 1.0),
+        ] {
+            let mut r = report("tanpa-pbg", "x");
+            (r.lon, r.lat) = (lon, lat);
+            assert!(
+                refused(&r).contains("not a point on the Earth"),
+                "{lon} {lat}"
+            );
+        }
+        let mut photos = report("tanpa-pbg", "x");
+        photos.photos = vec![bytes::Bytes::from_static(b"x"); 4];
+        assert!(refused(&photos).contains("at most 3"));
+        let mut attribute = report("sempadan-rth", "x");
+        assert!(refused(&attribute).contains("jenis_sempadan"));
+        attribute
+            .attributes
+            .insert("jenis_sempadan".into(), "sungai".into());
+        assert!(attribute.check().is_ok());
+    }
+
+    #[test]
+    fn a_contact_is_trimmed_and_checked_and_an_empty_one_is_none() {
+        let blank = Contact {
+            email: Some("  ".into()),
+            ..Contact::default()
+        };
+        assert!(blank.checked().unwrap().is_empty());
+        let good = Contact {
+            email: Some(" warga@example.id ".into()),
+            phone: Some("+62 812-5555 (0)".into()),
+            ..Contact::default()
+        };
+        let checked = good.checked().unwrap();
+        assert_eq!(checked.email.as_deref(), Some("warga@example.id"));
+        for email in [
+            "warga", "a@b", "a@@b.id", "@b.id", "a b@c.id", "<a@b.id>", "a@.id",
+        ] {
+            let c = Contact {
+                email: Some(email.into()),
+                ..Contact::default()
+            };
+            assert!(c.checked().is_err(), "{email}");
+        }
+        let phone = Contact {
+            phone: Some("0812; DROP".into()),
+            ..Contact::default()
+        };
+        assert!(
+            phone
+                .checked()
+                .unwrap_err()
+                .to_string()
+                .contains("telephone")
+        );
+    }
+}
