@@ -11,8 +11,10 @@
 // public page, which shows it as received, without the email. Staff sign in on /reports/staff,
 // find the report in the list (filtered by the service), open it (the plan's sub-zone and the
 // activity's class are shown), move it to "Diverifikasi" with a public note, and see the history
-// grow; the public page then shows the note. No console error or uncaught exception on the way.
-// Screenshots: <out-dir>/lapor-form.png, lapor-done.png, lapor-status.png, reports-staff.png
+// grow; the public page then shows the note, and the map shows the report's pin (its id, service,
+// state and day; no email). No console error or uncaught exception on the way.
+// Screenshots: <out-dir>/lapor-form.png, lapor-done.png, lapor-status.png, reports-staff.png,
+// map-pins.png
 // (and lapor-failed.png on a failure). Prints one JSON line; exits 0 when every check holds, 1
 // otherwise (2 on bad arguments).
 
@@ -144,6 +146,20 @@ try {
   const after = await page.locator('main').innerText();
   seen.statusPage = /Diverifikasi/.test(after) && after.includes(NOTE);
   if (!seen.statusPage) throw new Error(`the public page after verification: ${after}`);
+
+  // ---------- the public pin on the map ----------
+  await page.goto(`${base}/#map=16/${latArg}/${lonArg}`);
+  await page.waitForFunction((id) => {
+    const map = window.satupeta && window.satupeta.map;
+    if (!map || !map.getLayer('reports-pins') || !map.loaded()) return false;
+    return map.queryRenderedFeatures({ layers: ['reports-pins'] }).some((f) => f.id === id);
+  }, seen.report.id);
+  seen.pin = await page.evaluate(() => {
+    const f = window.satupeta.map.queryRenderedFeatures({ layers: ['reports-pins'] })[0];
+    return { id: f.id, properties: f.properties };
+  });
+  if (JSON.stringify(seen.pin).includes(EMAIL)) throw new Error('the pin carries the email');
+  await shot(page, 'map-pins.png');
 } catch (e) {
   failed = e;
   if (current) await current.screenshot({ path: join(out, 'lapor-failed.png'), fullPage: true }).catch(() => {});

@@ -258,8 +258,8 @@ function addReportPins() {
     map.addLayer({
       id: 'reports-pins', type: 'circle', source: 'reports', 'source-layer': 'reports', minzoom: 11,
       paint: {
-        'circle-radius': ['case', ['has', 'count'], ['interpolate', ['linear'], ['get', 'count'], 1, 4, 100, 12], 4],
-        'circle-color': '#b91c1c', 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1,
+        'circle-radius': ['case', ['has', 'count'], ['interpolate', ['linear'], ['get', 'count'], 1, 6, 100, 14], 6],
+        'circle-color': '#b91c1c', 'circle-opacity': 0.85, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2,
       },
     });
   } catch (e) {
