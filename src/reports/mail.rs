@@ -2,7 +2,8 @@
 //! transaction that makes it, and a background task hands them to the configured SMTP server.
 //! A message stays in the outbox until the server took it; a failed attempt is tried again later
 //! (5 s, then twice as long each time, at most an hour), so nothing is lost while the mail server
-//! is down. Several servers share the outbox: each takes a message by leasing it (`FOR UPDATE SKIP
+//! is down; a message the server refuses for good (a 5xx answer) is kept with its error and not
+//! tried again. A report's news reaches each address in the order it was made. Several servers share the outbox: each takes a message by leasing it (`FOR UPDATE SKIP
 //! LOCKED`), so none is sent twice by two of them.
 
 use std::sync::Arc;
@@ -114,10 +115,12 @@ impl Mailer {
 
     /// Sends what is due; returns how many were sent.
     pub async fn send_due(&self, pool: &PgPool) -> Result<usize, sqlx::Error> {
-        let due: Vec<Outgoing> = sqlx::query_as(include_str!("sql/outbox_lease.sql"))
+        let mut due: Vec<Outgoing> = sqlx::query_as(include_str!("sql/outbox_lease.sql"))
             .bind(BATCH)
             .fetch_all(pool)
             .await?;
+        // Oldest first (`RETURNING` keeps no order).
+        due.sort_by_key(|m| m.id);
         let mut sent = 0;
         for message in due {
             match self.send(&message).await {
@@ -130,20 +133,28 @@ impl Mailer {
                     .await?;
                     sent += 1;
                 }
-                Err(e) => {
+                Err(Failure { text, permanent }) => {
                     tracing::warn!(
-                        "mail {} to the SMTP server failed (attempt {}): {e}",
+                        "mail {} failed (attempt {}{}): {text}",
                         message.id,
-                        message.attempts
+                        message.attempts,
+                        if permanent { ", given up" } else { "" }
                     );
+                    // A permanent failure (an address the server refuses) is kept, never retried.
+                    let wait = if permanent {
+                        f64::INFINITY
+                    } else {
+                        backoff(message.attempts).as_secs_f64()
+                    };
                     sqlx::query(
                         "UPDATE mail_outbox SET last_error = $2,
-                                next_attempt_at = now() + make_interval(secs => $3)
+                                next_attempt_at = CASE WHEN $3 = 'Infinity'::float8 THEN 'infinity'
+                                                       ELSE now() + make_interval(secs => $3) END
                          WHERE id = $1",
                     )
                     .bind(message.id)
-                    .bind(e.chars().take(500).collect::<String>())
-                    .bind(backoff(message.attempts).as_secs_f64())
+                    .bind(text.chars().take(500).collect::<String>())
+                    .bind(wait)
                     .execute(pool)
                     .await?;
                 }
@@ -152,24 +163,36 @@ impl Mailer {
         Ok(sent)
     }
 
-    async fn send(&self, message: &Outgoing) -> Result<(), String> {
-        let to: Mailbox = message
-            .to_addr
-            .parse()
-            .map_err(|e| format!("the address is not usable: {e}"))?;
+    async fn send(&self, message: &Outgoing) -> Result<(), Failure> {
+        let to: lettre::Address = message.to_addr.parse().map_err(|e| Failure {
+            text: format!("the address is not usable: {e}"),
+            permanent: true,
+        })?;
         let email = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(Mailbox::new(None, to))
             .subject(&message.subject)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(message.body.clone())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure {
+                text: e.to_string(),
+                permanent: true,
+            })?;
         self.transport
             .send(email)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| Failure {
+                permanent: e.is_permanent(),
+                text: e.to_string(),
+            })
     }
+}
+
+/// Why a message was not sent, and whether trying again can help.
+struct Failure {
+    text: String,
+    permanent: bool,
 }
 
 /// How long after its `attempts`-th failure a message is tried again.

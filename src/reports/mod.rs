@@ -77,6 +77,21 @@ pub enum ReportError {
 /// A `Result` of this module.
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
 
+/// Whether XML 1.0 can carry `c` (its `Char` production: tab, line breaks, and everything from
+/// U+0020 but U+FFFE and U+FFFF; Rust's `char` has no surrogates).
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+/// Whether a citizen's or staff member's text may hold `c`: no control character (line breaks and
+/// tabs only where `lines`), no noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), so that every
+/// answer, XML included, carries it.
+pub fn text_char(c: char, lines: bool) -> bool {
+    let noncharacter = ('\u{FDD0}'..='\u{FDEF}').contains(&c) || (c as u32 & 0xFFFE) == 0xFFFE;
+    let control = c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t'));
+    !noncharacter && !control && xml_char(c)
+}
+
 /// Balikpapan's time zone (WITA, UTC+8): deadlines count its days.
 pub fn wita() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")

@@ -300,9 +300,9 @@ fn attribute_value(attribute: &Attribute, value: &str) -> Result<Value, String> 
             }
         }
         _ => {
-            if value.chars().count() > 200 || value.chars().any(char::is_control) {
+            if value.chars().count() > 200 || value.chars().any(|c| !super::text_char(c, false)) {
                 Err(format!(
-                    "attribute[{code}] takes at most 200 characters on one line"
+                    "attribute[{code}] takes at most 200 characters of text on one line"
                 ))
             } else {
                 Ok(json!(value))
@@ -433,7 +433,12 @@ fn element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value) {
             let _ = w.write_event(Event::End(BytesEnd::new(name)));
             return;
         }
-        Value::String(s) => s.clone(),
+        // Characters XML 1.0 cannot carry (input refuses them; older rows may hold them) become
+        // U+FFFD: one report must not make the list unreadable.
+        Value::String(s) => s
+            .chars()
+            .map(|c| if super::xml_char(c) { c } else { '\u{FFFD}' })
+            .collect(),
         other => other.to_string(),
     };
     let _ = w.write_event(Event::Start(BytesStart::new(name)));

@@ -282,12 +282,9 @@ fn text(name: &str, value: &str, max: usize, lines: bool) -> Result<String> {
             value.chars().count()
         )));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
-    {
+    if let Some(c) = value.chars().find(|c| !super::text_char(*c, lines)) {
         return Err(ReportError::Input(format!(
-            "{name} contains the control character U+{:04X}",
+            "{name} contains the character U+{:04X}, which is not text",
             c as u32
         )));
     }
@@ -324,7 +321,9 @@ fn check_email(email: &str) -> Result<()> {
         })
         && !email
             .chars()
-            .any(|c| c.is_whitespace() || c == '<' || c == '>');
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | '[' | ']'))
+        // The address the mailer will be given: what it cannot send to is refused now.
+        && email.parse::<lettre::Address>().is_ok();
     if ok {
         Ok(())
     } else {
@@ -678,7 +677,12 @@ pub async fn change_status(
     actor: &Actor,
     link: &str,
 ) -> Result<StaffReport> {
-    let note = optional("note", change.note.as_ref(), 2000)?;
+    let note = change
+        .note
+        .as_ref()
+        .map(|n| text("note", n, 2000, true))
+        .transpose()?
+        .filter(|n| !n.is_empty());
     if matches!(change.status, Status::Rejected | Status::Duplicate) && note.is_none() {
         return Err(ReportError::Input(format!(
             "a report becomes {} only with a note that says why (and who is responsible)",
@@ -723,7 +727,9 @@ pub async fn change_status(
         Some(Due::Answer(d)) => (Some("answer"), Some(warn_if_unknown(&d))),
         None => (None, None),
     };
-    let public_note = note.as_ref().filter(|_| change.public);
+    // Moderation is not news: a hiding's note stays with staff.
+    let public = change.public && to != Status::Hidden;
+    let public_note = note.as_ref().filter(|_| public);
     sqlx::query(include_str!("sql/transition.sql"))
         .bind(id)
         .bind(to.as_str())
@@ -739,7 +745,7 @@ pub async fn change_status(
         .bind(from.as_str())
         .bind(to.as_str())
         .bind(&note)
-        .bind(change.public)
+        .bind(public)
         .bind(actor.account_id)
         .bind(&actor.name)
         .execute(&mut *tx)
@@ -792,6 +798,8 @@ mod tests {
         assert!(refused(&report("tanpa-pbg", " \n ")).contains("description is empty"));
         assert!(refused(&report("tanpa-pbg", &"a".repeat(4001))).contains("at most 4000"));
         assert!(refused(&report("tanpa-pbg", "a\u{0}b")).contains("U+0000"));
+        assert!(refused(&report("tanpa-pbg", "a\u{FFFE}b")).contains("U+FFFE"));
+        assert!(refused(&report("tanpa-pbg", "a\u{FDD0}b")).contains("U+FDD0"));
         for (lon, lat) in [
             (f64::NAN, 0.0),
             (181.0, 0.0),
@@ -831,7 +839,15 @@ mod tests {
         let checked = good.checked().unwrap();
         assert_eq!(checked.email.as_deref(), Some("warga@example.id"));
         for email in [
-            "warga", "a@b", "a@@b.id", "@b.id", "a b@c.id", "<a@b.id>", "a@.id",
+            "warga",
+            "a@b",
+            "a@@b.id",
+            "@b.id",
+            "a b@c.id",
+            "<a@b.id>",
+            "a@.id",
+            "a,b@b.id",
+            "a@[127.0.0.1].id",
         ] {
             let c = Contact {
                 email: Some(email.into()),

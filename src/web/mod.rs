@@ -188,6 +188,8 @@ pub struct Shared {
     pub reports: Arc<crate::reports::Reports>,
     /// Report bodies (with photos) being read at once.
     report_bodies: Semaphore,
+    /// Report bodies being read, by client address.
+    report_uploaders: reports::Uploaders,
     /// Reports by client address (the rate limiter).
     report_rate: Arc<reports::RateConfig>,
 }
@@ -275,6 +277,7 @@ impl AppState {
             cors: options.cors.clone(),
             reports: Arc::new(reports),
             report_bodies: Semaphore::new(LIMITS.report_concurrency),
+            report_uploaders: reports::Uploaders::default(),
             report_rate: options.report_rate.config(),
         })))
     }
@@ -397,7 +400,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(tiles::routes(&state))
         .merge(reports::tile_routes(&state))
-        .merge(open311::routes())
+        .merge(open311::routes().layer(axum::middleware::from_fn(open311::georeport_errors)))
         .nest(
             "/ogc",
             ogc::routes(&state)
@@ -435,7 +438,10 @@ pub fn router(state: AppState) -> Router {
                 .and(NotForContentType::IMAGES),
         );
     let uploads = datasets::upload_routes(&state)
-        .merge(reports::upload_routes(&state))
+        .merge(
+            reports::upload_routes(&state)
+                .layer(axum::middleware::from_fn(open311::georeport_errors)),
+        )
         .layer(axum::middleware::from_fn(edge::finish))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -30,6 +30,57 @@ pub fn routes() -> Router<AppState> {
         .route("/open311/v2/tokens/{file}", get(token))
 }
 
+/// Gives the errors made outside the Open311 handlers (the rate limit, the body limits and slots,
+/// the request line's limits, an unknown method) GeoReport's form in the path's format, keeping
+/// their status and headers (`Retry-After`, CORS).
+pub async fn georeport_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    // Errors already in GeoReport's form are JSON or XML; anything else is converted.
+    let georeport = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/xml")
+        });
+    let error = response.status().is_client_error() || response.status().is_server_error();
+    if !path.starts_with("/open311/") || !error || georeport {
+        return response;
+    }
+    let format = path
+        .rsplit('/')
+        .next()
+        .and_then(Format::of)
+        .map_or(Format::Json, |(_, f)| f);
+    let (mut parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["detail"].as_str().map(str::to_string))
+        .unwrap_or_else(|| {
+            parts
+                .status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_string()
+        });
+    let body = open311::render(
+        &open311::errors_document(parts.status.as_u16(), &detail),
+        format,
+        "errors",
+    );
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// An Open311 answer or error, in the path's format.
 struct Answer {
     format: Format,
@@ -381,6 +432,7 @@ pub(super) async fn post_request(
     Acting(actor): Acting,
     _caller: Option<Extension<Caller>>,
     ApiPath(file): ApiPath<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     form: Result<ReportForm, ApiError>,
 ) -> Response {
     let (name, format) = match split(&file) {
@@ -395,10 +447,17 @@ pub(super) async fn post_request(
             ));
         }
         let form = form?;
+        // The key in the form, as GeoReport says, or in the query, as some clients send it.
+        let in_query = query
+            .as_deref()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "api_key"));
         let key = form
             .fields
             .iter()
             .find(|(k, _)| k == "api_key")
+            .cloned()
+            .or(in_query)
             .map(|(_, v)| v.trim().to_string())
             .filter(|k| !k.is_empty())
             .ok_or_else(|| {

@@ -136,12 +136,78 @@ pub fn upload_routes(state: &AppState) -> Router<AppState> {
         ))
 }
 
-/// Reads a report's body in one of the report slots (apart from the parcels' bodies).
+/// Report bodies one client address sends at once at most: the slots are shared, and one address
+/// must not hold them all with slow uploads.
+const UPLOADS_PER_ADDRESS: usize = 2;
+
+/// The report bodies being received, by client address.
+#[derive(Default)]
+pub(super) struct Uploaders(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// An address's place among the uploaders, given back when dropped.
+struct Uploading<'a> {
+    uploaders: &'a Uploaders,
+    address: std::net::IpAddr,
+}
+
+impl Uploaders {
+    fn enter(&self, address: std::net::IpAddr) -> Option<Uploading<'_>> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = map.entry(address).or_insert(0);
+        if *count >= UPLOADS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Uploading {
+            uploaders: self,
+            address,
+        })
+    }
+}
+
+impl Drop for Uploading<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .uploaders
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = map.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Reads a report's body in one of the report slots (apart from the parcels' bodies), at most
+/// [`UPLOADS_PER_ADDRESS`] at once per client address.
 async fn report_body_slot(
     State(state): State<AppState>,
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let address = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let _place = match address.map(|a| state.report_uploaders.enter(a)) {
+        Some(None) => {
+            return ApiError::too_many(
+                format!(
+                    "{UPLOADS_PER_ADDRESS} reports from this address are being received; send the next when they are done"
+                ),
+                LIMITS.retry_after_s,
+            )
+            .into_response();
+        }
+        Some(Some(place)) => Some(place),
+        None => None,
+    };
     let slots = (&state.report_bodies, LIMITS.report_concurrency);
     super::zoning::read_in_slot(slots, LIMITS.report_bytes, request, next).await
 }
@@ -211,6 +277,8 @@ pub(super) struct ReportForm {
 
 /// Fields a form has at most.
 const FORM_FIELDS: usize = 60;
+/// Bytes of a form without photos, and of one text field of a multipart form, at most.
+const FORM_TEXT_BYTES: usize = 64 * 1024;
 
 impl FromRequest<AppState> for ReportForm {
     type Rejection = ApiError;
@@ -226,6 +294,19 @@ impl FromRequest<AppState> for ReportForm {
             let bytes = axum::body::Bytes::from_request(request, state)
                 .await
                 .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            // Counted and bounded before anything is parsed: a form carries no photo.
+            if bytes.len() > FORM_TEXT_BYTES {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "a form without photos has at most {} KiB; photos go as multipart/form-data",
+                        FORM_TEXT_BYTES / 1024
+                    ),
+                ));
+            }
+            if bytes.iter().filter(|b| **b == b'&').count() >= FORM_FIELDS {
+                return Err(too_many_fields());
+            }
             let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|e| ApiError::bad_request(format!("the form cannot be read: {e}")))?;
             if fields.len() > FORM_FIELDS {
@@ -267,7 +348,19 @@ impl FromRequest<AppState> for ReportForm {
                     form.files.push(bytes);
                 }
             } else {
-                let text = field.text().await.map_err(broken)?;
+                let bytes = field.bytes().await.map_err(broken)?;
+                if bytes.len() > FORM_TEXT_BYTES {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "the field {name} has more than {} KiB",
+                            FORM_TEXT_BYTES / 1024
+                        ),
+                    ));
+                }
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    ApiError::bad_request(format!("the field {name} is not UTF-8 text"))
+                })?;
                 form.fields.push((name, text));
             }
         }
@@ -616,10 +709,11 @@ async fn photo(
     let n: i16 = n.parse().ok().filter(|n| *n >= 1).ok_or_else(unknown)?;
     let (jpeg, digest) = store::photo(&state.pool, id, n, thumbnail, staff).await?;
     let etag = format!("\"{}{}\"", &digest[..16], if thumbnail { "t" } else { "" });
+    // Short: a report hidden or rejected takes its photos off the public view within a minute.
     let cache = if staff {
-        "private, max-age=300"
+        "private, max-age=60"
     } else {
-        "public, max-age=300"
+        "public, max-age=60"
     };
     Ok((
         [

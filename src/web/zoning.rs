@@ -161,6 +161,21 @@ pub(super) async fn read_in_slot(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the {} limit",
+                crate::limits::bytes_text(max)
+            ),
+        )
+        .into_response();
+    }
     let slot = tokio::time::timeout(LIMITS.queue_wait(), slots.acquire()).await;
     let Ok(Ok(permit)) = slot else {
         return ApiError::unavailable(format!(

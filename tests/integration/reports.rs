@@ -959,6 +959,23 @@ async fn one_address_cannot_flood_the_form_and_others_are_still_answered() {
         form("lainnya", in_housing(), "Satu lagi"),
     )
     .await;
+    // An Open311 client over the limit hears it in GeoReport's form and its format.
+    let (lon, lat) = in_housing();
+    let o311 = reqwest::Client::new()
+        .post(client.url("/open311/v2/requests.xml"))
+        .form(&[
+            ("service_code", "lainnya".to_string()),
+            ("lat", lat.to_string()),
+            ("long", lon.to_string()),
+            ("api_key", "x".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(o311.status(), 429);
+    assert!(o311.headers().contains_key("retry-after"));
+    let xml = o311.text().await.unwrap();
+    assert!(xml.contains("<errors><error><code>429</code>"), "{xml}");
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert_eq!(limited.header("content-type"), "application/problem+json");
     let retry: u64 = limited.header("retry-after").parse().unwrap();
@@ -1135,4 +1152,146 @@ async fn staff_read_reports_as_a_collection_and_tiles_and_the_public_sees_pins()
         )
         .await;
     assert_eq!(by_kecamatan.body["reports"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn photos_are_public_only_while_a_verified_report_stands() {
+    let db = fresh_db().await;
+    let (client, staff, _) = setup(&db, 9, None).await;
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let filed = post_form(
+            &client,
+            "/api/v1/reports",
+            form("tanpa-pbg", in_housing(), &format!("Foto {i}"))
+                .part("media", jpeg_part(photo_with_exif(80, 60))),
+        )
+        .await;
+        assert_eq!(filed.status, 201, "{}", filed.body);
+        ids.push(filed.body["id"].as_i64().unwrap());
+    }
+    let photo = |id: i64| format!("/api/v1/reports/{id}/photos/1.jpg");
+    // Rejected or marked duplicate without being verified: the photos stay with staff.
+    let rejected = change(
+        &client,
+        &staff,
+        ids[0],
+        json!({"status": "rejected", "note": "Bukan pelanggaran tata ruang.\nTerima kasih."}),
+    )
+    .await;
+    assert_eq!(
+        rejected.status, 200,
+        "a note on two lines: {}",
+        rejected.body
+    );
+    assert_eq!(bytes(&client, &photo(ids[0]), None).await.0, 404);
+    assert_eq!(bytes(&client, &photo(ids[0]), Some(&staff)).await.0, 200);
+    let public = client
+        .get(&format!("/api/v1/reports/{}", ids[0]), None)
+        .await;
+    assert_eq!(public.body["photos"], 0);
+    // The rejection is in the public history; a hiding is not, nor its note.
+    let statuses: Vec<&str> = public.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["submitted", "rejected"]);
+    // Verified, then hidden and shown again: public while it stands verified, not while hidden.
+    assert_eq!(
+        change(&client, &staff, ids[1], json!({"status": "verified"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(bytes(&client, &photo(ids[1]), None).await.0, 200);
+    let hidden = change(
+        &client,
+        &staff,
+        ids[1],
+        json!({"status": "hidden", "note": "wajah orang terlihat"}),
+    )
+    .await;
+    assert_eq!(hidden.status, 200);
+    assert_eq!(bytes(&client, &photo(ids[1]), None).await.0, 404);
+    let shown = change(&client, &staff, ids[1], json!({"status": "verified"})).await;
+    assert_eq!(shown.status, 200);
+    let history = client
+        .get(&format!("/api/v1/reports/{}", ids[1]), None)
+        .await;
+    assert!(
+        !history.body.to_string().contains("wajah"),
+        "{}",
+        history.body
+    );
+}
+
+#[tokio::test]
+async fn one_sender_cannot_hold_the_upload_slots_nor_the_memory() {
+    let db = fresh_db().await;
+    let (client, _, _) = setup(&db, 9, None).await;
+    let address = client.base.trim_start_matches("http://").to_string();
+    // Two slow uploads from this address hold their places a moment ...
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\n\
+                    Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        slow.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ... so a third from the same address waits its turn, told so at once.
+    let third = post_form(
+        &client,
+        "/api/v1/reports",
+        form("lainnya", in_housing(), "Ketiga"),
+    )
+    .await;
+    assert_eq!(third.status, 429, "{}", third.body);
+    assert!(
+        third.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("being received")
+    );
+    drop(slow);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = post_form(
+        &client,
+        "/api/v1/reports",
+        form("lainnya", in_housing(), "Sesudahnya"),
+    )
+    .await;
+    assert_eq!(after.status, 201, "{}", after.body);
+
+    // A form of empty fields is refused by its size before it is parsed.
+    let flood = reqwest::Client::new()
+        .post(client.url("/api/v1/reports"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=&".repeat(1_000_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flood.status(), 413);
+    assert!(flood.text().await.unwrap().contains("64 KiB"));
+    // A body declared over the limit is refused before it is read.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 43000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 2048];
+    let n = tokio::time::timeout(
+        Duration::from_millis(900),
+        tokio::io::AsyncReadExt::read(&mut stream, &mut answer),
+    )
+    .await
+    .expect("answered at once")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }

@@ -1,4 +1,5 @@
--- Whom a report's news goes to: its reporter, if they gave an email, and its followers.
-SELECT email FROM report_contact WHERE report_id = $1 AND email IS NOT NULL
+-- Whom a report's news goes to: its reporter, if they gave an email, and its followers (each
+-- address once).
+SELECT lower(email) FROM report_contact WHERE report_id = $1 AND email IS NOT NULL
 UNION
-SELECT email FROM report_follower WHERE report_id = $1
+SELECT lower(email) FROM report_follower WHERE report_id = $1

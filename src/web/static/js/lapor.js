@@ -29,12 +29,14 @@ async function showPlan() {
   try {
     const d = await call('GET', `/api/v1/zoning?lon=${coord(state.lon)}&lat=${coord(state.lat)}`);
     const sz = d.subzone || {};
-    const tier = Array.isArray(d.intensity) && d.intensity.length ? d.intensity[0] : null;
-    const facts = tier ? [`KDB ${tier.kdb_max ?? '–'}`, `KLB ${tier.klb_max ?? '–'}`, `tinggi maks. ${tier.max_height_m ?? '–'} m`, `KDH min. ${tier.kdh_min ?? '–'}`].join(' · ') : '';
+    // Every tier, each with the parcel sizes it is for.
+    const tiers = Array.isArray(d.intensity) ? d.intensity : [];
+    const size = (t) => `persil ${t.min_parcel_m2 ?? 0}${t.max_parcel_m2 ? `–${t.max_parcel_m2}` : '+'} m²`;
+    const line = (t) => `${size(t)}: KDB ${t.kdb_max ?? '–'} · KLB ${t.klb_max ?? '–'} · tinggi maks. ${t.max_height_m ?? '–'} m · KDH min. ${t.kdh_min ?? '–'}`;
     box.replaceChildren(
       h('p', {}, h('strong', { text: `${sz.code || '?'} ${sz.name || ''}` })),
       h('p', { class: 'small muted', text: d.plan ? `${d.plan.plan}, versi ${d.plan.version}` : '' }),
-      facts ? h('p', { class: 'small', text: facts }) : '',
+      ...tiers.map((t) => h('p', { class: 'small', text: line(t) })),
     );
   } catch (e) {
     box.replaceChildren(h('p', { class: 'muted', text: e.status === 404 ? 'Tidak ada zona rencana di titik ini.' : `Rencana di titik ini tidak dapat dibaca: ${e.detail || e.message}` }));
@@ -76,7 +78,7 @@ async function showNearby() {
 function setPoint(lon, lat) {
   state.lon = lon;
   state.lat = lat;
-  if (state.marker) state.marker.setLngLat([lon, lat]);
+  if (state.marker) state.marker.setLngLat([lon, lat]).addTo(state.map);
   showPlan();
   showNearby();
 }
@@ -124,6 +126,10 @@ async function submit(event) {
     description.focus();
     return;
   }
+  if (state.lon === null) {
+    result.replaceChildren(message('error', h('p', { text: 'Pilih lokasi pelanggaran: klik peta atau geser penanda.' })));
+    return;
+  }
   if ($('lapor-photos').files.length > 3) {
     result.replaceChildren(message('error', h('p', { text: 'Paling banyak 3 foto.' })));
     return;
@@ -168,8 +174,10 @@ async function init() {
   state.map = map;
   if (map) {
     const gl = window.maplibregl;
-    const start = point || [116.87, -1.24];
-    state.marker = new gl.Marker({ draggable: true, color: '#b91c1c' }).setLngLat(start).addTo(map);
+    // Without a point, no marker until one is chosen: a marker would look like a choice.
+    state.marker = new gl.Marker({ draggable: true, color: '#b91c1c' }).setLngLat(point || [0, 0]);
+    if (point) state.marker.addTo(map);
+    else $('lapor-plan').replaceChildren(h('p', { class: 'muted', text: 'Klik peta di lokasi pelanggaran.' }));
     state.marker.on('dragend', () => { const p = state.marker.getLngLat(); setPoint(p.lng, p.lat); });
     map.on('click', (e) => setPoint(e.lngLat.lng, e.lngLat.lat));
     if (point) map.jumpTo({ center: point, zoom: 16 });

@@ -8,7 +8,9 @@ import { REPORT_STATUS } from './reports-common.js';
 import { showSignIn, showStaff, wireSession } from './staff-session.js';
 
 const $ = (id) => document.getElementById(id);
-const view = { services: [], map: null, selected: null };
+const view = { services: [], map: null, selected: null, next: null };
+/** Reports a page of the list holds. */
+const PAGE = 200;
 
 function setStatus(text, error = false) {
   $('staff-status').textContent = text || '';
@@ -30,9 +32,23 @@ function filters() {
   return q;
 }
 
-async function loadList() {
+/** Whether the session is a staff member's: the sign-in form otherwise. */
+async function isStaff() {
+  try {
+    const me = await call('GET', '/api/v1/me');
+    if (me.role === 'staff' || me.role === 'admin') return true;
+    showSignIn(`${me.name} bukan akun petugas DPPR: masuk dengan akun petugas.`);
+  } catch (e) {
+    showSignIn(e.status === 401 ? null : e.detail || e.message);
+  }
+  return false;
+}
+
+/** Loads the list from its start (`more`: the next page after the rows shown). */
+async function loadList(more = false) {
   const q = filters();
-  q.set('limit', '200');
+  q.set('limit', String(PAGE));
+  if (more && view.next) q.set('offset', String(view.next));
   let answer;
   try {
     answer = await call('GET', `/api/v1/reports?${q}`);
@@ -42,16 +58,12 @@ async function loadList() {
     return false;
   }
   const reports = answer.reports || [];
+  view.next = answer.next_offset;
   showStaff();
-  if (reports.length && reports[0].plan === undefined) {
-    showSignIn('Akun ini bukan akun petugas DPPR.');
-    return false;
-  }
   const exportQuery = filters().toString();
   $('export-csv').href = `/api/v1/reports/export.csv${exportQuery ? `?${exportQuery}` : ''}`;
   $('export-geojson').href = `/api/v1/reports/export.geojson${exportQuery ? `?${exportQuery}` : ''}`;
-  setStatus(`${reports.length} laporan`);
-  $('triage-rows').replaceChildren(...reports.map((r) => h('tr', { class: r.overdue ? 'overdue' : null, dataset: { id: r.id } },
+  const rows = reports.map((r) => h('tr', { class: r.overdue ? 'overdue' : null, dataset: { id: r.id } },
     h('td', {}, h('button', { type: 'button', class: 'open', text: `#${r.id}`, onclick: () => openReport(r.id) })),
     h('td', { text: date(r.requested_at, true) }),
     h('td', { text: serviceName(r.service_code) }),
@@ -59,7 +71,12 @@ async function loadList() {
     h('td', { text: r.kecamatan }),
     h('td', { text: (r.plan && r.plan.subzone && r.plan.subzone.code) || '–' }),
     h('td', {}, r.due_on || '–', r.overdue ? h('span', { class: 'tag-overdue', text: ' lewat' }) : ''),
-  )));
+  ));
+  if (more) $('triage-rows').append(...rows);
+  else $('triage-rows').replaceChildren(...rows);
+  const shown = $('triage-rows').children.length;
+  setStatus(view.next ? `${shown} laporan pertama ditampilkan; ada lagi` : `${shown} laporan`);
+  $('triage-more').hidden = !view.next;
   return true;
 }
 
@@ -122,6 +139,8 @@ async function showMap() {
   });
   view.map = map;
   if (map) {
+    // The reports' tiles start at zoom 10: the city's centre at 12.
+    map.jumpTo({ center: [116.87, -1.24], zoom: 12 });
     map.on('click', 'reports-pins', (e) => {
       const f = e.features && e.features[0];
       if (f && f.properties && !('count' in f.properties)) openReport(f.id || f.properties.id);
@@ -130,14 +149,15 @@ async function showMap() {
 }
 
 async function init() {
-  wireSession(async () => { if (await loadList() && !view.map) showMap(); });
+  wireSession(async () => { if (await isStaff() && await loadList() && !view.map) showMap(); });
+  $('triage-more').addEventListener('click', () => loadList(true));
   $('f-status').append(...Object.entries(REPORT_STATUS).map(([k, v]) => h('option', { value: k, text: v })));
   view.services = await call('GET', '/open311/v2/services.json');
   $('f-service').append(...view.services.map((s) => h('option', { value: s.service_code, text: s.service_name })));
   const areas = await call('GET', '/api/v1/reports/areas');
   $('f-kecamatan').append(...areas.kecamatan.map((k) => h('option', { value: k, text: k })));
-  for (const id of ['f-status', 'f-service', 'f-kecamatan', 'f-overdue']) $(id).addEventListener('change', loadList);
-  if (await loadList()) showMap();
+  for (const id of ['f-status', 'f-service', 'f-kecamatan', 'f-overdue']) $(id).addEventListener('change', () => loadList());
+  if (await isStaff() && await loadList()) showMap();
   window.triage = { view, openReport };
 }
 
