@@ -85,11 +85,13 @@ pub fn xml_char(c: char) -> bool {
 
 /// Whether a citizen's or staff member's text may hold `c`: no control character (line breaks and
 /// tabs only where `lines`), no noncharacter (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), so that every
-/// answer, XML included, carries it.
+/// answer, XML included, carries it; and no U+FFFD, which stands for bytes that were not UTF-8.
 pub fn text_char(c: char, lines: bool) -> bool {
     let noncharacter = ('\u{FDD0}'..='\u{FDEF}').contains(&c) || (c as u32 & 0xFFFE) == 0xFFFE;
+    // What a decoder puts for bytes that were not UTF-8: the text was broken on its way.
+    let replacement = c == '\u{FFFD}';
     let control = c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t'));
-    !noncharacter && !control && xml_char(c)
+    !noncharacter && !replacement && !control && xml_char(c)
 }
 
 /// Balikpapan's time zone (WITA, UTC+8): deadlines count its days.

@@ -142,7 +142,8 @@ pub fn process(bytes: &[u8]) -> Result<Photo, PhotoError> {
     let format = format_of(bytes)?;
     let mut image = upright(decode(bytes, format)?, orientation(bytes));
     if image.width().max(image.height()) > LONG_SIDE {
-        image = image.resize(LONG_SIDE, LONG_SIDE, image::imageops::FilterType::Triangle);
+        // The integer area-averaging scaler: no floating-point copy of a large photo.
+        image = image.thumbnail(LONG_SIDE, LONG_SIDE);
     }
     let thumbnail = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
     Ok(Photo {

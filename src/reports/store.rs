@@ -44,7 +44,13 @@ pub struct Reports {
     pub tiles: ReportTiles,
     /// Rung when mail was queued.
     pub mail: Arc<Notify>,
+    /// Reports whose photos are being processed at once (a decoded photo of 40 megapixels holds
+    /// about 160 MB): the memory they take stays bounded whatever comes in.
+    photo_slots: tokio::sync::Semaphore,
 }
+
+/// Reports whose photos are processed at once.
+pub const PHOTO_CONCURRENCY: usize = 2;
 
 impl Reports {
     /// Reads the admin areas; the holidays are the shipped table.
@@ -54,6 +60,7 @@ impl Reports {
             areas: AreaIndex::load(pool).await?,
             tiles: ReportTiles::default(),
             mail: Arc::new(Notify::new()),
+            photo_slots: tokio::sync::Semaphore::new(PHOTO_CONCURRENCY),
         })
     }
 }
@@ -314,7 +321,9 @@ fn check_point(lon: f64, lat: f64) -> Result<()> {
 
 /// Checks an email address's shape (one `@`, a dot in the domain, no spaces).
 fn check_email(email: &str) -> Result<()> {
+    // ASCII only: a mail server without SMTPUTF8 takes no other address.
     let ok = email.len() <= 254
+        && email.is_ascii()
         && email.split('@').count() == 2
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
@@ -408,8 +417,19 @@ impl NewReport {
     }
 }
 
-/// Processes the photos on the CPU slots, one at a time (each is bounded in bytes and pixels).
-async fn process_photos(photos: &[bytes::Bytes]) -> Result<Vec<Photo>> {
+/// Processes the photos on the CPU slots, one at a time (each is bounded in bytes and pixels), in
+/// one of the photo slots.
+async fn process_photos(
+    slots: &tokio::sync::Semaphore,
+    photos: &[bytes::Bytes],
+) -> Result<Vec<Photo>> {
+    if photos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let _slot = tokio::time::timeout(crate::limits::LIMITS.queue_wait(), slots.acquire())
+        .await
+        .map_err(|_| crate::cpu::CpuError::Busy)?
+        .map_err(|_| crate::cpu::CpuError::Busy)?;
     let mut out = Vec::with_capacity(photos.len());
     for (i, bytes) in photos.iter().enumerate() {
         let bytes = bytes.clone();
@@ -440,7 +460,7 @@ pub async fn submit(
         .clone();
     let kbli = checked.attributes.get("kbli").and_then(Value::as_str);
     let plan = enrich::plan_at(snapshot, new.lon, new.lat, kbli);
-    let photos = process_photos(&new.photos).await?;
+    let photos = process_photos(&reports.photo_slots, &new.photos).await?;
     let received = today();
     let verify_by = reports
         .holidays
@@ -702,15 +722,18 @@ pub async fn change_status(
         .await?
         .ok_or_else(|| ReportError::Unknown(id.to_string()))?;
     if let Some(other) = duplicate_of {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM report WHERE id = $1 AND status <> 'hidden')",
+        // The report it repeats stands: not hidden, not rejected, not itself a duplicate (two
+        // reports must not close each other as duplicates).
+        let stands: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM report WHERE id = $1
+                            AND status IN ('submitted', 'verified', 'in_progress', 'resolved'))",
         )
         .bind(other)
         .fetch_one(&mut *tx)
         .await?;
-        if !exists {
+        if !stands {
             return Err(ReportError::Input(format!(
-                "duplicate_of: there is no report {other}"
+                "duplicate_of: report {other} does not stand (there is none, or it is hidden, rejected or itself a duplicate)"
             )));
         }
     }
@@ -727,8 +750,9 @@ pub async fn change_status(
         Some(Due::Answer(d)) => (Some("answer"), Some(warn_if_unknown(&d))),
         None => (None, None),
     };
-    // Moderation is not news: a hiding's note stays with staff.
-    let public = change.public && to != Status::Hidden;
+    // Moderation is not news: the note of a hiding, or of a return from it, stays with staff.
+    let moderation = to == Status::Hidden || from == Status::Hidden;
+    let public = change.public && !moderation;
     let public_note = note.as_ref().filter(|_| public);
     sqlx::query(include_str!("sql/transition.sql"))
         .bind(id)
@@ -750,7 +774,7 @@ pub async fn change_status(
         .bind(&actor.name)
         .execute(&mut *tx)
         .await?;
-    if to != Status::Hidden {
+    if !moderation {
         let queued = super::mail::queue_news(&mut tx, id, to, public_note, link).await?;
         if queued > 0 {
             reports.mail.notify_one();
@@ -800,6 +824,7 @@ mod tests {
         assert!(refused(&report("tanpa-pbg", "a\u{0}b")).contains("U+0000"));
         assert!(refused(&report("tanpa-pbg", "a\u{FFFE}b")).contains("U+FFFE"));
         assert!(refused(&report("tanpa-pbg", "a\u{FDD0}b")).contains("U+FDD0"));
+        assert!(refused(&report("tanpa-pbg", "a\u{FFFD}b")).contains("U+FFFD"));
         for (lon, lat) in [
             (f64::NAN, 0.0),
             (181.0, 0.0),
@@ -848,6 +873,8 @@ mod tests {
             "a@.id",
             "a,b@b.id",
             "a@[127.0.0.1].id",
+            "ä@b.id",
+            "a@bü.id",
         ] {
             let c = Contact {
                 email: Some(email.into()),

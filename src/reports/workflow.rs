@@ -85,7 +85,10 @@ impl Status {
             Verified => &[InProgress, Resolved, Rejected, Duplicate, Hidden],
             InProgress => &[Resolved, Rejected, Hidden],
             Resolved | Rejected | Duplicate => &[Verified, Hidden],
-            Hidden => &[Submitted, Verified],
+            // Back to where it stood (staff choose: the history says where that was).
+            Hidden => &[
+                Submitted, Verified, InProgress, Resolved, Rejected, Duplicate,
+            ],
         }
     }
 

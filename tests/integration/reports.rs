@@ -661,6 +661,19 @@ async fn open311_clients_file_and_read_with_a_key_in_json_and_xml() {
         "{xml}"
     );
 
+    // Bytes that are not UTF-8 in a form are refused, not stored as replacement characters.
+    let broken = reqwest::Client::new()
+        .post(client.url("/open311/v2/requests.json"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "api_key={key}&service_code=lainnya&lat={lat}&long={lon}&description=a%FFb"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 422);
+    assert!(broken.text().await.unwrap().contains("U+FFFD"));
+
     // A number attribute out of range is named.
     let mut wrong = fields(Some(&key));
     wrong[4].1 = "700".into();
@@ -829,6 +842,15 @@ async fn a_reporter_is_offered_open_reports_nearby_and_follows_one_instead() {
     .await;
     assert_eq!(duplicate.status, 200, "{}", duplicate.body);
     assert_eq!(duplicate.body["duplicate_of"], id);
+    // Two reports do not close each other as duplicates.
+    let back = change(
+        &client,
+        &staff,
+        id,
+        json!({"status": "duplicate", "note": "x", "duplicate_of": other.body["id"]}),
+    )
+    .await;
+    assert_eq!(back.status, 422, "{}", back.body);
     let verified = change(
         &client,
         &staff,

@@ -16,9 +16,10 @@ function coord(v) {
 /** The point from the query (`lon`, `lat`), if both are numbers. */
 function pointFromQuery() {
   const q = new URLSearchParams(location.search);
-  const lon = Number(q.get('lon'));
-  const lat = Number(q.get('lat'));
-  return q.has('lon') && q.has('lat') && Number.isFinite(lon) && Number.isFinite(lat) ? [lon, lat] : null;
+  const [lonText, latText] = [(q.get('lon') || '').trim(), (q.get('lat') || '').trim()];
+  const lon = Number(lonText);
+  const lat = Number(latText);
+  return lonText && latText && Number.isFinite(lon) && Number.isFinite(lat) ? [lon, lat] : null;
 }
 
 /** What the plan says at the point: sub-zone, plan version, intensity in a line. */
