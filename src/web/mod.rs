@@ -277,7 +277,7 @@ impl AppState {
             cors: options.cors.clone(),
             reports: Arc::new(reports),
             report_bodies: Semaphore::new(LIMITS.report_concurrency),
-            report_uploaders: reports::Uploaders::default(),
+            report_uploaders: reports::Uploaders::new(options.report_rate.uploads),
             report_rate: options.report_rate.config(),
         })))
     }

@@ -32,13 +32,16 @@ use crate::reports::{Contact, NewReport, ReportError, Source, StatusChange};
 pub(super) type RateConfig =
     GovernorConfig<PeerIpKeyExtractor, governor::middleware::NoOpMiddleware>;
 
-/// How often a client address may file reports: a burst, then one per period.
+/// How often a client address may file reports: a burst, then one per period; and how many
+/// report bodies it may send at once.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportRate {
     /// Reports at once.
     pub burst: u32,
     /// Then one per this long.
     pub every: Duration,
+    /// Report bodies one address sends at once at most.
+    pub uploads: usize,
 }
 
 impl Default for ReportRate {
@@ -46,6 +49,7 @@ impl Default for ReportRate {
         ReportRate {
             burst: LIMITS.report_burst,
             every: Duration::from_secs(LIMITS.report_every_s),
+            uploads: UPLOADS_PER_ADDRESS,
         }
     }
 }
@@ -63,6 +67,7 @@ impl ReportRate {
         Ok(ReportRate {
             burst,
             every: Duration::from_secs_f64(seconds),
+            ..ReportRate::default()
         })
     }
 
@@ -140,9 +145,11 @@ pub fn upload_routes(state: &AppState) -> Router<AppState> {
 /// must not hold them all with slow uploads.
 const UPLOADS_PER_ADDRESS: usize = 2;
 
-/// The report bodies being received, by client address.
-#[derive(Default)]
-pub(super) struct Uploaders(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+/// The report bodies being received, by client address, and how many one address may send at once.
+pub(super) struct Uploaders {
+    at_once: usize,
+    by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
 
 /// An address's place among the uploaders, given back when dropped.
 struct Uploading<'a> {
@@ -151,13 +158,20 @@ struct Uploading<'a> {
 }
 
 impl Uploaders {
+    pub(super) fn new(at_once: usize) -> Self {
+        Uploaders {
+            at_once: at_once.max(1),
+            by_address: std::sync::Mutex::default(),
+        }
+    }
+
     fn enter(&self, address: std::net::IpAddr) -> Option<Uploading<'_>> {
         let mut map = self
-            .0
+            .by_address
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = map.entry(address).or_insert(0);
-        if *count >= UPLOADS_PER_ADDRESS {
+        if *count >= self.at_once {
             return None;
         }
         *count += 1;
@@ -172,7 +186,7 @@ impl Drop for Uploading<'_> {
     fn drop(&mut self) {
         let mut map = self
             .uploaders
-            .0
+            .by_address
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(count) = map.get_mut(&self.address) {
@@ -185,7 +199,7 @@ impl Drop for Uploading<'_> {
 }
 
 /// Reads a report's body in one of the report slots (apart from the parcels' bodies), at most
-/// [`UPLOADS_PER_ADDRESS`] at once per client address.
+/// [`ReportRate::uploads`] at once per client address.
 async fn report_body_slot(
     State(state): State<AppState>,
     request: Request,
@@ -199,7 +213,8 @@ async fn report_body_slot(
         Some(None) => {
             return ApiError::too_many(
                 format!(
-                    "{UPLOADS_PER_ADDRESS} reports from this address are being received; send the next when they are done"
+                    "{} reports from this address are being received; send the next when they are done",
+                    state.report_uploaders.at_once
                 ),
                 LIMITS.retry_after_s,
             )

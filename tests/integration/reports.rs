@@ -154,6 +154,7 @@ async fn setup(db: &TestDb, smtp_port: u16, rate: Option<ReportRate>) -> (Client
         report_rate: rate.unwrap_or(ReportRate {
             burst: 100,
             every: Duration::from_millis(10),
+            ..ReportRate::default()
         }),
         ..Options::default()
     };
@@ -964,6 +965,7 @@ async fn one_address_cannot_flood_the_form_and_others_are_still_answered() {
     let rate = ReportRate {
         burst: 2,
         every: Duration::from_secs(60),
+        ..ReportRate::default()
     };
     let (client, _, _) = setup(&db, 9, Some(rate)).await;
     for i in 0..2 {
