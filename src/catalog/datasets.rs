@@ -77,6 +77,7 @@ fn collection_of(row: DatasetRow, properties: Vec<super::Property>) -> Collectio
         agency: Some(row.agency.clone()),
         extent,
         features: row.features.unwrap_or(0),
+        counted: true,
         geometry_type: row.geometry_type.clone(),
         version: row.current_version,
         record: MetadataRecord {

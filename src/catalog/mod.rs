@@ -152,6 +152,9 @@ pub struct Collection {
     pub extent: Option<[f64; 4]>,
     /// Features at load time (exact unless the data was edited since).
     pub features: i64,
+    /// Whether `features` stays exact: every change to the data passes the catalog (datasets,
+    /// plans); not so for a relation written without it (the reports), whose count is not given.
+    pub counted: bool,
     /// Its geometry type (`MultiPolygon`, `Point`, ...).
     pub geometry_type: Option<String>,
     /// The metadata record (datasets; built-ins have a fixed one).
@@ -356,6 +359,8 @@ struct Builtin {
     lineage: &'static str,
     visibility: Visibility,
     geometry_type: &'static str,
+    /// Whether its rows change only with an announced change (see [`Collection::counted`]).
+    counted: bool,
 }
 
 /// The id of the built-in collection of the reports of violations (staff only).
@@ -376,6 +381,7 @@ const BUILTINS: [Builtin; 3] = [
                   satupeta before publication.",
         visibility: Visibility::Public,
         geometry_type: "MultiPolygon",
+        counted: true,
     },
     Builtin {
         id: ADMIN,
@@ -390,6 +396,7 @@ const BUILTINS: [Builtin; 3] = [
         lineage: "Administrative boundaries of Kota Balikpapan shipped with satupeta.",
         visibility: Visibility::Public,
         geometry_type: "MultiPolygon",
+        counted: true,
     },
     Builtin {
         id: REPORTS,
@@ -405,6 +412,8 @@ const BUILTINS: [Builtin; 3] = [
         lineage: "Filed by citizens on the satupeta map or through Open311 GeoReport v2 clients.",
         visibility: Visibility::Staff,
         geometry_type: "Point",
+        // Citizens file reports all the time, unannounced.
+        counted: false,
     },
 ];
 
@@ -444,6 +453,7 @@ impl Builtin {
             agency: None,
             extent,
             features: n,
+            counted: self.counted,
             geometry_type: Some(self.geometry_type.into()),
             record: MetadataRecord {
                 id: self.id.into(),

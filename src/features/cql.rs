@@ -641,6 +641,7 @@ mod tests {
             agency: None,
             extent: None,
             features: 0,
+            counted: true,
             geometry_type: None,
             record: crate::catalog::MetadataRecord {
                 id: String::new(),

@@ -75,9 +75,7 @@ pub async fn page(pool: &PgPool, collection: &Collection, query: &ItemsQuery) ->
         } else {
             None
         },
-        // The reports change with every submission, unannounced: their count at load is stale.
-        matched: (unfiltered && collection.id != crate::catalog::REPORTS)
-            .then_some(collection.features),
+        matched: (unfiltered && collection.counted).then_some(collection.features),
         features,
     })
 }
