@@ -32,6 +32,11 @@ pub const DESCRIPTION_CHARS: usize = 4000;
 pub const NEARBY_METRES: f64 = 250.0;
 /// Reports one list answer holds at most.
 pub const PAGE_MAX: i64 = 1000;
+/// Reports a list skips at most (deeper pages narrow their filters instead): an offset costs a
+/// scan of every row it skips.
+pub const OFFSET_MAX: i64 = 100_000;
+/// Reports one export holds at most.
+pub const EXPORT_MAX: i64 = 100_000;
 
 /// What the reports need besides the database: the holidays, the admin areas, the tiles' cache,
 /// and the mail sender's wake-up call.
@@ -565,6 +570,26 @@ async fn store_photos(
 
 /// Reports matching `filter`, as the public (`staff` false) or staff see them.
 pub async fn list(pool: &PgPool, filter: &Filter, staff: bool) -> Result<Vec<StaffReport>> {
+    rows(pool, filter, staff, filter.limit.clamp(1, PAGE_MAX), false).await
+}
+
+/// Reports matching `filter` for a staff export, at most [`EXPORT_MAX`] in one query, each with
+/// only what an export prints of the plan at its point.
+pub async fn export(pool: &PgPool, filter: &Filter) -> Result<Vec<StaffReport>> {
+    let all = Filter {
+        offset: 0,
+        ..filter.clone()
+    };
+    rows(pool, &all, true, EXPORT_MAX, true).await
+}
+
+async fn rows(
+    pool: &PgPool,
+    filter: &Filter,
+    staff: bool,
+    limit: i64,
+    export: bool,
+) -> Result<Vec<StaffReport>> {
     let rows = sqlx::query_as(include_str!("sql/list.sql"))
         .bind(&filter.ids)
         .bind(&filter.service_codes)
@@ -576,8 +601,9 @@ pub async fn list(pool: &PgPool, filter: &Filter, staff: bool) -> Result<Vec<Sta
         .bind(today())
         .bind(staff)
         .bind(filter.bbox.map(|b| b.to_vec()))
-        .bind(filter.limit.clamp(1, PAGE_MAX))
+        .bind(limit)
         .bind(filter.offset.max(0))
+        .bind(export)
         .fetch_all(pool)
         .await?;
     Ok(rows)

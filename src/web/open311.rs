@@ -230,9 +230,16 @@ impl RequestsQuery {
         if page < 1 {
             return Err(ApiError::bad_request("page counts from 1"));
         }
+        let offset = (page - 1).saturating_mul(page_size);
+        if offset > store::OFFSET_MAX {
+            return Err(ApiError::bad_request(format!(
+                "page {page} of {page_size} starts past the {}th request; narrow the dates or the services",
+                store::OFFSET_MAX
+            )));
+        }
         let paging = Filter {
             limit: page_size,
-            offset: (page - 1).saturating_mul(page_size),
+            offset,
             ..Filter::default()
         };
         // A list of ids overrides every other filter (GeoReport v2).

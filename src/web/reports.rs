@@ -269,15 +269,15 @@ pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route(
             "/lapor",
-            get(|| super::krk::page(include_str!("static/lapor.html"))),
+            get(|| super::assets::html_page(include_str!("static/lapor.html"))),
         )
         .route(
             "/lapor/{id}",
-            get(|| super::krk::page(include_str!("static/lapor-status.html"))),
+            get(|| super::assets::html_page(include_str!("static/lapor-status.html"))),
         )
         .route(
             "/reports/staff",
-            get(|| super::krk::page(include_str!("static/reports-staff.html"))),
+            get(|| super::assets::html_page(include_str!("static/reports-staff.html"))),
         )
 }
 
@@ -553,6 +553,13 @@ impl ListQuery {
         if self.overdue.is_some() && !staff {
             return Err(ApiError::forbidden("overdue lists are for DPPR staff"));
         }
+        let offset = self.offset.unwrap_or(0);
+        if !(0..=store::OFFSET_MAX).contains(&offset) {
+            return Err(ApiError::bad_request(format!(
+                "offset is from 0 to {}; narrow the filters (bbox, status, kecamatan) to go further",
+                store::OFFSET_MAX
+            )));
+        }
         let limit = self.limit.unwrap_or(default_limit);
         if !(1..=store::PAGE_MAX).contains(&limit) {
             return Err(ApiError::bad_request(format!(
@@ -567,7 +574,7 @@ impl ListQuery {
             overdue: self.overdue.unwrap_or(false),
             bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
             limit,
-            offset: self.offset.unwrap_or(0).max(0),
+            offset,
             ..Filter::default()
         })
     }
@@ -787,27 +794,13 @@ async fn change_status(
     Ok(private_if(true, Json(body).into_response()))
 }
 
-/// The staff's reports for an export (every match, up to [`EXPORT_MAX`]).
-const EXPORT_MAX: i64 = 100_000;
-
+/// The staff's reports for an export (every match, up to [`store::EXPORT_MAX`]).
 async fn export_rows(
     state: &AppState,
     query: &ListQuery,
 ) -> Result<Vec<store::StaffReport>, ApiError> {
-    let mut filter = query.filter(true, store::PAGE_MAX)?;
-    let mut rows = Vec::new();
-    filter.offset = 0;
-    filter.limit = store::PAGE_MAX;
-    while (rows.len() as i64) < EXPORT_MAX {
-        let page = store::list(&state.pool, &filter, true).await?;
-        let full = page.len() as i64 == filter.limit;
-        rows.extend(page);
-        if !full {
-            break;
-        }
-        filter.offset += filter.limit;
-    }
-    Ok(rows)
+    let filter = query.filter(true, store::PAGE_MAX)?;
+    Ok(store::export(&state.pool, &filter).await?)
 }
 
 /// One report's columns in an export (never a contact detail).
