@@ -154,26 +154,12 @@ fn page() -> &'static str {
 
 /// `GET /`: the map page.
 pub async fn index() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        page(),
-    )
-        .into_response()
+    html_page(page()).await
 }
 
 /// `GET /publish`: the page where agencies publish datasets and DPPR staff approve them.
 pub async fn publish() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        include_str!("static/publish.html"),
-    )
-        .into_response()
+    html_page(include_str!("static/publish.html")).await
 }
 
 /// `GET /static/{*path}`: the page's scripts, styles and the vendored MapLibre GL JS. The URLs do
@@ -234,4 +220,17 @@ pub async fn admin_boundaries(
         body,
     )
         .into_response())
+}
+
+/// A page of the application as it is compiled in (`no-cache`: revalidated, so a new release
+/// shows at once).
+pub(super) async fn html_page(html: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response()
 }

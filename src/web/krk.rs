@@ -52,28 +52,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// The pages and the verification routes (outside `/api/v1`).
 pub fn page_routes() -> Router<AppState> {
     Router::new()
-        .route("/krk", get(|| page(include_str!("static/krk.html"))))
+        .route(
+            "/krk",
+            get(|| super::assets::html_page(include_str!("static/krk.html"))),
+        )
         .route(
             "/krk/status/{id}",
-            get(|| page(include_str!("static/krk-status.html"))),
+            get(|| super::assets::html_page(include_str!("static/krk-status.html"))),
         )
         .route(
             "/krk/staff",
-            get(|| page(include_str!("static/krk-staff.html"))),
+            get(|| super::assets::html_page(include_str!("static/krk-staff.html"))),
         )
         .route("/verify", get(verify_page).post(verify_upload))
         .route("/verify/{*number}", get(verify_number))
-}
-
-pub(super) async fn page(html: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        html,
-    )
-        .into_response()
 }
 
 impl From<KrkError> for ApiError {
@@ -352,7 +344,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 async fn verify_page() -> Response {
-    page(include_str!("static/verify.html")).await
+    super::assets::html_page(include_str!("static/verify.html")).await
 }
 
 #[derive(Deserialize)]

@@ -139,13 +139,7 @@ async fn georeport_files_and_reads_open311_requests_in_json_and_xml() {
         python.display()
     );
     let db = fresh_db().await;
-    super::krk::publish(
-        &db,
-        "K-1",
-        "RTH-2",
-        "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
-    )
-    .await;
+    super::krk::publish_first(&db).await;
     let key = satupeta::reports::apikeys::create(&db.pool, "georeport")
         .await
         .unwrap();

@@ -85,6 +85,18 @@ pub(super) async fn publish(db: &TestDb, east: &str, park: &str, regulation: &st
         .expect("publish the plan");
 }
 
+/// Publishes the plan's first version (K-1 east of the housing, a park far east), as most tests
+/// of certificates and reports start.
+pub(super) async fn publish_first(db: &TestDb) {
+    publish(
+        db,
+        "K-1",
+        "RTH-2",
+        "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
+    )
+    .await;
+}
+
 pub(super) fn signer() -> SignerIdentity {
     SignerIdentity {
         name: "Ir. Siti Rahmawati, M.T.".into(),
@@ -161,13 +173,7 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 #[tokio::test]
 async fn a_draft_measures_two_sub_zones_under_the_tier_of_the_whole_parcel() {
     let db = fresh_db().await;
-    publish(
-        &db,
-        "K-1",
-        "RTH-2",
-        "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
-    )
-    .await;
+    publish_first(&db).await;
     let (base, _) = serve(&db).await;
     let client = Client::new(&base);
 
@@ -454,13 +460,7 @@ async fn verify_pdf(client: &Client, pdf: Vec<u8>) -> Value {
 #[tokio::test]
 async fn an_issued_certificate_reads_scans_verifies_and_detects_tampering() {
     let db = fresh_db().await;
-    publish(
-        &db,
-        "K-1",
-        "RTH-2",
-        "Peraturan Wali Kota Balikpapan Nomor 7 Tahun 2026",
-    )
-    .await;
+    publish_first(&db).await;
     let (base, keys_dir) = serve(&db).await;
     let client = Client::new(&base);
     let staff = people(&db).await.staff;
