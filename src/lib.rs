@@ -17,6 +17,7 @@ pub mod geometry;
 pub mod ingest;
 pub mod krk;
 pub mod limits;
+pub mod observe;
 pub mod places;
 pub mod records;
 pub mod reference;

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use satupeta::accounts::{self, Actor};
-use satupeta::config::Settings;
+use satupeta::config::{self, Settings};
 use satupeta::db::{self, Database};
 use satupeta::ingest::{ImportOptions, IngestError};
+use satupeta::observe::Operation;
 use satupeta::{demo, ingest, rules, web};
 
 /// satupeta: Balikpapan's "One Map One Data" spatial-planning server.
@@ -60,6 +61,10 @@ enum Command {
         /// every SECONDS).
         #[arg(long, env = "SATUPETA_REPORT_RATE", default_value = "10/30", value_parser = web::ReportRate::parse)]
         report_rate: web::ReportRate,
+        /// The bearer token Prometheus sends for `/metrics`; without it, `/metrics` answers only
+        /// scrapes from this machine that come through no proxy.
+        #[arg(long, env = "SATUPETA_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Import an RDTR plan file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML) as a new version.
     Import {
@@ -141,6 +146,11 @@ enum Command {
         #[command(subcommand)]
         command: AgenciesCommand,
     },
+    /// The configuration file (`--config FILE`): check it, or print a documented one.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// The signing keys of city-plan certificates.
     Keys {
         #[command(subcommand)]
@@ -200,6 +210,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         reports: usize,
     },
+    /// Minutes of mixed load (lookups, tiles, features, Open311 reports) on a server process,
+    /// a plan published every minute and the embedded database restarted in the middle: the
+    /// answers, unexpected errors, publication delays, memory over time and the server's metrics.
+    Soak {
+        /// Minutes of load.
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +237,21 @@ enum RulesCommand {
         /// date, a version is published even when the rules equal the current ones.
         #[arg(long, value_name = "YYYY-MM-DD")]
         effective: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration file as `satupeta serve` would read it (with the environment's
+    /// values, which win over the file's): every key known, every value valid, the directories
+    /// usable, the URLs well formed. Connects to nothing and creates nothing.
+    Check,
+    /// Print a configuration file documenting every global option and those of `serve`, with
+    /// their environment variables and defaults.
+    Example {
+        /// The data directory to set in it (left commented out without).
+        #[arg(long, value_name = "DIR")]
+        set_data_dir: Option<String>,
     },
 }
 
@@ -338,14 +371,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "satupeta=info,tower_http=warn,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let applied = match config::file::apply(&Cli::command(), std::env::args_os().collect()) {
+        Ok(applied) => applied,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(&applied.args);
+    satupeta::observe::init_logging(cli.settings.log_format);
+    if let Command::Config { command } = cli.command {
+        return match config_command(command, applied.file.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -445,6 +488,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result =
                 satupeta::tiles::seed(&service, &layer, (minzoom, maxzoom), bbox, &out, progress)
                     .await;
+            let done = result.is_ok();
+            record(&db, Operation::Seed, &layer, started, done).await;
             db.close().await;
             let summary = result?;
             println!(
@@ -473,7 +518,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The tables are checked before the database is opened.
             let rule_set = rules::load_dir(&dir, &rules::Reference::shipped()?)?;
             let db = open(&settings).await?;
+            let started = Instant::now();
             let result = load_rules(&db, &rule_set, plan.as_deref(), effective.as_deref()).await;
+            let subject = plan.as_deref().unwrap_or("city");
+            record(&db, Operation::Rules, subject, started, result.is_ok()).await;
             db.close().await;
             result
         }
@@ -585,6 +633,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(BenchCommand::Reports { reports }), martin) => {
                     satupeta::bench::run_reports(&options, *reports, martin.as_deref()).await
                 }
+                (Some(BenchCommand::Soak { minutes }), _) => {
+                    satupeta::bench::run_soak(&options, *minutes, db.cluster()).await
+                }
                 (None, Some(martin)) => satupeta::bench::run_tiles(&options, martin).await,
                 (None, None) => satupeta::bench::run(&options).await,
             };
@@ -592,6 +643,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Keys { command } => keys_command(&settings, command),
+        Command::Config { .. } => unreachable!("answered before"),
         Command::Backup { file } => backup(&settings, &file).await,
         Command::Restore { file } => restore(&settings, &file).await,
         Command::Serve {
@@ -603,7 +655,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_url,
             mail_from,
             report_rate,
+            metrics_token,
         } => {
+            // The port is taken before the database is opened (or its cluster started): a port
+            // in use is refused at once, with nothing started.
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
             let db = open(&settings).await?;
             let options = web::Options {
                 public_url,
@@ -617,9 +675,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     from: mail_from,
                 }),
                 report_rate,
+                replicas: web::Replicas(settings.database_read_url.clone()),
+                metrics_token,
                 ..web::Options::default()
             };
-            let result = serve(&db, bind, &options).await;
+            let result = serve(&db, listener, &options).await;
             db.close().await;
             result
         }
@@ -739,10 +799,11 @@ fn in_force_words(state: &ingest::VersionState) -> String {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
-async fn serve(db: &Database, bind: SocketAddr, options: &web::Options) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+async fn serve(
+    db: &Database,
+    listener: tokio::net::TcpListener,
+    options: &web::Options,
+) -> anyhow::Result<()> {
     let server = web::Server::start(&db.url, options).await?;
     let snapshot = server.state.live.snapshot();
     tracing::info!(
@@ -836,6 +897,11 @@ async fn tokens_command(pool: &sqlx::PgPool, command: TokensCommand) -> anyhow::
     Ok(())
 }
 
+/// Records how long an operation took, for `/metrics`.
+async fn record(db: &Database, kind: Operation, subject: &str, started: Instant, ok: bool) {
+    satupeta::observe::record_operation(&db.pool, kind, subject, started, ok).await;
+}
+
 async fn open(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url.as_deref(), &settings.data_dir).await?)
 }
@@ -852,6 +918,92 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             _ = interrupt.recv() => {},
         }
     })
+}
+
+/// `satupeta config check|example`.
+fn config_command(command: ConfigCommand, file: Option<&Path>) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Example { set_data_dir } => {
+            print!(
+                "{}",
+                config::file::example(&Cli::command(), set_data_dir.as_deref())
+            );
+            Ok(())
+        }
+        ConfigCommand::Check => config_check(file),
+    }
+}
+
+/// `satupeta config check`: the file read as `serve` reads it, then what it names checked.
+fn config_check(file: Option<&Path>) -> anyhow::Result<()> {
+    use config::check::{self, Finding};
+    let file = file.ok_or_else(|| {
+        anyhow::anyhow!("name the file: satupeta --config FILE config check (or SATUPETA_CONFIG)")
+    })?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let args = vec![
+        "satupeta".into(),
+        "--config".into(),
+        file.into(),
+        "serve".into(),
+    ];
+    let args = config::file::apply(&Cli::command(), args)?.args;
+    let cli = Cli::try_parse_from(&args).map_err(|e| {
+        let message = e.to_string();
+        let first = message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        anyhow::anyhow!("{}: {first}", file.display())
+    })?;
+    let s = &cli.settings;
+    let mut findings: Vec<Finding> = Vec::new();
+    findings.extend(check::data_dir("data-dir", &s.data_dir));
+    findings.extend(check::data_dir("tiles-dir", &s.tiles_dir));
+    if let Some(url) = &s.database_url {
+        findings.extend(check::database_url("database-url", url));
+    }
+    for url in &s.database_read_url {
+        findings.extend(check::database_url("database-read-url", url));
+    }
+    if let Command::Serve {
+        smtp_url: Some(smtp_url),
+        mail_from,
+        ..
+    } = &cli.command
+    {
+        let settings = satupeta::reports::mail::MailSettings {
+            smtp_url: smtp_url.clone(),
+            from: mail_from.clone(),
+        };
+        if let Err(e) = satupeta::reports::mail::Mailer::new(&settings) {
+            findings.push(Finding::Error(format!("smtp-url: {e}")));
+        }
+    }
+    findings.extend(check::secrets_readable(file, &text));
+    let mut errors = 0;
+    for finding in &findings {
+        match finding {
+            Finding::Error(e) => {
+                errors += 1;
+                eprintln!("error: {e}");
+            }
+            Finding::Warning(w) => eprintln!("warning: {w}"),
+        }
+    }
+    anyhow::ensure!(errors == 0, "{}: {errors} error(s)", file.display());
+    println!(
+        "{}: ok (data in {}, {})",
+        file.display(),
+        s.data_dir.display(),
+        match &s.database_url {
+            Some(url) => format!("database {}", db::url::redact(url)),
+            None => "embedded database".to_string(),
+        }
+    );
+    Ok(())
 }
 
 /// `satupeta keys init|list`.

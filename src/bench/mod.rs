@@ -24,11 +24,13 @@ mod load;
 mod peers;
 mod process;
 mod reports;
+mod soak;
 mod tiles;
 
 pub use features::{FeaturesOptions, Server, run_features};
 pub use load::BROWSER_HEADERS;
 pub use reports::run_reports;
+pub use soak::run_soak;
 pub use tiles::run_tiles;
 
 use std::path::PathBuf;

@@ -130,6 +130,74 @@ impl EmbeddedCluster {
         )
     }
 
+    /// Stops the cluster now, waiting until it has (a database restart: the fault tests and the
+    /// soak benchmark stop and start the database under load).
+    pub fn stop(&self) -> Result<()> {
+        let dir = self.dir_str();
+        self.run(
+            "pg_ctl",
+            &["-D", &dir, "-m", "fast", "-w", "stop"],
+            "stop the cluster",
+        )
+    }
+
+    /// Starts again, on its port, a cluster [stopped](Self::stop) by this process.
+    pub fn start_again(&self) -> Result<()> {
+        self.pg_ctl_start()
+    }
+
+    /// Makes `dir` a streaming replica of this cluster: a base backup (`pg_basebackup`) that,
+    /// once started with [`EmbeddedCluster::start_with`], follows this cluster's WAL and answers
+    /// reads. It shares this cluster's password (its copy of the secret file), which it also uses
+    /// to connect to this cluster.
+    pub fn make_replica(&self, dir: &Path) -> Result<()> {
+        let target = cluster_dir(dir)?;
+        if is_root() {
+            chown_to_service_user(&target)?;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error(&target, e))?;
+        let secret = secret_path(&target);
+        fs::copy(self.secret_file(), &secret).map_err(|e| io_error(&secret, e))?;
+        let target_str = target.display().to_string();
+        let port = self.port.to_string();
+        let exe = self.bin_dir.join("pg_basebackup");
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", SERVICE_USER, "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        // The password goes through the environment, not the command line.
+        let output = command
+            .args(["-D", &target_str, "-R", "-X", "stream", "-c", "fast"])
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", SERVICE_USER])
+            .env("PGPASSWORD", self.secret.expose())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| DbError::Cluster(format!("cannot run {}: {e}", exe.display())))?;
+        if !output.status.success() {
+            return Err(DbError::Cluster(format!(
+                "pg_basebackup failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        // `-R` wrote how to reach this cluster without the password; a later line wins.
+        let auto = target.join("postgresql.auto.conf");
+        let line = format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user={SERVICE_USER} password={}'\n",
+            self.port,
+            self.secret.expose()
+        );
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(&auto)
+            .map_err(|e| io_error(&auto, e))?;
+        std::io::Write::write_all(&mut file, line.as_bytes()).map_err(|e| io_error(&auto, e))
+    }
+
     /// The file holding the password of the cluster's `postgres` role (mode 0600).
     pub fn secret_file(&self) -> PathBuf {
         secret_path(&self.dir)

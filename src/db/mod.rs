@@ -78,6 +78,11 @@ impl Database {
         Ok(Database { pool, url, cluster })
     }
 
+    /// The embedded cluster, when this process opened one (none with `DATABASE_URL`).
+    pub fn cluster(&self) -> Option<&EmbeddedCluster> {
+        self.cluster.as_ref()
+    }
+
     /// Closes the pool, then stops the embedded cluster if no other process (a server, an import)
     /// still uses it: the last process out stops it, whichever started it, so that a cluster is
     /// never left running without an owner.

@@ -76,6 +76,12 @@ impl Secret {
         super::url::percent_encode(&self.0)
     }
 
+    /// The secret itself (for a child process's environment: `PGPASSWORD`, or a replica's
+    /// settings). It is hexadecimal: no quoting is needed anywhere.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// The secret as an SQL string literal (for `ALTER ROLE ... PASSWORD`).
     pub fn sql_literal(&self) -> String {
         format!("'{}'", self.0.replace('\'', "''"))

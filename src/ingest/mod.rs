@@ -161,6 +161,27 @@ pub struct ImportOutcome {
 /// Imports a plan file: validates it and, unless refused or a dry run, publishes it as the plan's
 /// new version.
 pub async fn import(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutcome> {
+    let started = std::time::Instant::now();
+    let outcome = import_file(pool, options).await;
+    if !options.dry_run {
+        let subject = options
+            .plan
+            .clone()
+            .unwrap_or_else(|| options.file.display().to_string());
+        let ok = outcome.is_ok();
+        crate::observe::record_operation(
+            pool,
+            crate::observe::Operation::Import,
+            &subject,
+            started,
+            ok,
+        )
+        .await;
+    }
+    outcome
+}
+
+async fn import_file(pool: &PgPool, options: &ImportOptions) -> Result<ImportOutcome> {
     options.check()?;
     let plan = plan_name(options).await?;
     let mut conn = pool.acquire().await?;

@@ -359,6 +359,7 @@ impl TileService {
         if let Some(tile) = self.cache.get(&key)
             && state.still_good(tile.generation, coord)
         {
+            metrics::counter!(crate::observe::TILE_REQUESTS, "result" => "hit").increment(1);
             return Ok((tile, state.info.clone()));
         }
         let generation = state.generation;
@@ -384,6 +385,11 @@ impl TileService {
                 .await??
             }
         };
+        let result = match tile.origin {
+            TileOrigin::Archive => "archive",
+            TileOrigin::Live => "render",
+        };
+        metrics::counter!(crate::observe::TILE_REQUESTS, "result" => result).increment(1);
         let tile = Arc::new(tile);
         self.cache.insert(key, tile.clone());
         Ok((tile, info))

@@ -335,8 +335,11 @@ async fn publish(
         accept_defects: form.accept_defects,
     };
     let actor = super::ogc::actor(&caller, connection);
-    let published =
-        datasets::publish(&state.pool, &principal, &actor, &id, upload, &options).await?;
+    let started = std::time::Instant::now();
+    let published = datasets::publish(&state.pool, &principal, &actor, &id, upload, &options).await;
+    let kind = crate::observe::Operation::Dataset;
+    crate::observe::record_operation(&state.pool, kind, &id, started, published.is_ok()).await;
+    let published = published?;
     state.refresh_catalog().await;
     Ok((
         StatusCode::CREATED,

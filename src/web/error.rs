@@ -218,12 +218,16 @@ impl From<crate::cpu::CpuError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        // The id the logs know the request by (RFC 9457 extension member).
+        if let Some(id) = super::observe::current_request_id() {
+            body["request_id"] = id.into();
+        }
         let mut response = (
             self.status,
             [

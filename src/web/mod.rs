@@ -10,6 +10,7 @@ mod error;
 mod health;
 pub mod http;
 mod krk;
+mod observe;
 mod ogc;
 mod open311;
 mod places;
@@ -35,7 +36,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use answers::AnswerCompression;
 pub use error::ApiError;
@@ -120,6 +120,22 @@ pub struct Options {
     pub mail: Option<crate::reports::mail::MailSettings>,
     /// How often one client address may file reports.
     pub report_rate: ReportRate,
+    /// Read replicas of the database.
+    pub replicas: Replicas,
+    /// The bearer token `/metrics` asks for (none: answered to this machine only).
+    pub metrics_token: Option<String>,
+}
+
+/// The URLs of the database's read replicas (`DATABASE_READ_URL`): shown without passwords.
+#[derive(Clone, Default)]
+pub struct Replicas(pub Vec<String>);
+
+impl std::fmt::Debug for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|u| crate::db::url::redact(u)))
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -134,6 +150,8 @@ impl Default for Options {
             keys_dir: None,
             mail: None,
             report_rate: ReportRate::default(),
+            replicas: Replicas::default(),
+            metrics_token: None,
         }
     }
 }
@@ -153,7 +171,11 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// Database pool of the requests (statement timeout, short acquire timeout).
     pub pool: PgPool,
-    /// A pool of its own for `/readyz`, so readiness never waits behind user requests.
+    /// Pools of the read replicas (none: reads go to `pool`), taken in turn.
+    read_pools: Vec<PgPool>,
+    /// The next read pool to take.
+    next_read: std::sync::atomic::AtomicUsize,
+    /// A pool of its own for `/readyz` and `/metrics`, so they never wait behind user requests.
     health: PgPool,
     /// The live snapshot of published plans and rules.
     pub live: Arc<Live>,
@@ -192,6 +214,10 @@ pub struct Shared {
     report_uploaders: reports::Uploaders,
     /// Reports by client address (the rate limiter).
     report_rate: Arc<reports::RateConfig>,
+    /// The bearer token of `/metrics`.
+    metrics_token: Option<String>,
+    /// When the database's gauges were last read.
+    database_gauges: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl FromRef<AppState> for Arc<LinkBase> {
@@ -221,23 +247,40 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Connects to `database_url` with the server's limits and loads the snapshot and the tiles.
+    /// Connects to `database_url` (and its read replicas) with the server's limits and loads the
+    /// snapshot and the tiles.
     pub async fn connect(database_url: &str, options: &Options) -> Result<Self, StartError> {
         let pool = crate::db::connect_server(database_url).await?;
-        Self::load(pool, options).await
+        let mut read_pools = Vec::new();
+        for url in &options.replicas.0 {
+            read_pools.push(crate::db::connect_server(url).await?);
+        }
+        Self::load_with_replicas(pool, read_pools, options).await
     }
 
     /// Loads the snapshot and the tiles over `pool`.
     pub async fn load(pool: PgPool, options: &Options) -> Result<Self, StartError> {
-        let live = Arc::new(Live::load(pool.clone()).await?);
+        Self::load_with_replicas(pool, Vec::new(), options).await
+    }
+
+    /// Loads the snapshot, the catalog and the tiles from the first read replica (or the primary
+    /// `pool`); writes go to `pool`.
+    async fn load_with_replicas(
+        pool: PgPool,
+        read_pools: Vec<PgPool>,
+        options: &Options,
+    ) -> Result<Self, StartError> {
+        crate::observe::metrics();
+        let loader = read_pools.first().unwrap_or(&pool).clone();
+        let live = Arc::new(Live::load(loader.clone()).await?);
         let tiles = TileService::load(
-            pool.clone(),
+            loader.clone(),
             live.snapshot(),
             options.tile_cache_bytes,
             options.tiles_dir.clone(),
         )
         .await?;
-        let catalog = crate::catalog::Catalog::load(pool.clone()).await?;
+        let catalog = crate::catalog::Catalog::load(loader).await?;
         let reports = crate::reports::Reports::load(&pool).await?;
         let health = crate::db::health_pool(&pool);
         // The readiness probe's connection, opened now rather than on the first probe.
@@ -250,6 +293,10 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             health,
             pool,
+            read_pools,
+            next_read: std::sync::atomic::AtomicUsize::new(0),
+            metrics_token: options.metrics_token.clone(),
+            database_gauges: tokio::sync::Mutex::new(None),
             live,
             tiles: Arc::new(tiles),
             day_tiles: crate::tiles::DayTiles::default(),
@@ -280,6 +327,18 @@ impl AppState {
             report_uploaders: reports::Uploaders::new(options.report_rate.uploads),
             report_rate: options.report_rate.config(),
         })))
+    }
+
+    /// The pool a read that may lag the primary by a moment goes to: the read replicas in turn,
+    /// or the primary when there are none.
+    pub fn reader(&self) -> &PgPool {
+        if self.read_pools.is_empty() {
+            return &self.pool;
+        }
+        let n = self
+            .next_read
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.read_pools[n % self.read_pools.len()]
     }
 
     /// The base of the links a certificate signs (its verification URL): `--public-url`, else
@@ -454,6 +513,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::page_routes())
         .route("/static/{*path}", axum::routing::get(assets::file))
         .merge(health::routes())
+        .merge(observe::routes())
         .merge(public)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(LIMITS.body_bytes))
@@ -464,7 +524,7 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .layer(edge::GuardLayer)
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
 }
 

@@ -367,7 +367,7 @@ async fn items_page(
         ]});
         return Ok(html_page(&c.title, &doc));
     }
-    let page = items::page(&state.pool, &c, &query).await?;
+    let page = items::page(state.reader(), &c, &query).await?;
     let self_href = format!("{href}{}", query_string(&query.passed));
     let mut link_list = vec![
         json!({ "href": self_href, "rel": "self", "type": "application/geo+json", "title": "This page" }),
@@ -447,7 +447,7 @@ async fn item(
     let (crs, f) = item_crs(&pairs)?;
     let id = feature_id(&params)?;
     let base = links.for_request(&headers);
-    let (text, etag) = items::item(&state.pool, &c, id, crs)
+    let (text, etag) = items::item(state.reader(), &c, id, crs)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no feature {id} in {}", c.id)))?;
     let href = format!("{base}/ogc/collections/{}/items/{id}", c.id);

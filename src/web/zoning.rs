@@ -284,7 +284,7 @@ async fn parcel(
     let request = ParcelRequest::from_json(&body)?;
     let _slot = heavy_slot(&state).await?;
     let snapshot = state.live.snapshot();
-    let answer = lookup_parcel(&state.pool, &state.live, &snapshot, &request, &options).await?;
+    let answer = lookup_parcel(state.reader(), &state.live, &snapshot, &request, &options).await?;
     Ok(Json(answer).into_response())
 }
 
@@ -488,7 +488,7 @@ async fn subzones(
 }
 
 async fn plans(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let versions = list_versions(&state.pool, None).await?;
+    let versions = list_versions(state.reader(), None).await?;
     Ok(Json(json!({ "versions": versions })))
 }
 
@@ -499,7 +499,7 @@ async fn plan_version(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("\"{id}\" is not a plan version id")))?;
-    let mut versions = list_versions(&state.pool, Some(id)).await?;
+    let mut versions = list_versions(state.reader(), Some(id)).await?;
     let version = versions
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("there is no plan version {id}")))?;
@@ -576,7 +576,8 @@ async fn plan_changes(
         to,
         bbox,
     };
-    let body = crate::zoning::plan_changes(&state.pool, &state.live, &snapshot, &changes).await?;
+    let body =
+        crate::zoning::plan_changes(state.reader(), &state.live, &snapshot, &changes).await?;
     // Two versions never change: their differences may be kept (an hour, for the legend's names).
     Ok((
         [

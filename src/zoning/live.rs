@@ -65,7 +65,9 @@ pub struct Live {
 impl Live {
     /// Loads the first snapshot.
     pub async fn load(pool: PgPool) -> Result<Self> {
+        let started = Instant::now();
         let snapshot = load_snapshot(&pool, &ZoningIndex::default()).await?;
+        observe_snapshot(&snapshot, started);
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot),
             pool,
@@ -144,8 +146,25 @@ impl Live {
         if clock.change == current.db_change && clock.today == current.today {
             return Ok(false);
         }
+        // A read replica that has not yet replayed what was served (or another replica, further
+        // behind) is not read from: what a client saw is never taken back. The next refresh (at
+        // the next notification or poll) tries again.
+        if clock.change < current.db_change || clock.today < current.today {
+            metrics::counter!(crate::observe::SNAPSHOT_BEHIND).increment(1);
+            tracing::debug!(
+                database = clock.change,
+                served = current.db_change,
+                "the database is behind the snapshot served: kept"
+            );
+            return Ok(false);
+        }
         let started = Instant::now();
         let snapshot = load_snapshot(&self.pool, &current.index).await?;
+        if snapshot.db_change < current.db_change {
+            metrics::counter!(crate::observe::SNAPSHOT_BEHIND).increment(1);
+            return Ok(false);
+        }
+        observe_snapshot(&snapshot, started);
         tracing::info!(
             features = snapshot.index.len(),
             change = snapshot.db_change,
@@ -156,6 +175,15 @@ impl Live {
         self.current.store(Arc::new(snapshot));
         Ok(true)
     }
+}
+
+/// Records a snapshot's load in the metrics.
+fn observe_snapshot(snapshot: &Snapshot, started: Instant) {
+    use crate::observe;
+    metrics::histogram!(observe::SNAPSHOT_LOAD).record(started.elapsed().as_secs_f64());
+    metrics::gauge!(observe::SNAPSHOT_CHANGE).set(snapshot.db_change as f64);
+    metrics::gauge!(observe::SNAPSHOT_FEATURES).set(snapshot.index.len() as f64);
+    metrics::gauge!(observe::SNAPSHOT_VERSIONS).set(snapshot.index.in_force().len() as f64);
 }
 
 /// The legend of the zones in force (see [`Snapshot::legend`]).

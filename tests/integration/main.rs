@@ -15,6 +15,7 @@ mod import;
 mod krk;
 mod lookups;
 mod node;
+mod operations;
 mod regulations;
 mod reports;
 mod rules;

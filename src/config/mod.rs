@@ -1,8 +1,14 @@
-//! Settings shared by every command, from flags and the environment.
+//! Settings shared by every command, from flags, the environment and the configuration file
+//! ([`file`]), and the checks of `satupeta config check` ([`check`]).
+
+pub mod check;
+pub mod file;
 
 use std::path::PathBuf;
 
 use clap::Args;
+
+use crate::observe::LogFormat;
 
 /// Where the data lives and which database to use.
 #[derive(Debug, Clone, Args)]
@@ -21,9 +27,25 @@ pub struct Settings {
     /// PostgreSQL URL of an external PostGIS server; without it an embedded cluster is run.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL URLs of read replicas of `DATABASE_URL` (streaming replicas), comma-separated:
+    /// the snapshot, tiles, features and parcel lookups are read from them; writes and LISTEN go
+    /// to the primary. A server never serves a snapshot older than one it has served.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_READ_URL",
+        hide_env_values = true,
+        value_delimiter = ',',
+        requires = "database_url"
+    )]
+    pub database_read_url: Vec<String>,
     /// Directory of the certificates' signing keys (default: `keys` in the data directory).
     #[arg(long, global = true, env = "SATUPETA_KEYS_DIR")]
     pub keys_dir: Option<PathBuf>,
+    /// How log lines are written to standard error: text, or one JSON object per line (with the
+    /// request id, method and route of the request they belong to).
+    #[arg(long, global = true, env = "SATUPETA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl Settings {
