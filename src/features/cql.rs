@@ -81,7 +81,8 @@ pub fn parse(text: &str, lang: Lang) -> Result<Expr> {
     })
 }
 
-/// The first 200 characters of a parser's message (it may quote the whole filter).
+/// The first 200 characters of a parser's message (it may quote the whole filter), or of a
+/// value, name or expression of the filter quoted in a message.
 fn short(message: &str) -> String {
     match message.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &message[..i]),
@@ -288,8 +289,9 @@ impl Writer<'_> {
                 }
                 None => {
                     return Err(FeaturesError::Unsupported(format!(
-                        "the filter uses {op}, which this server does not implement (it offers the basic \
-                         CQL2, basic-spatial and spatial-functions classes)"
+                        "the filter uses {}, which this server does not implement (it offers the basic \
+                         CQL2, basic-spatial and spatial-functions classes)",
+                        short(op)
                     )));
                 }
             },
@@ -400,6 +402,10 @@ impl Writer<'_> {
                 self.property(property, sql)
             }
             Expr::Literal(text) if kind != Type::Geometry => literal_text(text, kind, sql),
+            // 1e400 reads as infinity; CQL2 JSON cannot even write it: no number compares with it.
+            Expr::Float(number) if !number.is_finite() => Err(invalid(format!(
+                "{number} is not a number this server compares (a finite double)"
+            ))),
             Expr::Float(number) => match kind {
                 Type::Text => {
                     sql.push_bind(number.to_string());
@@ -463,7 +469,8 @@ impl Writer<'_> {
                 Ok(())
             }
             _ => Err(invalid(format!(
-                "\"{name}\" is not a queryable of {} (see its /queryables)",
+                "\"{}\" is not a queryable of {} (see its /queryables)",
+                short(name),
                 self.collection.id
             ))),
         }
@@ -554,7 +561,9 @@ fn literal_text(text: &str, kind: Type, sql: &mut QueryBuilder<'_, Postgres>) ->
             let number: f64 = text
                 .trim()
                 .parse()
-                .map_err(|_| invalid(format!("'{text}' is compared with a number")))?;
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| invalid(format!("'{}' is compared with a number", short(text))))?;
             sql.push_bind(number);
         }
         Type::Date => {
@@ -569,7 +578,12 @@ fn literal_text(text: &str, kind: Type, sql: &mut QueryBuilder<'_, Postgres>) ->
             let b = match text {
                 "true" => true,
                 "false" => false,
-                _ => return Err(invalid(format!("'{text}' is compared with true or false"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "'{}' is compared with true or false",
+                        short(text)
+                    )));
+                }
             };
             sql.push_bind(b);
         }
@@ -583,7 +597,8 @@ fn literal_text(text: &str, kind: Type, sql: &mut QueryBuilder<'_, Postgres>) ->
 /// A property compared with a value of another type.
 fn mismatch(property: &str, own: Type, wanted: Type) -> FeaturesError {
     invalid(format!(
-        "\"{property}\" is {}, not {}",
+        "\"{}\" is {}, not {}",
+        short(property),
         own.name(),
         wanted.name()
     ))
@@ -608,8 +623,10 @@ impl Type {
     }
 }
 
+/// `expr` as CQL2 text for a message, cut short (it may be most of the filter).
 fn describe(expr: &Expr) -> String {
-    expr.to_text().unwrap_or_else(|_| "an expression".into())
+    expr.to_text()
+        .map_or_else(|_| "an expression".into(), |text| short(&text))
 }
 
 #[cfg(test)]
@@ -748,6 +765,30 @@ mod tests {
                     .to_string()
                     .contains("nests")
             );
+        }
+    }
+
+    #[test]
+    fn numbers_out_of_range_and_long_values_are_refused_in_a_short_message() {
+        for infinite in [
+            "kapasitas = 1e400",
+            "kapasitas IN (1, -1e999)",
+            "kapasitas = '1e400'",
+            "kapasitas = 'NaN'",
+            "kapasitas = 'inf'",
+        ] {
+            let message = sql(infinite).unwrap_err().to_string();
+            assert!(message.contains("compare"), "{infinite}: {message}");
+        }
+        let long = "x".repeat(5000);
+        for filter in [
+            format!("kapasitas = '{long}'"),
+            format!("S_INTERSECTS(geometry, '{long}')"),
+            format!("{long} = 1"),
+            format!("{long}(kapasitas)"),
+        ] {
+            let message = sql(&filter).unwrap_err().to_string();
+            assert!(message.len() < 400, "{}", message.len());
         }
     }
 

@@ -4,6 +4,8 @@
 //! queryables, OpenAPI) are in [`documents`].
 
 pub mod cql;
+#[cfg(test)]
+mod cql_props;
 pub mod crs;
 pub mod documents;
 pub mod edit;

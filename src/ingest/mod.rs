@@ -12,6 +12,8 @@
 
 mod coverage;
 mod fields;
+#[cfg(test)]
+mod fields_props;
 mod parcel_file;
 mod publish;
 mod read;

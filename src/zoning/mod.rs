@@ -6,6 +6,8 @@ mod changes;
 mod index;
 mod live;
 mod parcel;
+#[cfg(test)]
+mod parcel_props;
 mod plans;
 mod point;
 
