@@ -39,12 +39,52 @@ pub struct SourceLayer {
     /// Number of features GDAL reports.
     pub feature_count: u64,
     transform: CoordTransform,
+    /// Whether the features are a plan's zones, whose attributes are published (text must be
+    /// UTF-8) and which every lookup and tile reads (at most [`MAX_VERTICES`] each): so for
+    /// [`open`], not for a parcel's file.
+    zones: bool,
 }
 
-/// Opens `file` and picks its zoning layer (`layer`, or the only polygon layer), with any of
-/// GDAL's vector drivers (an operator's file).
+/// Vertices of one zone at most: a polygon of more (a million, say) would weigh on every lookup
+/// and tile of the plan; simplify it first.
+pub const MAX_VERTICES: usize = 100_000;
+
+/// The GDAL drivers that read the formats whose names a file may end in: a file named as one of
+/// them must be of it (GDAL would otherwise read a GeoJSON named `.shp` as GeoJSON).
+fn drivers_of(file: &Path) -> Option<&'static [&'static str]> {
+    let extension = file.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "gpkg" => &["GPKG"],
+        "shp" => &["ESRI Shapefile"],
+        "geojson" | "json" => &["GeoJSON"],
+        "fgb" => &["FlatGeobuf"],
+        "kml" => &["KML", "LIBKML"],
+        _ => return None,
+    })
+}
+
+/// Opens `file` and picks its zoning layer (`layer`, or the only polygon layer): a file named as
+/// one of the supported formats with that format's driver, any other with any of GDAL's vector
+/// drivers (an operator's file).
 pub fn open(file: &Path, layer: Option<&str>, source_crs: Option<&str>) -> Result<SourceLayer> {
-    open_with(file, layer, source_crs, None)
+    if let Some(extension) = file.extension().and_then(|e| e.to_str())
+        && extension.eq_ignore_ascii_case("shp")
+    {
+        // Without its .dbf, GDAL reads a Shapefile's shapes with no attributes: every zone would
+        // be refused for a missing code, when the file is what is missing.
+        let dbf = ["dbf", "DBF"].map(|e| file.with_extension(e));
+        if file.is_file() && !dbf.iter().any(|d| d.is_file()) {
+            return Err(IngestError::Input(format!(
+                "{} has no {} beside it: a Shapefile's attributes (the sub-zone codes among \
+                 them) are in its .dbf",
+                file.display(),
+                dbf[0].file_name().unwrap_or_default().to_string_lossy()
+            )));
+        }
+    }
+    let mut source = open_with(file, layer, source_crs, drivers_of(file))?;
+    source.zones = true;
+    Ok(source)
 }
 
 /// Like [`open`], with only the GDAL drivers `drivers` (a file from anyone: GDAL would otherwise
@@ -81,8 +121,12 @@ pub fn open_with(
         ..Default::default()
     };
     let dataset = Dataset::open_ex(&path, options).map_err(|e| {
+        let named = match drivers {
+            Some(d) if !is_zip => format!(" in the format its name says ({})", d.join(" or ")),
+            _ => String::new(),
+        };
         IngestError::Input(format!(
-            "{} cannot be read as vector data ({e}); supported are GeoPackage, Shapefile (.shp or .zip), \
+            "{} cannot be read as vector data{named} ({e}); supported are GeoPackage, Shapefile (.shp or .zip), \
              GeoJSON, FlatGeobuf and KML",
             file.display()
         ))
@@ -180,6 +224,7 @@ pub fn open_with(
         crs,
         feature_count,
         transform,
+        zones: false,
     })
 }
 
@@ -203,6 +248,17 @@ impl SourceLayer {
                 let set =
                     unsafe { gdal_sys::OGR_F_IsFieldSet(feature.c_feature(), index as i32) } != 0;
                 if set {
+                    if self.zones
+                        && let Some(bytes) = not_utf8(&feature, index)
+                    {
+                        // The gdal crate would replace each byte with U+FFFD: a zone's name
+                        // published wrong, silently.
+                        return Err(IngestError::Input(format!(
+                            "feature {fid}: the field {name} is not UTF-8 text ({bytes}): the file's \
+                             text is in another encoding; save it as UTF-8 (for a Shapefile, a .cpg \
+                             beside the .shp names the .dbf's encoding, e.g. ISO-8859-1)"
+                        )));
+                    }
                     let value = feature.field(index)?;
                     attributes.insert(name.clone(), value.map(field_json).unwrap_or(Value::Null));
                 }
@@ -253,6 +309,13 @@ impl SourceLayer {
                 geo::Geometry::MultiPolygon(m) => m,
                 _ => geo::MultiPolygon(vec![]),
             };
+            let vertices = geo::CoordsIter::coords_count(&shape);
+            if self.zones && vertices > MAX_VERTICES {
+                rejected.push(reject(format!(
+                    "has {vertices} vertices; a zone has at most {MAX_VERTICES} (simplify it)"
+                )));
+                continue;
+            }
             row(SourceFeature {
                 fid,
                 attributes,
@@ -263,6 +326,33 @@ impl SourceLayer {
         }
         Ok(rejected)
     }
+}
+
+/// The bytes of a text field that are not UTF-8 (as hex, the first few), if any.
+fn not_utf8(feature: &gdal::vector::Feature<'_>, index: usize) -> Option<String> {
+    // SAFETY: the handle is the live feature's, `index` is below its field count, and the string
+    // GDAL returns stays valid until the feature's next call, before which it is copied.
+    let bytes = unsafe {
+        let handle = feature.c_feature();
+        let field = gdal_sys::OGR_F_GetFieldDefnRef(handle, index as i32);
+        if field.is_null() || gdal_sys::OGR_Fld_GetType(field) != gdal_sys::OGRFieldType::OFTString
+        {
+            return None;
+        }
+        let text = gdal_sys::OGR_F_GetFieldAsString(handle, index as i32);
+        if text.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(text).to_bytes().to_vec()
+    };
+    let error = std::str::from_utf8(&bytes).err()?;
+    let start = error.valid_up_to();
+    let bad = &bytes[start..(start + 4).min(bytes.len())];
+    Some(format!(
+        "bytes {} after \"{}\"",
+        hex::encode_upper(bad),
+        String::from_utf8_lossy(&bytes[..start])
+    ))
 }
 
 fn is_polygonal_or_unknown(kind: u32) -> bool {

@@ -134,7 +134,8 @@ fn read_rows(input: StageInput, rows: &mpsc::Sender<Vec<u8>>) -> Result<Staged> 
     let (mut unknown, mut conflicts, mut resolved) = (Vec::new(), Vec::new(), Vec::new());
     let mut kept = Vec::new();
     let mut read_count = 0usize;
-    let mut shapes = Vec::with_capacity(source.feature_count as usize);
+    // The count is the file's word (a FlatGeobuf's header may say a billion): not an allocation.
+    let mut shapes = Vec::with_capacity(source.feature_count.min(100_000) as usize);
     let rejected = source.read(|mut feature| {
         read_count += 1;
         bar.inc(1);
@@ -201,6 +202,17 @@ fn read_rows(input: StageInput, rows: &mpsc::Sender<Vec<u8>>) -> Result<Staged> 
     }
     bar.finish_and_clear();
     let features_read = read_count + rejected.len();
+    // GDAL ends a layer's features at the first it cannot read, saying so only in its log: a
+    // damaged file would publish the features before the damage (or none: an empty plan).
+    if (features_read as u64) < source.feature_count {
+        return Err(IngestError::Input(format!(
+            "{}: {features_read} of the {} features the layer \"{}\" declares could be read: \
+             the file is damaged or cut short",
+            input.file.display(),
+            source.feature_count,
+            source.name
+        )));
+    }
     Ok(Staged {
         layer: source.name.clone(),
         crs: source.crs.clone(),

@@ -9,6 +9,7 @@ mod clients;
 mod cluster;
 mod conformance;
 mod fixtures;
+mod fuzz;
 mod hardening;
 mod harness;
 mod import;
