@@ -16,7 +16,7 @@ PLAN := RDTR Kota Balikpapan (demo)
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test deps build lint bench bench-tiles bench-features seed clean lighthouse
+.PHONY: run test deps build lint bench bench-tiles bench-features bench-reports bench-soak seed clean lighthouse
 
 # Installs the Debian packages of $(1) that are not installed.
 define install_missing
@@ -117,6 +117,13 @@ bench-features: build
 bench-reports: build $(MARTIN)
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(BIN) bench --martin $(MARTIN) reports
+
+## Ten minutes of mixed load with a publication every minute and a database restart in the middle
+## (SOAK_MINUTES=10); prints unexpected answers, memory over time and the server's metrics.
+SOAK_MINUTES ?= 10
+bench-soak: build
+	$(call install_missing,$(BENCH_PACKAGES))
+	$(BIN) bench --blocks 20000 soak --minutes $(SOAK_MINUTES)
 
 ## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
 seed: build
