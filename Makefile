@@ -16,7 +16,7 @@ PLAN := RDTR Kota Balikpapan (demo)
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/satupeta
 export SATUPETA_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test deps build lint bench bench-tiles bench-features bench-reports bench-soak seed clean lighthouse
+.PHONY: run test deps build lint bench bench-tiles bench-features bench-reports bench-soak seed clean lighthouse deb
 
 # Installs the Debian packages of $(1) that are not installed.
 define install_missing
@@ -124,6 +124,15 @@ SOAK_MINUTES ?= 10
 bench-soak: build
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(BIN) bench --blocks 20000 soak --minutes $(SOAK_MINUTES)
+
+CARGO_DEB_VERSION := 3.8.0
+
+## Builds the Debian package of a city server (the release binary, the unit, the configuration, the
+## rule tables; see README) with cargo-deb, installed from crates.io when missing, and prints its path.
+deb: deps
+	@cargo deb --version >/dev/null 2>&1 || \
+		env -u CARGO_TARGET_DIR cargo install --locked cargo-deb@$(CARGO_DEB_VERSION)
+	cargo deb --strip
 
 ## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
 seed: build
