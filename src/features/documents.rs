@@ -145,13 +145,34 @@ fn problem() -> Value {
             "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/problem" } } } })
 }
 
-/// `/ogc/api`: the OpenAPI 3.0 definition of the node.
+/// `/ogc/api`: the OpenAPI 3.0 definition of the node. Every operation may be refused with 400
+/// (a query parameter it does not know, or a value it cannot take, such as an unknown `crs`) and
+/// with 414 (a request target longer than [`crate::limits::Limits::uri_bytes`], before any
+/// handler).
 pub fn openapi(base: &str) -> Value {
+    let mut doc = operations(base);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (_, op) in operation.iter_mut() {
+                for status in ["400", "414"] {
+                    op["responses"][status] = problem();
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// The OpenAPI 3.0 definition, each operation with the answers of its handler.
+fn operations(base: &str) -> Value {
     let collection_id = json!({ "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string" } });
     let feature_id = json!({ "name": "featureId", "in": "path", "required": true, "schema": { "type": "integer" } });
     let crs_list: Vec<&str> = SUPPORTED.iter().map(|c| c.uri).collect();
     let geojson = |schema: &str| json!({ "application/geo+json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } });
-    let json_doc = json!({ "application/json": { "schema": { "type": "object" } } });
+    // The documents and the items are HTML too, for `f=html` (or a browser's Accept).
+    let html = json!({ "schema": { "type": "string" } });
+    let json_doc =
+        json!({ "application/json": { "schema": { "type": "object" } }, "text/html": html });
     let ok = |content: Value| json!({ "description": "OK", "content": content });
     let item_params = json!([
         collection_id.clone(),
@@ -218,7 +239,9 @@ pub fn openapi(base: &str) -> Value {
                         parameter("after", "The id after which the page starts (from a next link)", json!({"type": "integer"})),
                         parameter("f", "Format", json!({"type": "string", "enum": ["json", "html"]})),
                     ],
-                    "responses": { "200": { "description": "A page of features", "content": geojson("featureCollection") }, "400": problem(), "404": problem() } },
+                    "responses": { "200": { "description": "A page of features", "content": {
+                        "application/geo+json": geojson("featureCollection")["application/geo+json"], "text/html": html } },
+                        "400": problem(), "404": problem() } },
                 "post": { "summary": "Adds a feature (the owning agency)", "operationId": "createItem",
                     "security": [ { "bearer": [] } ],
                     "parameters": [collection_id.clone()],

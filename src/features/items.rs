@@ -50,11 +50,13 @@ pub async fn page(pool: &PgPool, collection: &Collection, query: &ItemsQuery) ->
     sql.push(format!(" ORDER BY t.{} LIMIT ", source.id_column));
     sql.push_bind(query.limit + 1);
     let filtered = query.filter.is_some();
+    let projected_bbox =
+        (query.bbox.is_some() && query.bbox_crs.srid != 4326).then_some(query.bbox_crs.uri);
     let mut rows: Vec<Row> = sql
         .build_query_as()
         .fetch_all(pool)
         .await
-        .map_err(|e| refused_value(e, filtered))?;
+        .map_err(|e| refused_value(e, filtered, projected_bbox))?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit as usize);
     let unfiltered = query.bbox.is_none()
@@ -206,8 +208,26 @@ fn envelope(sql: &mut QueryBuilder<'_, Postgres>, [w, s, e, n]: [f64; 4], crs: C
 
 /// A value PostgreSQL could not take (a date out of range, a number too large: SQLSTATE class 22)
 /// or could not compare (a date with a number: 42883, 42804, 42725), or a filter's geometry PostGIS
-/// refuses (XX000, "geometry requires more points"), is the query's fault: 400 naming it.
-fn refused_value(e: sqlx::Error, filtered: bool) -> super::FeaturesError {
+/// refuses (XX000, "geometry requires more points"), is the query's fault: 400 naming it. So is a
+/// bbox in a projected CRS (`projected_bbox`) that PROJ cannot bring to WGS 84 (XX000: numbers
+/// far off the Earth, such as 1e241 metres).
+fn refused_value(
+    e: sqlx::Error,
+    filtered: bool,
+    projected_bbox: Option<&str>,
+) -> super::FeaturesError {
+    if let (Some(crs), Some(db)) = (projected_bbox, e.as_database_error())
+        && db.code().as_deref() == Some("XX000")
+        && !filtered
+    {
+        return super::FeaturesError::Parameter {
+            name: "bbox",
+            problem: format!(
+                "cannot be transformed from {crs} to WGS 84: {}",
+                db.message()
+            ),
+        };
+    }
     let theirs = |c: &str| {
         c.starts_with("22")
             || matches!(c, "42883" | "42804" | "42725")

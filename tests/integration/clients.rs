@@ -159,3 +159,67 @@ async fn georeport_files_and_reads_open311_requests_in_json_and_xml() {
     .await;
     println!("{georeport}");
 }
+
+/// Schemathesis (tests/clients/requirements.txt) generates requests from the node's OpenAPI
+/// document, `/ogc/api`, for every GET operation, valid and invalid, with a fixed seed: no answer
+/// is a server error, and every answer's status, content type and body are those the document
+/// gives for the operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_the_node_answering_as_its_openapi_document_says() {
+    let st: PathBuf = root().join("tests/clients/.venv/bin/st");
+    assert!(
+        st.exists(),
+        "{} is missing: `make test` installs the clients (tests/clients/requirements.txt)",
+        st.display()
+    );
+    let db = fresh_db().await;
+    let p = people(&db).await;
+    let client = Client::new(&super::api::serve(&db).await);
+    let (data, _) = facilities(50);
+    public_dataset(&client, &p, "fasilitas", data, &complete_metadata()).await;
+    let started = std::time::Instant::now();
+    let report = super::harness::scratch_dir().join("schemathesis.json");
+    let config = root().join("tests/clients/schemathesis.toml");
+    let output = run(
+        st.to_str().unwrap(),
+        &[
+            "--config-file",
+            config.to_str().unwrap(),
+            "run",
+            &format!("{}/ogc/api", client.base),
+            "--include-method",
+            "GET",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "300",
+            "--seed",
+            "20260101",
+            "--workers",
+            "2",
+            "--request-timeout",
+            "10",
+            "--report",
+            "ndjson",
+            "--report-ndjson-path",
+            report.to_str().unwrap(),
+        ],
+    )
+    .await;
+    println!("{output}");
+    // Its first finding: a bbox in metres far off the Earth was a 500 (PROJ's error, XX000).
+    let far = client
+        .get(
+            "/ogc/collections/fasilitas/items?bbox=-1e241,-6e16,7e87,-6e16&bbox-crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F32750",
+            None,
+        )
+        .await;
+    assert_eq!(far.status, 400, "{}", far.body);
+    assert!(
+        far.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("bbox: cannot be transformed")
+    );
+    println!("schemathesis ran {:.1} s", started.elapsed().as_secs_f64());
+}
