@@ -134,7 +134,7 @@ deb: deps
 		env -u CARGO_TARGET_DIR cargo install --locked cargo-deb@$(CARGO_DEB_VERSION)
 	cargo deb --strip
 
-## Pre-seeds the zoning tiles (z0-14) into tiles/zoning.pmtiles.
+## Pre-seeds the zoning tiles (z0-14) into $(DATA_DIR)/tiles/zoning.pmtiles.
 seed: build
 	$(BIN) tiles seed --layer zoning --maxzoom 14
 

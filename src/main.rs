@@ -481,7 +481,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let db = open(&settings).await?;
             let service = satupeta::tiles::TileService::open(db.pool.clone(), 0, None).await?;
-            let out = satupeta::tiles::archive_path(&settings.tiles_dir, &layer);
+            let out = satupeta::tiles::archive_path(&settings.tiles_dir(), &layer);
             let bbox = bbox.map(|b| [b[0], b[1], b[2], b[3]]);
             let started = Instant::now();
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -666,7 +666,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = web::Options {
                 public_url,
                 cors: cors_origins,
-                tiles_dir: Some(settings.tiles_dir.clone()),
+                tiles_dir: Some(settings.tiles_dir()),
                 keys_dir: Some(settings.keys_dir()),
                 tile_cache_bytes: tile_cache_mb * 1024 * 1024,
                 answers: answer_compression,
@@ -961,7 +961,7 @@ fn config_check(file: Option<&Path>) -> anyhow::Result<()> {
     let s = &cli.settings;
     let mut findings: Vec<Finding> = Vec::new();
     findings.extend(check::data_dir("data-dir", &s.data_dir));
-    findings.extend(check::data_dir("tiles-dir", &s.tiles_dir));
+    findings.extend(check::data_dir("tiles-dir", &s.tiles_dir()));
     if let Some(url) = &s.database_url {
         findings.extend(check::database_url("database-url", url));
     }

@@ -16,14 +16,10 @@ pub struct Settings {
     /// Directory for local state: the embedded PostgreSQL cluster, generated files.
     #[arg(long, global = true, env = "SATUPETA_DATA_DIR", default_value = "var")]
     pub data_dir: PathBuf,
-    /// Directory of pre-seeded tile archives (`satupeta tiles seed` writes them there).
-    #[arg(
-        long,
-        global = true,
-        env = "SATUPETA_TILES_DIR",
-        default_value = "tiles"
-    )]
-    pub tiles_dir: PathBuf,
+    /// Directory of pre-seeded tile archives (`satupeta tiles seed` writes them there; default:
+    /// `tiles` in the data directory).
+    #[arg(long, global = true, env = "SATUPETA_TILES_DIR")]
+    pub tiles_dir: Option<PathBuf>,
     /// PostgreSQL URL of an external PostGIS server; without it an embedded cluster is run.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -49,6 +45,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where the pre-seeded tile archives are.
+    pub fn tiles_dir(&self) -> PathBuf {
+        self.tiles_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("tiles"))
+    }
+
     /// Where the certificates' signing keys are.
     pub fn keys_dir(&self) -> PathBuf {
         self.keys_dir

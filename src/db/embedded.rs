@@ -26,7 +26,11 @@ use super::{DbError, Result};
 const SERVICE_USER: &str = "postgres";
 
 /// Where clusters go whose data directory the service user cannot reach.
-const FALLBACK_ROOT: &str = "/var/lib/satupeta";
+/// (Not `/var/lib/satupeta`: that is the Debian package's data directory, its service user's.)
+const FALLBACK_ROOT: &str = "/var/lib/satupeta-clusters";
+
+/// Where earlier versions put those clusters; one found there is still used.
+const OLD_FALLBACK_ROOT: &str = "/var/lib/satupeta";
 
 /// How an embedded cluster is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +73,11 @@ impl EmbeddedCluster {
     /// password and made to require it.
     ///
     /// When this process is root and the `postgres` user cannot reach `dir` (a checkout under
-    /// `/root`, say), the cluster lives under `/var/lib/satupeta/` instead, in a directory named
+    /// `/root`, say), the cluster lives under `/var/lib/satupeta-clusters/` instead, in a directory named
     /// after `dir`, rather than changing the permissions of the user's directories.
     pub fn start_with(dir: &Path, options: ClusterOptions) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
+        refuse_another_owner(dir)?;
         let dir = cluster_dir(dir)?;
         let _lock = ClusterLock::acquire(&dir.with_extension("lock"))?;
         let fresh = !dir.join("PG_VERSION").exists();
@@ -497,6 +502,42 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+/// As root, refuses a cluster that belongs to a user other than the service user (the Debian
+/// package's, owned by `satupeta`): PostgreSQL would be run as the wrong user. Run as its owner.
+fn refuse_another_owner(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !is_root() || !dir.join("PG_VERSION").exists() {
+        return Ok(());
+    }
+    let owner = fs::metadata(dir).map_err(|e| io_error(dir, e))?.uid();
+    let service = user_id(SERVICE_USER);
+    if service.is_some_and(|uid| uid == owner) || owner == 0 {
+        return Ok(());
+    }
+    let name = user_name(owner).unwrap_or_else(|| owner.to_string());
+    Err(DbError::Cluster(format!(
+        "the database in {} belongs to the user '{name}': run satupeta as that user \
+         (sudo -u {name} satupeta ...), not as root",
+        dir.display()
+    )))
+}
+
+/// The id of user `name`.
+fn user_id(name: &str) -> Option<u32> {
+    let output = Command::new("id").args(["-u", name]).output().ok()?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+/// The name of user `uid`.
+fn user_name(uid: u32) -> Option<String> {
+    let output = Command::new("id")
+        .args(["-nu", &uid.to_string()])
+        .output()
+        .ok()?;
+    let name = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && !name.is_empty()).then_some(name)
+}
+
 /// Checks that the service user can reach `dir`: every ancestor must be searchable by others.
 fn check_reachable(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -555,7 +596,7 @@ fn chown_to_service_user(path: &Path) -> Result<()> {
     }
 }
 
-/// The directory the cluster lives in: `dir`, or its stand-in under `/var/lib/satupeta/` when
+/// The directory the cluster lives in: `dir`, or its stand-in under `/var/lib/satupeta-clusters/` when
 /// this process is root and the service user cannot reach `dir`.
 fn cluster_dir(dir: &Path) -> Result<PathBuf> {
     fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
@@ -567,7 +608,12 @@ fn cluster_dir(dir: &Path) -> Result<PathBuf> {
         return Ok(dir);
     };
     let name = hex::encode(&sha2::Sha256::digest(dir.display().to_string().as_bytes())[..8]);
-    let fallback = Path::new(FALLBACK_ROOT).join(name);
+    let old = Path::new(OLD_FALLBACK_ROOT).join(&name);
+    let fallback = if old.join("PG_VERSION").exists() {
+        old
+    } else {
+        Path::new(FALLBACK_ROOT).join(name)
+    };
     tracing::info!(
         "{unreachable}; using {} for the embedded database",
         fallback.display()

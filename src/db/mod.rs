@@ -88,14 +88,7 @@ impl Database {
     /// never left running without an owner.
     pub async fn close(mut self) {
         if let Some(cluster) = self.cluster.as_mut() {
-            let others: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE backend_type = 'client backend' AND application_name <> $1",
-            )
-            .bind(application_name())
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or(0);
+            let others = other_connections(&self.pool).await;
             if others > 0 {
                 tracing::info!(
                     "leaving the embedded database running: {others} other connection(s) use it"
@@ -107,6 +100,28 @@ impl Database {
         }
         self.pool.close().await;
         drop(self.cluster);
+    }
+}
+
+/// Connections of other processes to the cluster. A process that has just ended (an import run
+/// while the server stops) may still be counted for a moment: it is asked again for up to two
+/// seconds before the answer is taken, so that the last process out is not misled into leaving
+/// the cluster running with no owner.
+async fn other_connections(pool: &PgPool) -> i64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND application_name <> $1",
+        )
+        .bind(application_name())
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0);
+        if others == 0 || std::time::Instant::now() >= deadline {
+            return others;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -168,3 +168,26 @@ fn the_last_process_out_stops_a_cluster_another_process_started() {
         "the cluster was left running without an owner"
     );
 }
+
+#[test]
+fn as_root_a_cluster_of_another_user_is_refused_with_its_owner_named() {
+    // Only root runs PostgreSQL as another user; as anyone else there is nothing to refuse.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let dir = scratch_dir().join("theirs/postgres");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("PG_VERSION"), "15\n").unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "nobody"])
+        .arg(dir.parent().unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let refused = EmbeddedCluster::start(&dir).expect_err("another user's cluster");
+    let message = refused.to_string();
+    assert!(
+        message.contains("belongs to the user 'nobody'") && message.contains("sudo -u nobody"),
+        "{message}"
+    );
+}

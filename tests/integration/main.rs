@@ -17,6 +17,7 @@ mod krk;
 mod lookups;
 mod node;
 mod operations;
+mod properties;
 mod regulations;
 mod reports;
 mod rules;
