@@ -227,7 +227,7 @@ fn phone_photo() -> anyhow::Result<Vec<u8>> {
 
 /// `n` random points of the city (inside a kelurahan, as the server's own index of the admin
 /// areas says: a point outside would be a 422), one `lon lat` per line.
-fn random_points(areas: &AreaIndex, n: usize) -> String {
+pub(super) fn random_points(areas: &AreaIndex, n: usize) -> String {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(311);
     let [x0, y0, x1, y1] = CITY_BBOX;
     let mut out = String::new();

@@ -82,7 +82,8 @@ async fn soak(
 ) -> anyhow::Result<()> {
     let (points, first) = super::write_points(prepared, options).await?;
     let key = crate::reports::apikeys::create(&prepared.pool, "soak").await?;
-    let scripts = write_scripts(options, &points, &key)?;
+    let areas = crate::reports::areas::AreaIndex::load(&prepared.pool).await?;
+    let scripts = write_scripts(options, &points, &areas, &key)?;
     // wrk asks from one address: the per-address report limit would measure itself.
     let server = Process::satupeta(
         &options.binary,
@@ -144,7 +145,12 @@ async fn soak(
 }
 
 /// The wrk script of each kind, in the order of [`KINDS`].
-fn write_scripts(options: &BenchOptions, points: &Path, key: &str) -> anyhow::Result<Vec<PathBuf>> {
+fn write_scripts(
+    options: &BenchOptions,
+    points: &Path,
+    areas: &crate::reports::areas::AreaIndex,
+    key: &str,
+) -> anyhow::Result<Vec<PathBuf>> {
     let tiles = options.work_dir.join("soak-tiles.txt");
     let mut tile_paths = Vec::new();
     for z in 13..=15 {
@@ -168,16 +174,9 @@ fn write_scripts(options: &BenchOptions, points: &Path, key: &str) -> anyhow::Re
         })
         .collect();
     std::fs::write(&features, pages.join("\n") + "\n")?;
+    // Reports are filed inside the city's kelurahan (the grid plan also covers the bay).
     let report_points = options.work_dir.join("soak-report-points.txt");
-    let lines: Vec<String> = std::fs::read_to_string(points)?
-        .lines()
-        .take(500)
-        .filter_map(|l| {
-            let (lon, lat) = l.strip_prefix("/api/v1/zoning?lon=")?.split_once("&lat=")?;
-            Some(format!("{lon} {lat}"))
-        })
-        .collect();
-    std::fs::write(&report_points, lines.join("\n") + "\n")?;
+    std::fs::write(&report_points, super::reports::random_points(areas, 500))?;
     let get = |name: &str, list: &Path| -> anyhow::Result<PathBuf> {
         let script = options.work_dir.join(name);
         std::fs::write(&script, get_script(list))?;

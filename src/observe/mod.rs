@@ -70,6 +70,19 @@ fn builder() -> PrometheusBuilder {
         .expect("the buckets are not empty")
 }
 
+/// Folds the recorded histogram samples into their buckets every few seconds. The recorder keeps
+/// each sample until then: without this, a server nobody scrapes would grow by every request.
+pub fn spawn_upkeep() -> tokio::task::JoinHandle<()> {
+    let handle = metrics().clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}
+
 /// A value the scrape reads from the database, with its labels.
 #[derive(Debug, sqlx::FromRow)]
 struct StateRow {

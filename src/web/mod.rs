@@ -563,7 +563,7 @@ impl Server {
     /// A server over state already loaded.
     pub fn with_state(state: AppState, options: &Options) -> Self {
         let watcher = state.watch(options.poll);
-        let mut helpers = vec![state.sweep_rate_limits()];
+        let mut helpers = vec![state.sweep_rate_limits(), crate::observe::spawn_upkeep()];
         match options.mail.as_ref().map(crate::reports::mail::Mailer::new) {
             Some(Ok(mailer)) => helpers.push(crate::reports::mail::spawn(
                 state.pool.clone(),

@@ -61,7 +61,9 @@ pub async fn observe(request: Request, next: Next) -> Response {
     metrics::histogram!(observe::HTTP_DURATION, "route" => route, "method" => method.to_string())
         .record(seconds);
     span.in_scope(|| {
-        if status.is_server_error() {
+        // A 503 says "come back soon" (the database restarting, a queue full): its cause is
+        // logged where it is found; a line per refused request would flood the log.
+        if status.is_server_error() && status != axum::http::StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(
                 status = status.as_u16(),
                 seconds,

@@ -124,6 +124,22 @@ fn report_form(description: &str) -> reqwest::multipart::Form {
         .text("attribute[kbli]", "45201")
 }
 
+/// A small JPEG photo part.
+fn photo() -> reqwest::multipart::Part {
+    let image = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    reqwest::multipart::Part::bytes(jpeg)
+        .file_name("foto.jpg")
+        .mime_str("image/jpeg")
+        .unwrap()
+}
+
 /// What the mixed load saw: answers by kind and status.
 #[derive(Default)]
 struct Tally {
@@ -171,9 +187,17 @@ fn mixed_load(
                             1 + i % 5
                         )),
                         "versions" => client.get(format!("{base}/api/v1/plans")),
-                        "report" => client
-                            .post(format!("{base}/api/v1/reports"))
-                            .multipart(report_form(&format!("Bengkel mobil ke-{i} di perumahan"))),
+                        "report" => {
+                            let form = report_form(&format!("Bengkel mobil ke-{i} di perumahan"));
+                            let form = if i % 3 == 0 {
+                                form.part("media", photo())
+                            } else {
+                                form
+                            };
+                            client
+                                .post(format!("{base}/api/v1/reports"))
+                                .multipart(form)
+                        }
                         _ => client
                             .post(format!("{base}/api/v1/session"))
                             .body(r#"{"name":"petugas","password":"kata sandi yang panjang"}"#),
@@ -302,6 +326,19 @@ async fn through_a_database_restart_memory_answers_the_rest_is_503_and_the_serve
     .await
     .unwrap();
     assert_eq!(reports, with_event);
+    let photos_missing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM report r
+         WHERE r.photos <> (SELECT count(*) FROM report_photo p WHERE p.report_id = r.id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(photos_missing, 0, "a report is stored without its photos");
+    let with_photos: i64 = sqlx::query_scalar("SELECT count(*) FROM report WHERE photos > 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(with_photos > 0);
     let created = all.get(&("report".into(), 201)).copied().unwrap_or(0) as i64;
     assert!(
         reports >= created && reports <= created + 2,
