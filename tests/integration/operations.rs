@@ -189,7 +189,7 @@ fn mixed_load(
                         "versions" => client.get(format!("{base}/api/v1/plans")),
                         "report" => {
                             let form = report_form(&format!("Bengkel mobil ke-{i} di perumahan"));
-                            let form = if i % 3 == 0 {
+                            let form = if i.is_multiple_of(3) {
                                 form.part("media", photo())
                             } else {
                                 form
