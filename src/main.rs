@@ -63,7 +63,7 @@ enum Command {
         report_rate: web::ReportRate,
         /// The bearer token Prometheus sends for `/metrics`; without it, `/metrics` answers only
         /// scrapes from this machine that come through no proxy.
-        #[arg(long, env = "SATUPETA_METRICS_TOKEN", hide_env_values = true)]
+        #[arg(long, env = "SATUPETA_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token)]
         metrics_token: Option<String>,
     },
     /// Import an RDTR plan file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML) as a new version.
@@ -657,6 +657,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report_rate,
             metrics_token,
         } => {
+            // SIGTERM is heard from the start: one that comes while the database starts lets it
+            // finish starting, then stops it, rather than leaving a cluster without its owner.
+            let stopping = stop_requested()?;
             // The port is taken before the database is opened (or its cluster started): a port
             // in use is refused at once, with nothing started.
             let listener = tokio::net::TcpListener::bind(bind)
@@ -679,7 +682,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics_token,
                 ..web::Options::default()
             };
-            let result = serve(&db, listener, &options).await;
+            let result = serve(&db, listener, &options, stopping).await;
             db.close().await;
             result
         }
@@ -803,7 +806,12 @@ async fn serve(
     db: &Database,
     listener: tokio::net::TcpListener,
     options: &web::Options,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    if *stopping.borrow() {
+        println!("stopped before serving");
+        return Ok(());
+    }
     let server = web::Server::start(&db.url, options).await?;
     let snapshot = server.state.live.snapshot();
     tracing::info!(
@@ -812,10 +820,26 @@ async fn serve(
         "zoning snapshot loaded"
     );
     drop(snapshot);
-    let shutdown = shutdown_signal()?;
+    if *stopping.borrow() {
+        println!("stopped before serving");
+        return Ok(());
+    }
+    let shutdown = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
     println!("serving on http://{}", listener.local_addr()?);
     server.serve(listener, shutdown).await?;
     Ok(())
+}
+
+/// A bearer token: at least 16 visible ASCII characters (an empty one would lock every scrape
+/// out; a short one is guessed).
+fn parse_token(text: &str) -> Result<String, String> {
+    if text.len() >= 16 && text.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(text.to_string())
+    } else {
+        Err("a token of at least 16 visible characters (e.g. `openssl rand -hex 24`)".into())
+    }
 }
 
 /// A public URL: http or https, a plain host name, an optional path; no trailing slash.
@@ -906,6 +930,17 @@ async fn open(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url.as_deref(), &settings.data_dir).await?)
 }
 
+/// Becomes true on SIGTERM or SIGINT (the handlers are installed now).
+fn stop_requested() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    let signal = shutdown_signal()?;
+    let (tell, told) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = tell.send(true);
+    });
+    Ok(told)
+}
+
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the
 /// future is first polled: a signal that arrives as soon as the server says it serves is caught.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
@@ -940,8 +975,7 @@ fn config_check(file: Option<&Path>) -> anyhow::Result<()> {
     let file = file.ok_or_else(|| {
         anyhow::anyhow!("name the file: satupeta --config FILE config check (or SATUPETA_CONFIG)")
     })?;
-    let text =
-        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let text = config::file::read_text(file)?;
     let args = vec![
         "satupeta".into(),
         "--config".into(),

@@ -70,8 +70,10 @@ pub fn secrets_readable(path: &Path, text: &str) -> Option<Finding> {
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     let holds_secret = text.lines().any(|l| {
         let l = l.trim_start();
+        let key = l.trim_start_matches(['"', '\'']);
         !l.starts_with('#')
-            && (l.starts_with("metrics-token")
+            && (key.starts_with("metrics-token")
+                || l.contains("password=")
                 || (l.contains("://") && l.contains(':') && l.contains('@')))
     });
     (holds_secret && mode & 0o004 != 0).then(|| {
@@ -124,5 +126,15 @@ mod tests {
         ));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         assert_eq!(secrets_readable(&path, text), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        for text in [
+            "\"metrics-token\" = \"hunter2hunter2hunter2\"\n",
+            "database-url = \"postgres:///db?host=/run/postgresql&password=hunter2\"\n",
+        ] {
+            assert!(
+                matches!(secrets_readable(&path, text), Some(Finding::Warning(_))),
+                "{text}"
+            );
+        }
     }
 }

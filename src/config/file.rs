@@ -104,15 +104,37 @@ fn take_config_flag(args: Vec<OsString>) -> Result<(Option<PathBuf>, Vec<OsStrin
 
 /// Reads and parses the file.
 pub fn read(path: &Path) -> Result<toml::Table, FileError> {
-    let text = std::fs::read_to_string(path).map_err(|error| FileError::Read {
-        path: path.to_path_buf(),
-        error,
-    })?;
+    let text = read_text(path)?;
     text.parse::<toml::Table>()
         .map_err(|error| FileError::Toml {
             path: path.to_path_buf(),
             error: Box::new(error),
         })
+}
+
+/// Bytes a configuration file may have: a file larger (or `/dev/zero`) is refused unread.
+const MAX_BYTES: u64 = 1024 * 1024;
+
+/// The file's text, if it is at most [`MAX_BYTES`].
+pub fn read_text(path: &Path) -> Result<String, FileError> {
+    read_bounded(path).map_err(|error| FileError::Read {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_BYTES {
+        return Err(std::io::Error::other(
+            "larger than 1 MiB: not a configuration file",
+        ));
+    }
+    Ok(text)
 }
 
 /// The file's global settings as arguments, and its sections' (by command name), except those

@@ -29,7 +29,7 @@ const SERVICE_USER: &str = "postgres";
 /// (Not `/var/lib/satupeta`: that is the Debian package's data directory, its service user's.)
 const FALLBACK_ROOT: &str = "/var/lib/satupeta-clusters";
 
-/// Where earlier versions put those clusters; one found there is still used.
+/// Where earlier versions put those clusters; one found there is moved to [`FALLBACK_ROOT`].
 const OLD_FALLBACK_ROOT: &str = "/var/lib/satupeta";
 
 /// How an embedded cluster is run.
@@ -502,6 +502,25 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+/// Moves a stopped cluster (its directory and its secret) from `from` to `to`.
+fn move_cluster(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+    }
+    fs::rename(from, to).map_err(|e| io_error(from, e))?;
+    let secret = secret_path(from);
+    if secret.exists() {
+        fs::rename(&secret, secret_path(to)).map_err(|e| io_error(&secret, e))?;
+    }
+    let _ = fs::remove_file(from.with_extension("lock"));
+    tracing::info!(
+        "moved the embedded database from {} to {}",
+        from.display(),
+        to.display()
+    );
+    Ok(())
+}
+
 /// As root, refuses a cluster that belongs to a user other than the service user (the Debian
 /// package's, owned by `satupeta`): PostgreSQL would be run as the wrong user. Run as its owner.
 fn refuse_another_owner(dir: &Path) -> Result<()> {
@@ -608,11 +627,19 @@ fn cluster_dir(dir: &Path) -> Result<PathBuf> {
         return Ok(dir);
     };
     let name = hex::encode(&sha2::Sha256::digest(dir.display().to_string().as_bytes())[..8]);
+    let fallback = Path::new(FALLBACK_ROOT).join(&name);
     let old = Path::new(OLD_FALLBACK_ROOT).join(&name);
+    // A cluster an earlier version put under the Debian package's directory is moved out (once,
+    // while it is stopped), before the package makes that directory its service user's alone.
     let fallback = if old.join("PG_VERSION").exists() {
-        old
+        if fallback.exists() || old.join("postmaster.pid").exists() {
+            old
+        } else {
+            move_cluster(&old, &fallback)?;
+            fallback
+        }
     } else {
-        Path::new(FALLBACK_ROOT).join(name)
+        fallback
     };
     tracing::info!(
         "{unreachable}; using {} for the embedded database",

@@ -3,6 +3,7 @@
 
 pub mod backup;
 mod embedded;
+pub mod replicas;
 mod secret;
 pub mod url;
 
@@ -148,6 +149,17 @@ pub async fn connect_server(url: &str) -> Result<PgPool> {
         .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout())
         .connect_with(options)
         .await?)
+}
+
+/// Like [`connect_server`], connecting when first used (a read replica that is down when the
+/// server starts).
+pub fn connect_server_lazy(url: &str) -> Result<PgPool> {
+    let timeout = format!("{}s", crate::limits::LIMITS.statement_s);
+    let options = connect_options(url)?.options([("statement_timeout", timeout.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(SERVER_CONNECTIONS)
+        .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout())
+        .connect_lazy_with(options))
 }
 
 /// A pool of one connection beside `pool`, for readiness probes: they never queue behind the

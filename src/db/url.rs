@@ -34,11 +34,25 @@ pub fn split_password(url: &str) -> SplitUrl {
     }
 }
 
-/// `url` with its password, if any, replaced by `***`: safe to log or print.
+/// `url` with its password, if any, replaced by `***`: safe to log or print. Both places a
+/// PostgreSQL URL can carry one are covered: `user:password@` and the `password=` parameter.
 pub fn redact(url: &str) -> String {
-    match password_span(url) {
+    let url = match password_span(url) {
         Some((colon, at)) => format!("{}:***{}", &url[..colon], &url[at..]),
         None => url.to_string(),
+    };
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => url,
     }
 }
 
@@ -95,6 +109,18 @@ fn password_span(url: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_the_query_is_redacted_too() {
+        assert_eq!(
+            redact("postgres:///satupeta?host=/run/postgresql&password=hunter2&sslmode=disable"),
+            "postgres:///satupeta?host=/run/postgresql&password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres://u:pw@h/db?password=x"),
+            "postgres://u:***@h/db?password=***"
+        );
+    }
 
     #[test]
     fn the_password_is_split_out_and_decoded() {

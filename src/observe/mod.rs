@@ -34,6 +34,9 @@ pub const SNAPSHOT_BEHIND: &str = "satupeta_snapshot_replica_behind_total";
 pub const DB_CONNECTIONS: &str = "satupeta_db_connections";
 /// Whether the database answered the last scrape's question (1) or not (0).
 pub const DB_UP: &str = "satupeta_db_up";
+/// Whether each read replica answered its last probe (1) or not (0), by its place in
+/// `DATABASE_READ_URL`.
+pub const DB_REPLICA_UP: &str = "satupeta_db_replica_up";
 /// Resident memory of the process.
 pub const RESIDENT_BYTES: &str = "process_resident_memory_bytes";
 
@@ -103,12 +106,28 @@ pub async fn read_database_gauges(pool: &PgPool, wait: Duration) -> bool {
         }
         Err(_) => return false,
     };
+    let mut seen = std::collections::BTreeSet::new();
     for row in rows {
         let labels: Vec<(String, String)> = row.labels.0.into_iter().collect();
-        metrics::gauge!(row.metric, &labels).set(row.value);
+        metrics::gauge!(row.metric.clone(), &labels).set(row.value);
+        seen.insert((row.metric, labels));
     }
+    // A state with no row any more (the last submitted report verified) reads 0, not its last
+    // count.
+    let mut previous = DATABASE_SERIES.lock().unwrap_or_else(|e| e.into_inner());
+    for (metric, labels) in previous.difference(&seen) {
+        metrics::gauge!(metric.clone(), labels).set(0.0);
+    }
+    previous.extend(seen);
     true
 }
+
+/// A series: a metric's name and labels.
+type Series = (String, Vec<(String, String)>);
+
+/// Every series [`read_database_gauges`] has set, so that one whose rows are gone is set to 0.
+static DATABASE_SERIES: std::sync::Mutex<std::collections::BTreeSet<Series>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// Sets the gauges of a pool's connections.
 pub fn pool_gauges(name: &'static str, pool: &PgPool) {
@@ -198,8 +217,11 @@ pub enum LogFormat {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "satupeta=info,tower_http=warn,sqlx=warn".into());
+    // Colours only for a person at a terminal: not in a file, a pipe or the journal.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(terminal)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

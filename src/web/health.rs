@@ -41,6 +41,8 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         "change": snapshot.change_id,
         "tile_layers": state.tiles.layers().len(),
         "tile_cache_bytes": state.tiles.cached_bytes(),
+        // Reads fall back to the primary while a replica does not answer: the node stays ready.
+        "replicas": state.replicas.states(),
     });
     let status = if database {
         StatusCode::OK

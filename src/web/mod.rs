@@ -171,10 +171,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// Database pool of the requests (statement timeout, short acquire timeout).
     pub pool: PgPool,
-    /// Pools of the read replicas (none: reads go to `pool`), taken in turn.
-    read_pools: Vec<PgPool>,
-    /// The next read pool to take.
-    next_read: std::sync::atomic::AtomicUsize,
+    /// The read replicas (none: reads go to `pool`).
+    replicas: Arc<crate::db::replicas::ReadReplicas>,
     /// A pool of its own for `/readyz` and `/metrics`, so they never wait behind user requests.
     health: PgPool,
     /// The live snapshot of published plans and rules.
@@ -251,28 +249,32 @@ impl AppState {
     /// snapshot and the tiles.
     pub async fn connect(database_url: &str, options: &Options) -> Result<Self, StartError> {
         let pool = crate::db::connect_server(database_url).await?;
-        let mut read_pools = Vec::new();
-        for url in &options.replicas.0 {
-            read_pools.push(crate::db::connect_server(url).await?);
-        }
-        Self::load_with_replicas(pool, read_pools, options).await
+        let replicas = crate::db::replicas::ReadReplicas::connect(&options.replicas.0)?;
+        Self::load_with_replicas(pool, replicas, options).await
     }
 
     /// Loads the snapshot and the tiles over `pool`.
     pub async fn load(pool: PgPool, options: &Options) -> Result<Self, StartError> {
-        Self::load_with_replicas(pool, Vec::new(), options).await
+        Self::load_with_replicas(pool, Default::default(), options).await
     }
 
-    /// Loads the snapshot, the catalog and the tiles from the first read replica (or the primary
-    /// `pool`); writes go to `pool`.
+    /// Loads the snapshot, the catalog and the tiles from the first read replica that answers (or
+    /// the primary `pool`); writes go to `pool`.
     async fn load_with_replicas(
         pool: PgPool,
-        read_pools: Vec<PgPool>,
+        replicas: crate::db::replicas::ReadReplicas,
         options: &Options,
     ) -> Result<Self, StartError> {
         crate::observe::metrics();
-        let loader = read_pools.first().unwrap_or(&pool).clone();
-        let live = Arc::new(Live::load(loader.clone()).await?);
+        replicas.probe().await;
+        let loader = replicas.first_up().unwrap_or(&pool).clone();
+        let live = Live::load(loader.clone()).await?;
+        // The snapshot falls back to the primary when its replica stops answering.
+        let live = Arc::new(if replicas.is_empty() {
+            live
+        } else {
+            live.with_fallback(pool.clone())
+        });
         let tiles = TileService::load(
             loader.clone(),
             live.snapshot(),
@@ -293,8 +295,7 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             health,
             pool,
-            read_pools,
-            next_read: std::sync::atomic::AtomicUsize::new(0),
+            replicas: Arc::new(replicas),
             metrics_token: options.metrics_token.clone(),
             database_gauges: tokio::sync::Mutex::new(None),
             live,
@@ -332,13 +333,7 @@ impl AppState {
     /// The pool a read that may lag the primary by a moment goes to: the read replicas in turn,
     /// or the primary when there are none.
     pub fn reader(&self) -> &PgPool {
-        if self.read_pools.is_empty() {
-            return &self.pool;
-        }
-        let n = self
-            .next_read
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        &self.read_pools[n % self.read_pools.len()]
+        self.replicas.pick().unwrap_or(&self.pool)
     }
 
     /// The base of the links a certificate signs (its verification URL): `--public-url`, else
@@ -564,6 +559,9 @@ impl Server {
     pub fn with_state(state: AppState, options: &Options) -> Self {
         let watcher = state.watch(options.poll);
         let mut helpers = vec![state.sweep_rate_limits(), crate::observe::spawn_upkeep()];
+        if !state.replicas.is_empty() {
+            helpers.push(state.replicas.clone().watch(Duration::from_secs(2)));
+        }
         match options.mail.as_ref().map(crate::reports::mail::Mailer::new) {
             Some(Ok(mailer)) => helpers.push(crate::reports::mail::spawn(
                 state.pool.clone(),

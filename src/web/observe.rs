@@ -44,7 +44,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("(none)", MatchedPath::as_str)
         .to_string();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let span =
         tracing::info_span!("request", request_id = %id.to_str().unwrap_or(""), %method, %route);
     let started = Instant::now();
@@ -57,8 +57,8 @@ pub async fn observe(request: Request, next: Next) -> Response {
     in_flight.decrement(1.0);
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status();
-    metrics::counter!(observe::HTTP_REQUESTS, "route" => route.clone(), "method" => method.to_string(), "status" => status.as_str().to_string()).increment(1);
-    metrics::histogram!(observe::HTTP_DURATION, "route" => route, "method" => method.to_string())
+    metrics::counter!(observe::HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status.as_str().to_string()).increment(1);
+    metrics::histogram!(observe::HTTP_DURATION, "route" => route, "method" => method)
         .record(seconds);
     span.in_scope(|| {
         // A 503 says "come back soon" (the database restarting, a queue full): its cause is
@@ -77,6 +77,22 @@ pub async fn observe(request: Request, next: Next) -> Response {
     });
     response.headers_mut().insert(REQUEST_ID, id);
     response
+}
+
+/// The method as a label: the standard ones by name, any other (a client can send any token) as
+/// `other`, so that made-up methods cannot multiply the label sets.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The client's request id when it is 1 to 64 letters, digits, `-`, `_` or `.` (a proxy's id, so
@@ -139,8 +155,16 @@ fn allowed(token: Option<&str>, peer: SocketAddr, headers: &HeaderMap) -> Result
             "the metrics need the bearer token set with --metrics-token",
         )),
         (None, _) => {
-            let proxied =
-                headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
+            // Any header a proxy adds: a local proxy would otherwise pass the world's scrapes.
+            let proxied = [
+                "x-forwarded-for",
+                "forwarded",
+                "x-real-ip",
+                "via",
+                "x-forwarded-host",
+            ]
+            .iter()
+            .any(|h| headers.contains_key(*h));
             if peer.ip().is_loopback() && !proxied {
                 Ok(())
             } else {
@@ -162,8 +186,15 @@ impl AppState {
     /// (at most every few seconds) the database's.
     pub(crate) async fn observe_now(&self) {
         observe::pool_gauges("primary", &self.pool);
-        if let Some(read) = self.read_pools.first() {
+        if let Some(read) = self.replicas.pools().next() {
             observe::pool_gauges("replica", read);
+        }
+        for (i, up) in self.replicas.states().into_iter().enumerate() {
+            metrics::gauge!(observe::DB_REPLICA_UP, "replica" => i.to_string()).set(if up {
+                1.0
+            } else {
+                0.0
+            });
         }
         observe::memory_gauge();
         metrics::gauge!(observe::TILE_CACHE_BYTES).set(self.tiles.cached_bytes() as f64);
@@ -199,6 +230,14 @@ mod tests {
     }
 
     #[test]
+    fn made_up_methods_share_one_label() {
+        let made_up = axum::http::Method::from_bytes(b"XWOLBLOMTFC").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&axum::http::Method::GET), "GET");
+        assert_eq!(method_label(&axum::http::Method::TRACE), "other");
+    }
+
+    #[test]
     fn metrics_need_the_token_or_a_direct_local_scrape() {
         let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let remote: SocketAddr = "10.0.0.9:5000".parse().unwrap();
@@ -208,6 +247,9 @@ mod tests {
         let mut proxied = HeaderMap::new();
         proxied.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.9"));
         assert_eq!(allowed(None, local, &proxied).unwrap_err().status(), 403);
+        let mut real_ip = HeaderMap::new();
+        real_ip.insert("x-real-ip", HeaderValue::from_static("1.2.3.4"));
+        assert_eq!(allowed(None, local, &real_ip).unwrap_err().status(), 403);
         let mut bearer = HeaderMap::new();
         bearer.insert(
             header::AUTHORIZATION,

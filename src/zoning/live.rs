@@ -55,6 +55,8 @@ impl Snapshot {
 pub struct Live {
     current: ArcSwap<Snapshot>,
     pool: PgPool,
+    /// Where a refresh reads when `pool` (a read replica) fails: the primary.
+    fallback: Option<PgPool>,
     /// Serialises reloads, so that two never read the database at once.
     reloading: tokio::sync::Mutex<()>,
     /// Rule books of versions not in force (asked for by date or id): rule sets never change, so
@@ -71,9 +73,17 @@ impl Live {
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot),
             pool,
+            fallback: None,
             reloading: tokio::sync::Mutex::new(()),
             older_books: moka::sync::Cache::new(32),
         })
+    }
+
+    /// Refreshes from `fallback` (the primary) when the pool it was loaded from (a read
+    /// replica) fails.
+    pub fn with_fallback(mut self, fallback: PgPool) -> Self {
+        self.fallback = Some(fallback);
+        self
     }
 
     /// The current snapshot.
@@ -141,7 +151,18 @@ impl Live {
     /// returns whether it did. Plan versions already held are kept, not read again.
     pub async fn refresh(&self) -> Result<bool> {
         let _one_at_a_time = self.reloading.lock().await;
-        let clock = read_clock(&self.pool).await?;
+        match (self.refresh_from(&self.pool).await, &self.fallback) {
+            (Err(e), Some(fallback)) => {
+                tracing::debug!("refreshing from the replica failed ({e}): from the primary");
+                self.refresh_from(fallback).await
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// [`Live::refresh`] from `pool` (the caller holds the reload lock).
+    async fn refresh_from(&self, pool: &PgPool) -> Result<bool> {
+        let clock = read_clock(pool).await?;
         let current = self.current.load_full();
         if clock.change == current.db_change && clock.today == current.today {
             return Ok(false);
@@ -159,7 +180,7 @@ impl Live {
             return Ok(false);
         }
         let started = Instant::now();
-        let snapshot = load_snapshot(&self.pool, &current.index).await?;
+        let snapshot = load_snapshot(pool, &current.index).await?;
         if snapshot.db_change < current.db_change {
             metrics::counter!(crate::observe::SNAPSHOT_BEHIND).increment(1);
             return Ok(false);

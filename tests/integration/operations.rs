@@ -411,6 +411,7 @@ async fn two_servers_read_a_streaming_replica_and_serve_a_publication_within_sec
             .await
             .unwrap()
             .expect("start the replica");
+    let replica = Arc::new(replica);
     let replica_url = replica.url("satupeta");
     let replica_pool = db::connect(&replica_url).await.unwrap();
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
@@ -464,6 +465,32 @@ async fn two_servers_read_a_streaming_replica_and_serve_a_publication_within_sec
         let took = wait_for_version(base, version, Duration::from_secs(10)).await;
         eprintln!("{base} served version {version} {took:?} after the replica resumed");
     }
+    // The replica stops: the servers stay ready, read from the primary, and say so.
+    replica_pool.close().await;
+    tokio::task::spawn_blocking({
+        let replica = replica.clone();
+        move || replica.stop()
+    })
+    .await
+    .unwrap()
+    .expect("stop the replica");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for base in [&base_one, &base_two] {
+        let (status, _, ready) = ask(reqwest::Client::new().get(format!("{base}/readyz"))).await;
+        let replicas = ready["replicas"].clone();
+        assert_eq!(
+            (status, replicas),
+            (200, serde_json::json!([false])),
+            "{ready}"
+        );
+        let plans = reqwest::Client::new().get(format!("{base}/api/v1/plans"));
+        let (status, _, body) = ask(plans).await;
+        assert_eq!(status, 200, "reads do not fall back to the primary: {body}");
+    }
+    let version = i64::from(publish_version(&pool).await);
+    for base in [&base_one, &base_two] {
+        wait_for_version(base, version, Duration::from_secs(10)).await;
+    }
     // A write goes to the primary (the replica refuses writes): a report is filed.
     let (status, _, body) = ask(reqwest::Client::new()
         .post(format!("{base_one}/api/v1/reports"))
@@ -473,8 +500,6 @@ async fn two_servers_read_a_streaming_replica_and_serve_a_publication_within_sec
     for child in [&mut one, &mut two] {
         assert!(terminate(child).success());
     }
-    replica_pool.close().await;
-    drop(replica);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -710,6 +735,44 @@ async fn metrics_request_ids_and_json_logs_show_what_the_server_does() {
     );
     expect("satupeta_operation_last_seconds", &["kind=\"import\""]);
     expect("process_resident_memory_bytes", &[]);
+    // A state that empties reads 0 (the database's gauges are read at most every 5 s).
+    sqlx::query("UPDATE report SET status = 'verified'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let again = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reports = samples(&again, "satupeta_reports").join("\n");
+    assert!(
+        reports.contains("status=\"submitted\"} 0") && reports.contains("status=\"verified\"} 1"),
+        "{reports}"
+    );
+    // Made-up methods share one label.
+    for method in ["XWOLBLOMTFC", "QQQQ"] {
+        let made_up = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        client
+            .request(made_up, format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let again = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains("XWOLBLOMTFC"));
+    assert!(again.contains("method=\"other\""));
     let proxied = client
         .get(format!("{base}/metrics"))
         .header("x-forwarded-for", "203.0.113.9")
@@ -848,4 +911,36 @@ fn a_configuration_file_is_read_checked_and_documented() {
     ] {
         assert!(shipped.contains(env), "{env} is not documented");
     }
+}
+
+#[test]
+fn sigterm_while_the_database_starts_stops_it_once_started() {
+    let data_dir = scratch_dir().join("early");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_satupeta"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = data_dir.join("postgres/postmaster.pid");
+    let started = Instant::now();
+    while !pid_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the cluster did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!pid_file.exists(), "the embedded cluster was left running");
 }

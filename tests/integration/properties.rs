@@ -66,7 +66,25 @@ fn predicate() -> impl Strategy<Value = String> {
         ],
     )
         .prop_map(|(op, [a, b, c, d])| format!("{op}(geometry, BBOX({a}, {b}, {c}, {d}))"));
-    prop_oneof![4 => comparison, 1 => between, 1 => list, 1 => null, 1 => spatial]
+    prop_oneof![6 => typed(), 3 => comparison, 1 => between, 1 => list, 1 => null, 1 => spatial]
+}
+
+/// A predicate of the right type for its field, as clients mostly send (so that nested filters
+/// are accepted often enough for PostGIS to run them).
+fn typed() -> impl Strategy<Value = String> {
+    let ops = prop_oneof![
+        Just("="),
+        Just("<>"),
+        Just("<"),
+        Just("<="),
+        Just(">"),
+        Just(">=")
+    ];
+    prop_oneof![
+        (ops, -1000i64..1000).prop_map(|(op, n)| format!("kapasitas {op} {n}")),
+        "[a-z' ]{0,12}".prop_map(|s| format!("kategori = '{}'", s.replace('\'', "''"))),
+        "[A-Za-z0-9%_ ]{0,12}".prop_map(|s| format!("nama LIKE '{s}'")),
+    ]
 }
 
 /// Whole filters: predicates joined by AND, OR and NOT, nested; or arbitrary text.
@@ -110,11 +128,14 @@ fn generated_filters_are_answered_with_features_or_a_named_400_never_a_server_er
         (client.base.clone(), db)
     });
     let http = reqwest::Client::new();
-    let mut runner = TestRunner::new(Config {
+    // The same filters every run (a fixed seed): a failure is reproduced by running it again.
+    let config = Config {
         cases: 300,
         failure_persistence: None,
         ..Config::default()
-    });
+    };
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = TestRunner::new_with_rng(config, rng);
     let accepted = std::sync::atomic::AtomicUsize::new(0);
     let result = runner.run(&filter(), |text| {
         let url = reqwest::Url::parse_with_params(
@@ -164,5 +185,6 @@ fn generated_filters_are_answered_with_features_or_a_named_400_never_a_server_er
     }
     // Both paths were exercised: some filters accepted, run by PostGIS, others refused.
     let accepted = accepted.into_inner();
-    assert!((20..280).contains(&accepted), "{accepted} of 300 accepted");
+    assert!((30..280).contains(&accepted), "{accepted} of 300 accepted");
+    eprintln!("{accepted} of 300 generated filters accepted and run by PostGIS");
 }
