@@ -168,15 +168,9 @@ impl EmbeddedCluster {
         let target_str = target.display().to_string();
         let port = self.port.to_string();
         let exe = self.bin_dir.join("pg_basebackup");
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", SERVICE_USER, "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
         // The password goes through the environment, not the command line.
-        let output = command
+        let output = self
+            .command("pg_basebackup")
             .args(["-D", &target_str, "-R", "-X", "stream", "-c", "fast"])
             .args(["-h", "127.0.0.1", "-p", &port, "-U", SERVICE_USER])
             .env("PGPASSWORD", self.secret.expose())
@@ -418,16 +412,23 @@ impl EmbeddedCluster {
         }
     }
 
-    fn run(&self, program: &str, args: &[&str], purpose: &str) -> Result<()> {
+    /// `program` of the PostgreSQL installation, run as the service user when this process is
+    /// root.
+    fn command(&self, program: &str) -> Command {
         let exe = self.bin_dir.join(program);
-        let mut command = if is_root() {
+        if is_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", SERVICE_USER, "--"]).arg(&exe);
             c
         } else {
             Command::new(&exe)
-        };
-        let output = command
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str], purpose: &str) -> Result<()> {
+        let exe = self.bin_dir.join(program);
+        let output = self
+            .command(program)
             .args(args)
             .stdin(Stdio::null())
             .output()
