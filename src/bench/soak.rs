@@ -425,6 +425,7 @@ fn print_report(
     for line in metrics.lines().filter(|l| {
         !l.starts_with('#')
             && (l.starts_with("satupeta_tile_requests_total")
+                || l.starts_with("satupeta_tile_cache_bytes")
                 || l.starts_with("satupeta_snapshot_")
                 || l.starts_with("satupeta_db_")
                 || l.starts_with("satupeta_reports")

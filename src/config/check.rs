@@ -68,20 +68,27 @@ pub fn database_url(name: &str, url: &str) -> Option<Finding> {
 /// A warning when the configuration file holds a password or token and other users can read it.
 pub fn secrets_readable(path: &Path, text: &str) -> Option<Finding> {
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
-    let holds_secret = text.lines().any(|l| {
-        let l = l.trim_start();
-        let key = l.trim_start_matches(['"', '\'']);
-        !l.starts_with('#')
-            && (key.starts_with("metrics-token")
-                || l.contains("password=")
-                || (l.contains("://") && l.contains(':') && l.contains('@')))
-    });
+    // Read as TOML, so that every way of writing a key (dotted, inline, escaped) is the same key.
+    let table: toml::Table = text.parse().ok()?;
+    let holds_secret = holds_secret(&toml::Value::Table(table));
     (holds_secret && mode & 0o004 != 0).then(|| {
         Finding::Warning(format!(
             "{} holds a password or token and every user of this machine can read it (chmod 640)",
             path.display()
         ))
     })
+}
+
+/// Whether a value holds a token or a URL with a password, at any depth.
+fn holds_secret(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Table(table) => table
+            .iter()
+            .any(|(k, v)| k == "metrics-token" || holds_secret(v)),
+        toml::Value::Array(items) => items.iter().any(holds_secret),
+        toml::Value::String(s) => s.contains("://") && crate::db::url::redact(s) != *s,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +137,10 @@ mod tests {
         for text in [
             "\"metrics-token\" = \"hunter2hunter2hunter2\"\n",
             "database-url = \"postgres:///db?host=/run/postgresql&password=hunter2\"\n",
+            "serve.metrics-token = \"hunter2hunter2hunter2\"\n",
+            "serve = { metrics-token = \"hunter2hunter2hunter2\" }\n",
+            "\"metrics\\u002dtoken\" = \"hunter2hunter2hunter2\"\n",
+            "database-read-url = [\"postgres://h/db?pass%77ord=x\"]\n",
         ] {
             assert!(
                 matches!(secrets_readable(&path, text), Some(Finding::Warning(_))),

@@ -1,9 +1,12 @@
-//! Read replicas (`DATABASE_READ_URL`): a pool over each, probed every few seconds. Reads go to
-//! the replicas that answered their last probe, in turn, and to the primary when none did, so a
-//! replica going down costs reads no more than one probe interval.
+//! Read replicas (`DATABASE_READ_URL`): a pool over each, probed every few seconds for whether it
+//! answers and how far it is behind the primary. Reads go to the replicas that answered their last
+//! probe and have not been behind the primary for longer than [`LAG_LIMIT`], in turn, and to the
+//! primary when none qualifies: a replica that stops, or stops replaying, costs reads no more than
+//! a probe interval (or the lag limit).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
@@ -11,6 +14,26 @@ use super::Result;
 
 /// How long a probe waits for a replica.
 const PROBE_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a replica may stay behind the primary's newest change before reads leave it.
+pub const LAG_LIMIT: Duration = Duration::from_secs(10);
+
+/// What a probe found.
+#[derive(Debug, Clone, PartialEq)]
+enum Probed {
+    Up,
+    Down(String),
+    Behind(i64),
+}
+
+/// What the probes remember of a replica.
+#[derive(Debug, Default)]
+struct Memory {
+    /// When it was first seen behind the primary, in the current stretch.
+    behind_since: Option<Instant>,
+    /// The last finding (none before the first probe).
+    last: Option<Probed>,
+}
 
 /// One replica.
 struct Replica {
@@ -20,6 +43,7 @@ struct Replica {
     /// A pool of one connection for the probes, so they never wait behind reads.
     probe: PgPool,
     up: AtomicBool,
+    memory: Mutex<Memory>,
 }
 
 /// The read replicas of a server.
@@ -42,6 +66,7 @@ impl ReadReplicas {
                     probe: super::health_pool(&pool),
                     pool,
                     up: AtomicBool::new(false),
+                    memory: Mutex::default(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -56,31 +81,62 @@ impl ReadReplicas {
         self.replicas.is_empty()
     }
 
-    /// Asks every replica `SELECT 1` and records which answered; a change is logged with the
-    /// replica's URL (without its password).
-    pub async fn probe(&self) {
-        for replica in &self.replicas {
-            let asked = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&replica.probe);
-            let up = matches!(tokio::time::timeout(PROBE_WAIT, asked).await, Ok(Ok(1)));
-            let was = replica.up.swap(up, Ordering::Relaxed);
-            match (was, up) {
-                (true, false) => tracing::warn!(
-                    "the read replica {} does not answer: reads go to the primary",
-                    replica.shown
-                ),
-                (false, true) => tracing::info!("the read replica {} answers", replica.shown),
-                _ => {}
+    /// Asks every replica (and the primary) for its newest change, and records which replicas
+    /// may be read. A change of state is logged with the replica's URL (without its password)
+    /// and why; a replica that never answered is logged at the first probe.
+    pub async fn probe(&self, primary: &PgPool) {
+        let newest = tokio::time::timeout(PROBE_WAIT, super::latest_change(primary))
+            .await
+            .ok()
+            .and_then(|asked| asked.ok());
+        for (i, replica) in self.replicas.iter().enumerate() {
+            let asked = tokio::time::timeout(PROBE_WAIT, super::latest_change(&replica.probe));
+            let change = match asked.await {
+                Ok(Ok(change)) => Ok(change),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", PROBE_WAIT.as_secs())),
+            };
+            let behind = match (&change, newest) {
+                (Ok(change), Some(newest)) => (newest - change).max(0),
+                _ => 0,
+            };
+            metrics::gauge!(crate::observe::DB_REPLICA_BEHIND, "replica" => i.to_string())
+                .set(behind as f64);
+            let mut memory = replica.memory.lock().unwrap_or_else(|e| e.into_inner());
+            let found = match change {
+                Err(reason) => Probed::Down(reason),
+                Ok(_) if behind > 0 => {
+                    let since = *memory.behind_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= LAG_LIMIT {
+                        Probed::Behind(behind)
+                    } else {
+                        Probed::Up
+                    }
+                }
+                Ok(_) => {
+                    memory.behind_since = None;
+                    Probed::Up
+                }
+            };
+            replica.up.store(found == Probed::Up, Ordering::Relaxed);
+            if memory.last.as_ref() != Some(&found) {
+                log_change(&replica.shown, memory.last.as_ref(), &found);
+                memory.last = Some(found);
             }
         }
     }
 
     /// Probes the replicas every `every`, until the task is aborted.
-    pub fn watch(self: std::sync::Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn watch(
+        self: std::sync::Arc<Self>,
+        primary: PgPool,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                self.probe().await;
+                self.probe(&primary).await;
             }
         })
     }
@@ -114,5 +170,24 @@ impl ReadReplicas {
     /// The pools of the replicas.
     pub fn pools(&self) -> impl Iterator<Item = &PgPool> {
         self.replicas.iter().map(|r| &r.pool)
+    }
+}
+
+/// Logs what a probe found of a replica, when it differs from the last finding.
+fn log_change(shown: &str, last: Option<&Probed>, found: &Probed) {
+    match found {
+        Probed::Down(reason) => {
+            tracing::warn!(
+                "the read replica {shown} does not answer ({reason}): reads go to the primary"
+            )
+        }
+        Probed::Behind(changes) => tracing::warn!(
+            "the read replica {shown} has been {changes} change(s) behind the primary for over {} s: reads go to the primary",
+            LAG_LIMIT.as_secs()
+        ),
+        Probed::Up if last.is_some() => {
+            tracing::info!("the read replica {shown} answers and is current")
+        }
+        Probed::Up => {}
     }
 }

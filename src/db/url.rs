@@ -46,7 +46,10 @@ pub fn redact(url: &str) -> String {
             let params: Vec<String> = query
                 .split('&')
                 .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    // Any key that says password once decoded (`pass%77ord`, `sslpassword`).
+                    Some((k, _)) if percent_decode(k).to_ascii_lowercase().contains("password") => {
+                        format!("{k}=***")
+                    }
                     _ => p.to_string(),
                 })
                 .collect();
@@ -119,6 +122,14 @@ mod tests {
         assert_eq!(
             redact("postgres://u:pw@h/db?password=x"),
             "postgres://u:***@h/db?password=***"
+        );
+        assert_eq!(
+            redact("postgres://h/db?pass%77ord=s3cret"),
+            "postgres://h/db?pass%77ord=***"
+        );
+        assert_eq!(
+            redact("postgres://h/db?sslpassword=k&x=1"),
+            "postgres://h/db?sslpassword=***&x=1"
         );
     }
 

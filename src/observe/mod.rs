@@ -37,6 +37,8 @@ pub const DB_UP: &str = "satupeta_db_up";
 /// Whether each read replica answered its last probe (1) or not (0), by its place in
 /// `DATABASE_READ_URL`.
 pub const DB_REPLICA_UP: &str = "satupeta_db_replica_up";
+/// Changes a read replica is behind the primary, at its last probe.
+pub const DB_REPLICA_BEHIND: &str = "satupeta_db_replica_behind_changes";
 /// Resident memory of the process.
 pub const RESIDENT_BYTES: &str = "process_resident_memory_bytes";
 
@@ -216,7 +218,10 @@ pub enum LogFormat {
 /// crates' warnings).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "satupeta=info,tower_http=warn,sqlx=warn".into());
+        // sqlx's URL parser logs the values of parameters it ignores (`sslpassword=...`).
+        .unwrap_or_else(|_| {
+            "satupeta=info,tower_http=warn,sqlx=warn,sqlx_postgres::options=error".into()
+        });
     // Colours only for a person at a terminal: not in a file, a pipe or the journal.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

@@ -266,14 +266,15 @@ impl AppState {
         options: &Options,
     ) -> Result<Self, StartError> {
         crate::observe::metrics();
-        replicas.probe().await;
+        replicas.probe(&pool).await;
         let loader = replicas.first_up().unwrap_or(&pool).clone();
         let live = Live::load(loader.clone()).await?;
         // The snapshot falls back to the primary when its replica stops answering.
+        let replicas = Arc::new(replicas);
         let live = Arc::new(if replicas.is_empty() {
             live
         } else {
-            live.with_fallback(pool.clone())
+            live.with_replicas(replicas.clone(), pool.clone())
         });
         let tiles = TileService::load(
             loader.clone(),
@@ -295,7 +296,7 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             health,
             pool,
-            replicas: Arc::new(replicas),
+            replicas,
             metrics_token: options.metrics_token.clone(),
             database_gauges: tokio::sync::Mutex::new(None),
             live,
@@ -560,7 +561,13 @@ impl Server {
         let watcher = state.watch(options.poll);
         let mut helpers = vec![state.sweep_rate_limits(), crate::observe::spawn_upkeep()];
         if !state.replicas.is_empty() {
-            helpers.push(state.replicas.clone().watch(Duration::from_secs(2)));
+            let primary = state.pool.clone();
+            helpers.push(
+                state
+                    .replicas
+                    .clone()
+                    .watch(primary, Duration::from_secs(2)),
+            );
         }
         match options.mail.as_ref().map(crate::reports::mail::Mailer::new) {
             Some(Ok(mailer)) => helpers.push(crate::reports::mail::spawn(

@@ -55,8 +55,9 @@ impl Snapshot {
 pub struct Live {
     current: ArcSwap<Snapshot>,
     pool: PgPool,
-    /// Where a refresh reads when `pool` (a read replica) fails: the primary.
-    fallback: Option<PgPool>,
+    /// The read replicas a refresh reads from (the first that may be read) and the primary,
+    /// read when none may be, or when the replica fails.
+    replicas: Option<(Arc<crate::db::replicas::ReadReplicas>, PgPool)>,
     /// Serialises reloads, so that two never read the database at once.
     reloading: tokio::sync::Mutex<()>,
     /// Rule books of versions not in force (asked for by date or id): rule sets never change, so
@@ -73,16 +74,20 @@ impl Live {
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot),
             pool,
-            fallback: None,
+            replicas: None,
             reloading: tokio::sync::Mutex::new(()),
             older_books: moka::sync::Cache::new(32),
         })
     }
 
-    /// Refreshes from `fallback` (the primary) when the pool it was loaded from (a read
-    /// replica) fails.
-    pub fn with_fallback(mut self, fallback: PgPool) -> Self {
-        self.fallback = Some(fallback);
+    /// Refreshes from the first of `replicas` that may be read, or from `primary`; from
+    /// `primary` also when the replica fails.
+    pub fn with_replicas(
+        mut self,
+        replicas: Arc<crate::db::replicas::ReadReplicas>,
+        primary: PgPool,
+    ) -> Self {
+        self.replicas = Some((replicas, primary));
         self
     }
 
@@ -151,12 +156,18 @@ impl Live {
     /// returns whether it did. Plan versions already held are kept, not read again.
     pub async fn refresh(&self) -> Result<bool> {
         let _one_at_a_time = self.reloading.lock().await;
-        match (self.refresh_from(&self.pool).await, &self.fallback) {
-            (Err(e), Some(fallback)) => {
-                tracing::debug!("refreshing from the replica failed ({e}): from the primary");
-                self.refresh_from(fallback).await
-            }
-            (result, _) => result,
+        let Some((replicas, primary)) = &self.replicas else {
+            return self.refresh_from(&self.pool).await;
+        };
+        match replicas.first_up() {
+            Some(replica) => match self.refresh_from(replica).await {
+                Err(e) => {
+                    tracing::debug!("refreshing from the replica failed ({e}): from the primary");
+                    self.refresh_from(primary).await
+                }
+                done => done,
+            },
+            None => self.refresh_from(primary).await,
         }
     }
 

@@ -456,14 +456,29 @@ async fn two_servers_read_a_streaming_replica_and_serve_a_publication_within_sec
             "{base} served what the replica has not"
         );
     }
-    // Replay resumed: both serve the new version within seconds.
+    // Behind for longer than the lag limit, the replica is left: both serve the new version from
+    // the primary, and say the replica may not be read.
+    for base in [&base_one, &base_two] {
+        let took = wait_for_version(base, version, Duration::from_secs(20)).await;
+        eprintln!("{base} served version {version} {took:?} later, from the primary");
+        let (_, _, ready) = ask(reqwest::Client::new().get(format!("{base}/readyz"))).await;
+        assert_eq!(ready["replicas"], serde_json::json!([false]), "{ready}");
+    }
+    // Replay resumed: the replica is read again within seconds.
     sqlx::query("SELECT pg_wal_replay_resume()")
         .execute(&replica_pool)
         .await
         .unwrap();
     for base in [&base_one, &base_two] {
-        let took = wait_for_version(base, version, Duration::from_secs(10)).await;
-        eprintln!("{base} served version {version} {took:?} after the replica resumed");
+        let started = Instant::now();
+        loop {
+            let (_, _, ready) = ask(reqwest::Client::new().get(format!("{base}/readyz"))).await;
+            if ready["replicas"] == serde_json::json!([true]) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "{ready}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
     // The replica stops: the servers stay ready, read from the primary, and say so.
     replica_pool.close().await;
