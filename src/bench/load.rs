@@ -110,32 +110,44 @@ pub fn wrk(options: &BenchOptions, script: &Path, base_url: &str) -> anyhow::Res
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let field = |prefix: &str, nth: usize| -> Option<String> {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(nth))
-            .map(str::to_string)
-    };
+    parse_wrk(&text)
+}
+
+/// The field `nth` (by whitespace) of the line of wrk's report that starts with `prefix`.
+fn wrk_field(text: &str, prefix: &str, nth: usize) -> Option<String> {
+    text.lines()
+        .find(|l| l.trim_start().starts_with(prefix))
+        .and_then(|l| l.split_whitespace().nth(nth))
+        .map(str::to_string)
+}
+
+/// Requests that got no answer (connect, read, write errors and timeouts:
+/// `Socket errors: connect 0, read 0, write 0, timeout 12`).
+pub(super) fn socket_errors(text: &str) -> u64 {
+    text.lines()
+        .find(|l| l.trim_start().starts_with("Socket errors:"))
+        .map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// What wrk's report (`--latency`) says.
+pub(super) fn parse_wrk(text: &str) -> anyhow::Result<WrkResult> {
+    let field = |prefix: &str, nth: usize| wrk_field(text, prefix, nth);
     Ok(WrkResult {
         rate: field("Requests/sec:", 1)
             .and_then(|r| r.parse().ok())
             .context("wrk printed no rate")?,
         p50: field("50%", 1).unwrap_or_default(),
         p99: field("99%", 1).unwrap_or_default(),
-        // Answers other than 2xx/3xx, and requests that got none (connect, read, write errors and
-        // timeouts: `Socket errors: connect 0, read 0, write 0, timeout 12`).
+        // Answers other than 2xx/3xx, and requests that got none.
         errors: field("Non-2xx", 4)
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
-            + text
-                .lines()
-                .find(|l| l.trim_start().starts_with("Socket errors:"))
-                .map(|l| {
-                    l.split(|c: char| !c.is_ascii_digit())
-                        .filter_map(|n| n.parse::<u64>().ok())
-                        .sum::<u64>()
-                })
-                .unwrap_or(0),
+            + socket_errors(text),
     })
 }
 
@@ -208,4 +220,22 @@ pub fn pgbench(options: &BenchOptions, url: &str, points: PostgisPoints) -> anyh
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|t| t.parse().ok())
         .context("pgbench printed no tps")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrk_report_is_read_with_its_failures() {
+        let report = "Running 10s test @ http://127.0.0.1:1\n  Latency Distribution\n     50%  436.00us\n     99%    3.59ms\n  65587 requests in 10.00s\n  Non-2xx or 3xx responses: 12\n  Socket errors: connect 0, read 2, write 0, timeout 3\nRequests/sec:  10930.25\nCOUNTED 65570 5 12\n";
+        let result = parse_wrk(report).unwrap();
+        assert_eq!(
+            (result.p50.as_str(), result.p99.as_str()),
+            ("436.00us", "3.59ms")
+        );
+        assert!((result.rate - 10930.25).abs() < 1e-9);
+        assert_eq!((socket_errors(report), result.errors), (5, 17));
+        assert!(parse_wrk("wrk: connection refused").is_err());
+    }
 }

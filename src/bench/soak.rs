@@ -49,16 +49,15 @@ const KINDS: [Kind; 4] = [
 ];
 
 /// What one kind's wrk counted.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counted {
     requests: u64,
     ok: u64,
     unavailable: u64,
     unexpected: u64,
     socket_errors: u64,
-    rate: f64,
-    p50: String,
-    p99: String,
+    /// The rate and latencies.
+    wrk: super::load::WrkResult,
 }
 
 /// Runs the soak for `minutes`; restarts the database in the middle when it is `cluster`.
@@ -267,42 +266,24 @@ fn start_wrk(kind: &Kind, script: &Path, url: &str, duration: Duration) -> anyho
 fn finish_wrk(child: Child) -> anyhow::Result<Counted> {
     let output = child.wait_with_output()?;
     let text = String::from_utf8_lossy(&output.stdout).to_string();
-    let field = |prefix: &str, nth: usize| -> Option<String> {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(nth))
-            .map(str::to_string)
-    };
-    let counts: Vec<u64> = field("COUNTED", 0)
-        .and_then(|_| text.lines().find(|l| l.starts_with("COUNTED")))
+    // The script's own line: answers that succeeded, 503s with Retry-After, the rest.
+    let counts: Vec<u64> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("COUNTED "))
         .map(|l| {
             l.split_whitespace()
-                .skip(1)
                 .filter_map(|n| n.parse().ok())
                 .collect()
         })
         .unwrap_or_default();
-    let socket_errors = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("Socket errors:"))
-        .map(|l| {
-            l.split(|c: char| !c.is_ascii_digit())
-                .filter_map(|n| n.parse::<u64>().ok())
-                .sum()
-        })
-        .unwrap_or(0);
     anyhow::ensure!(counts.len() == 3, "wrk printed no counts: {text}");
     Ok(Counted {
         requests: counts.iter().sum(),
         ok: counts[0],
         unavailable: counts[1],
         unexpected: counts[2],
-        socket_errors,
-        rate: field("Requests/sec:", 1)
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(0.0),
-        p50: field("50%", 1).unwrap_or_default(),
-        p99: field("99%", 1).unwrap_or_default(),
+        socket_errors: super::load::socket_errors(&text),
+        wrk: super::load::parse_wrk(&text)?,
     })
 }
 
@@ -389,7 +370,15 @@ fn print_report(
         unexpected += bad;
         println!(
             "| {} | {} | {} ({} ok) | {:.0}/s | {} | {} | {} | {} |",
-            kind.name, kind.connections, c.requests, c.ok, c.rate, c.p50, c.p99, c.unavailable, bad
+            kind.name,
+            kind.connections,
+            c.requests,
+            c.ok,
+            c.wrk.rate,
+            c.wrk.p50,
+            c.wrk.p99,
+            c.unavailable,
+            bad
         );
     }
     println!();
