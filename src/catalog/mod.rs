@@ -14,6 +14,7 @@ use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
 use crate::accounts::{Principal, Role};
+use crate::db::replicas::Reader;
 pub use metadata::{Contact, Metadata, MetadataRecord};
 
 /// The catalog's errors.
@@ -193,7 +194,8 @@ impl Collection {
 
 /// Every collection, swapped whole when one changes.
 pub struct Catalog {
-    pool: PgPool,
+    /// Where the collections are read (a read replica, or the primary).
+    reader: Reader,
     collections: ArcSwap<BTreeMap<String, Arc<Collection>>>,
     /// The newest change (`change_log`) the collections reflect.
     change_id: std::sync::atomic::AtomicI64,
@@ -202,11 +204,19 @@ pub struct Catalog {
 
 impl Catalog {
     /// Reads every collection.
-    pub async fn load(pool: PgPool) -> Result<Self> {
-        let change = crate::db::latest_change(&pool).await?;
-        let collections = read_all(&pool).await?;
+    pub async fn load(reader: Reader) -> Result<Self> {
+        let (change, collections) = reader
+            .read(|pool| {
+                Box::pin(async move {
+                    Ok::<_, CatalogError>((
+                        crate::db::latest_change(pool).await?,
+                        read_all(pool).await?,
+                    ))
+                })
+            })
+            .await?;
         Ok(Catalog {
-            pool,
+            reader,
             collections: ArcSwap::from_pointee(collections),
             change_id: std::sync::atomic::AtomicI64::new(change),
             reloading: tokio::sync::Mutex::new(()),
@@ -235,13 +245,32 @@ impl Catalog {
         use std::sync::atomic::Ordering;
         let _one = self.reloading.lock().await;
         let since = self.change_id.load(Ordering::Acquire);
+        let Some((newest, map, datasets)) = self
+            .reader
+            .read(|pool| Box::pin(self.read_changed(pool, since)))
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        self.collections.store(Arc::new(map));
+        self.change_id.store(newest, Ordering::Release);
+        Ok(datasets)
+    }
+
+    /// The collections after the changes since `since` as `pool` has them: the newest change,
+    /// the collections and the datasets read again; `None` when there is no newer change there.
+    async fn read_changed(
+        &self,
+        pool: &PgPool,
+        since: i64,
+    ) -> Result<Option<(i64, BTreeMap<String, Arc<Collection>>, Vec<String>)>> {
         let topics: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, topic FROM change_log WHERE id > $1 ORDER BY id")
                 .bind(since)
-                .fetch_all(&self.pool)
+                .fetch_all(pool)
                 .await?;
         let Some(newest) = topics.last().map(|t| t.0) else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let mut map = BTreeMap::clone(&self.collections.load());
         let mut builtins = false;
@@ -253,7 +282,7 @@ impl Catalog {
             }
         }
         if builtins {
-            for c in read_builtins(&self.pool).await? {
+            for c in read_builtins(pool).await? {
                 map.insert(c.id.clone(), Arc::new(c));
             }
         }
@@ -261,13 +290,12 @@ impl Catalog {
         datasets.dedup();
         for id in &datasets {
             map.remove(*id);
-            for c in datasets::read_collections(&self.pool, Some(id)).await? {
+            for c in datasets::read_collections(pool, Some(id)).await? {
                 map.insert(c.id.clone(), Arc::new(c));
             }
         }
-        self.collections.store(Arc::new(map));
-        self.change_id.store(newest, Ordering::Release);
-        Ok(datasets.into_iter().map(String::from).collect())
+        let datasets = datasets.into_iter().map(String::from).collect();
+        Ok(Some((newest, map, datasets)))
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use sqlx::PgPool;
 
 use super::Result;
@@ -170,6 +171,47 @@ impl ReadReplicas {
     /// The pools of the replicas.
     pub fn pools(&self) -> impl Iterator<Item = &PgPool> {
         self.replicas.iter().map(|r| &r.pool)
+    }
+}
+
+/// Where the loaders of what a server holds in memory (the zoning snapshot, the catalog, the tile
+/// layers) read: the first read replica that may be read, or the primary when none may be or when
+/// that replica fails. Each loader keeps its own guard against going back in time (a snapshot or
+/// a catalog older than the one served is not taken).
+#[derive(Clone)]
+pub struct Reader {
+    replicas: std::sync::Arc<ReadReplicas>,
+    primary: PgPool,
+}
+
+impl Reader {
+    /// Reads from `primary` only (no replicas).
+    pub fn primary(primary: PgPool) -> Self {
+        Self::new(std::sync::Arc::default(), primary)
+    }
+
+    /// Reads from the first of `replicas` that may be read, else from `primary`.
+    pub fn new(replicas: std::sync::Arc<ReadReplicas>, primary: PgPool) -> Self {
+        Reader { replicas, primary }
+    }
+
+    /// Runs `read` on the first replica that may be read; on the primary when there is none,
+    /// or when `read` fails there.
+    /// (The reads are boxed futures: an async closure's future is not known to be `Send` for
+    /// every lifetime of its argument, which the web server's handlers need.)
+    pub async fn read<'p, T, E: std::fmt::Display>(
+        &'p self,
+        read: impl Fn(&'p PgPool) -> BoxFuture<'p, std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E> {
+        if let Some(replica) = self.replicas.first_up() {
+            match read(replica).await {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    tracing::debug!("reading from the replica failed ({e}): from the primary")
+                }
+            }
+        }
+        read(&self.primary).await
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod archive;
 mod cache;
+mod changes;
 mod day;
 mod generalise;
 mod layer;

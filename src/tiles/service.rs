@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwap;
-use rstar::{AABB, RTree};
+use rstar::AABB;
 use serde::Serialize;
 use sqlx::PgPool;
 
 use super::cache::TileKey;
+use super::changes::ChangedAreas;
 use super::generalise::{GENERALISED_UP_TO, REACH_UNITS, measure_all, render_generalised};
 use super::mercator::{tile_bounds, unproject};
 use super::sources::{LoadedLayer, ZONING, registered_layers, zoning_layer};
@@ -20,10 +21,11 @@ use super::{
     BUFFER, EXTENT, EncodedTile, MAX_ZOOM, MIN_ZOOM, Result, TileCache, TileCoord, TileFeature,
     TilesError, VectorLayer,
 };
-use crate::geometry::IndexedBox;
+use crate::db::replicas::Reader;
 use crate::zoning::{Live, Snapshot};
 
-/// How many past changes a layer remembers to decide whether an older cached tile is still good.
+/// How many past changes a layer remembers to decide whether an older cached tile is still good
+/// (each is at most the cells the layer covers: see [`ChangedAreas`]).
 const REMEMBERED_CHANGES: usize = 32;
 
 /// What TileJSON and the OGC tileset metadata say about a layer.
@@ -54,7 +56,7 @@ struct LayerState {
     info: Arc<LayerInfo>,
     generation: u64,
     /// (generation that made the change, areas it touched in EPSG:3857)
-    changes: Vec<(u64, Arc<RTree<IndexedBox>>)>,
+    changes: Vec<(u64, Arc<ChangedAreas>)>,
 }
 
 impl LayerState {
@@ -70,12 +72,18 @@ impl LayerState {
     }
 
     /// The state after `loaded` replaced this one's content; `None` when nothing changed.
-    fn next(&self, loaded: LoadedLayer, change_id: i64) -> Option<(Self, Arc<RTree<IndexedBox>>)> {
+    fn next(&self, loaded: LoadedLayer, change_id: i64) -> Option<(Self, Arc<ChangedAreas>)> {
         let changed = changed_areas(&self.layer, &loaded.layer);
-        if changed.size() == 0 && self.info.description == loaded.description {
+        if changed.is_empty() && self.info.description == loaded.description {
             return None;
         }
         let generation = self.generation + 1;
+        tracing::debug!(
+            layer = %self.key,
+            generation,
+            areas = changed.len(),
+            "tile layer changed"
+        );
         let changed = Arc::new(changed);
         let mut changes = self.changes.clone();
         changes.push((generation, changed.clone()));
@@ -115,22 +123,20 @@ impl LayerState {
 
 /// Whether any area in `areas` touches the tile, with its buffer and (for generalised tiles) the
 /// cells the generalisation reads around it.
-fn touches(areas: &RTree<IndexedBox>, coord: TileCoord) -> bool {
+fn touches(areas: &ChangedAreas, coord: TileCoord) -> bool {
     let [west, south, east, north] = tile_bounds(coord);
     let margin = (east - west) * f64::from(BUFFER.max(REACH_UNITS)) / f64::from(EXTENT);
     let envelope = AABB::from_corners(
         [west - margin, south - margin],
         [east + margin, north + margin],
     );
-    areas
-        .locate_in_envelope_intersecting(&envelope)
-        .next()
-        .is_some()
+    areas.touch(&envelope)
 }
 
 /// Every tile layer, the tile cache, and the changes the layers reflect.
 pub struct TileService {
-    pool: PgPool,
+    /// Where the registered tables are read (a read replica, or the primary).
+    reader: Reader,
     layers: ArcSwap<HashMap<String, Arc<LayerState>>>,
     cache: TileCache,
     /// The change (of the zoning snapshot, the newest of the database when it was read) the
@@ -148,7 +154,7 @@ impl TileService {
     /// The cache holds at most `cache_bytes` of encoded tiles; pre-seeded archives are read from
     /// `tiles_dir` while they are fresh.
     pub async fn load(
-        pool: PgPool,
+        reader: Reader,
         snapshot: Arc<Snapshot>,
         cache_bytes: u64,
         tiles_dir: Option<PathBuf>,
@@ -160,13 +166,13 @@ impl TileService {
             ZONING.to_string(),
             Arc::new(LayerState::first(zoning, change_id)),
         );
-        for loaded in registered_layers(&mut *pool.acquire().await?, None).await? {
+        for loaded in read_tables(&reader, None).await? {
             let id = loaded.id.clone();
             layers.insert(id, Arc::new(LayerState::first(loaded, change_id)));
         }
         measure_in_background(&layers);
         let service = TileService {
-            pool,
+            reader,
             layers: ArcSwap::from_pointee(layers),
             cache: TileCache::new(cache_bytes),
             change_id: AtomicI64::new(change_id),
@@ -183,7 +189,8 @@ impl TileService {
         let live = Live::load(pool.clone())
             .await
             .map_err(|e| TilesError::Encode(format!("reading the zoning snapshot: {e}")))?;
-        Self::load(pool, live.snapshot(), cache_bytes, tiles_dir).await
+        let snapshot = live.snapshot();
+        Self::load(Reader::primary(pool), snapshot, cache_bytes, tiles_dir).await
     }
 
     /// Opens the archives in the tiles directory that match their layer's current version; an
@@ -247,7 +254,7 @@ impl TileService {
         }
         let previous = self.layers.load().get(ZONING).map(|s| s.layer.clone());
         let zoning = build_zoning(snapshot, previous).await?;
-        let tables = registered_layers(&mut *self.pool.acquire().await?, None).await?;
+        let tables = read_tables(&self.reader, None).await?;
         let changed = self.apply(zoning, tables, change);
         self.change_id.store(change, Ordering::Release);
         if changed {
@@ -261,7 +268,7 @@ impl TileService {
     /// registered is dropped.
     pub async fn refresh_tables(&self, ids: &[String]) -> Result<bool> {
         let _one_at_a_time = self.refreshing.lock().await;
-        let read = registered_layers(&mut *self.pool.acquire().await?, Some(ids)).await?;
+        let read = read_tables(&self.reader, Some(ids)).await?;
         let change = self.change_id.load(Ordering::Acquire);
         let current = self.layers.load_full();
         let mut next: HashMap<String, Arc<LayerState>> = current
@@ -454,9 +461,21 @@ fn layer_info(loaded: &LoadedLayer, change_id: i64) -> LayerInfo {
     }
 }
 
+/// The registered tables (those of `ids`, or all) as tile layers, read by `reader`.
+async fn read_tables(reader: &Reader, ids: Option<&[String]>) -> Result<Vec<LoadedLayer>> {
+    reader
+        .read(|pool| {
+            Box::pin(async move {
+                let mut conn = pool.acquire().await?;
+                registered_layers(&mut conn, ids).await
+            })
+        })
+        .await
+}
+
 /// Bounding boxes of the features that differ between two versions of a layer (added, removed,
 /// or with other properties or shape).
-fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
+fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> ChangedAreas {
     fn by_id(layer: &VectorLayer) -> HashMap<u64, &TileFeature> {
         layer.features().iter().map(|f| (f.id, f)).collect()
     }
@@ -473,11 +492,7 @@ fn changed_areas(old: &VectorLayer, new: &VectorLayer) -> RTree<IndexedBox> {
         .filter_map(|f| {
             use geo::BoundingRect;
             let rect = f.shape.bounding_rect()?;
-            Some(IndexedBox {
-                index: 0,
-                envelope: AABB::from_corners(rect.min().into(), rect.max().into()),
-            })
-        })
-        .collect();
-    RTree::bulk_load(boxes)
+            Some(AABB::from_corners(rect.min().into(), rect.max().into()))
+        });
+    ChangedAreas::snapped(boxes)
 }

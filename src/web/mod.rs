@@ -267,15 +267,11 @@ impl AppState {
     ) -> Result<Self, StartError> {
         crate::observe::metrics();
         replicas.probe(&pool).await;
-        let loader = replicas.first_up().unwrap_or(&pool).clone();
-        let live = Live::load(loader.clone()).await?;
-        // The snapshot falls back to the primary when its replica stops answering.
         let replicas = Arc::new(replicas);
-        let live = Arc::new(if replicas.is_empty() {
-            live
-        } else {
-            live.with_replicas(replicas.clone(), pool.clone())
-        });
+        // What is held in memory is read from the first replica that may be read, and from the
+        // primary when none may be or that replica fails.
+        let loader = crate::db::replicas::Reader::new(replicas.clone(), pool.clone());
+        let live = Arc::new(Live::load_from(loader.clone()).await?);
         let tiles = TileService::load(
             loader.clone(),
             live.snapshot(),

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use sqlx::PgPool;
 
 use super::{Result, ZoningError, ZoningIndex};
+use crate::db::replicas::Reader;
 use crate::rules::{Reference, RuleBook, Subzone};
 
 /// Where the database is: its newest change and Balikpapan's day.
@@ -54,10 +55,8 @@ impl Snapshot {
 /// The current snapshot, swapped atomically when the data changes.
 pub struct Live {
     current: ArcSwap<Snapshot>,
-    pool: PgPool,
-    /// The read replicas a refresh reads from (the first that may be read) and the primary,
-    /// read when none may be, or when the replica fails.
-    replicas: Option<(Arc<crate::db::replicas::ReadReplicas>, PgPool)>,
+    /// Where refreshes, older rule books and snapshots of other days are read.
+    reader: Reader,
     /// Serialises reloads, so that two never read the database at once.
     reloading: tokio::sync::Mutex<()>,
     /// Rule books of versions not in force (asked for by date or id): rule sets never change, so
@@ -68,27 +67,23 @@ pub struct Live {
 impl Live {
     /// Loads the first snapshot.
     pub async fn load(pool: PgPool) -> Result<Self> {
+        Self::load_from(Reader::primary(pool)).await
+    }
+
+    /// Loads the first snapshot from `reader`, which later reads also use.
+    pub async fn load_from(reader: Reader) -> Result<Self> {
         let started = Instant::now();
-        let snapshot = load_snapshot(&pool, &ZoningIndex::default()).await?;
+        let nothing_held = ZoningIndex::default();
+        let snapshot = reader
+            .read(|pool| Box::pin(load_snapshot(pool, &nothing_held)))
+            .await?;
         observe_snapshot(&snapshot, started);
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot),
-            pool,
-            replicas: None,
+            reader,
             reloading: tokio::sync::Mutex::new(()),
             older_books: moka::sync::Cache::new(32),
         })
-    }
-
-    /// Refreshes from the first of `replicas` that may be read, or from `primary`; from
-    /// `primary` also when the replica fails.
-    pub fn with_replicas(
-        mut self,
-        replicas: Arc<crate::db::replicas::ReadReplicas>,
-        primary: PgPool,
-    ) -> Self {
-        self.replicas = Some((replicas, primary));
-        self
     }
 
     /// The current snapshot.
@@ -105,8 +100,17 @@ impl Live {
         if let Some(book) = self.older_books.get(&key) {
             return Ok(book);
         }
-        let mut conn = self.pool.acquire().await?;
-        let book = Arc::new(RuleBook::load(&mut conn, id, snapshot.reference.clone()).await?);
+        let reference = &snapshot.reference;
+        let book = self
+            .reader
+            .read(|pool| {
+                Box::pin(async move {
+                    let mut conn = pool.acquire().await?;
+                    Ok::<_, ZoningError>(RuleBook::load(&mut conn, id, reference.clone()).await?)
+                })
+            })
+            .await?;
+        let book = Arc::new(book);
         self.older_books.insert(key, book.clone());
         Ok(book)
     }
@@ -136,9 +140,16 @@ impl Live {
             .values()
             .filter_map(|v| versions.get(v).map(|v| v.rule_set_id))
             .collect();
-        let mut conn = self.pool.acquire().await?;
-        let index = ZoningIndex::load_versions_in_force(&mut conn, versions, in_force).await?;
-        drop(conn);
+        let index = self
+            .reader
+            .read(|pool| {
+                let (versions, in_force) = (versions.clone(), in_force.clone());
+                Box::pin(async move {
+                    let mut conn = pool.acquire().await?;
+                    ZoningIndex::load_versions_in_force(&mut conn, versions, in_force).await
+                })
+            })
+            .await?;
         let books = self.books(&current, rule_sets).await?;
         Ok(Snapshot {
             index,
@@ -156,19 +167,9 @@ impl Live {
     /// returns whether it did. Plan versions already held are kept, not read again.
     pub async fn refresh(&self) -> Result<bool> {
         let _one_at_a_time = self.reloading.lock().await;
-        let Some((replicas, primary)) = &self.replicas else {
-            return self.refresh_from(&self.pool).await;
-        };
-        match replicas.first_up() {
-            Some(replica) => match self.refresh_from(replica).await {
-                Err(e) => {
-                    tracing::debug!("refreshing from the replica failed ({e}): from the primary");
-                    self.refresh_from(primary).await
-                }
-                done => done,
-            },
-            None => self.refresh_from(primary).await,
-        }
+        self.reader
+            .read(|pool| Box::pin(self.refresh_from(pool)))
+            .await
     }
 
     /// [`Live::refresh`] from `pool` (the caller holds the reload lock).

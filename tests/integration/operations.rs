@@ -395,6 +395,14 @@ fn spawn_server(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     (child, base)
 }
 
+/// The zoning tiles' URL template in TileJSON (it names the content's version).
+async fn tiles_version(base: &str) -> String {
+    let (status, _, tilejson) =
+        ask(reqwest::Client::new().get(format!("{base}/tiles/zoning.json"))).await;
+    assert_eq!(status, 200, "{tilejson}");
+    tilejson["tiles"][0].as_str().unwrap().to_string()
+}
+
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait().unwrap()
@@ -502,9 +510,22 @@ async fn two_servers_read_a_streaming_replica_and_serve_a_publication_within_sec
         let (status, _, body) = ask(plans).await;
         assert_eq!(status, 200, "reads do not fall back to the primary: {body}");
     }
+    let tiles_before = [
+        tiles_version(&base_one).await,
+        tiles_version(&base_two).await,
+    ];
     let version = i64::from(publish_version(&pool).await);
-    for base in [&base_one, &base_two] {
+    for (base, before) in [&base_one, &base_two].into_iter().zip(tiles_before) {
         wait_for_version(base, version, Duration::from_secs(10)).await;
+        // The tiles follow too (their layers are read from the primary now).
+        let started = Instant::now();
+        while tiles_version(base).await == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{base} still serves the zoning tiles of {before}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
     // A write goes to the primary (the replica refuses writes): a report is filed.
     let (status, _, body) = ask(reqwest::Client::new()
