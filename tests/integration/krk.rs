@@ -122,7 +122,7 @@ async fn serve_keys(db: &TestDb, keys_dir: &Path) -> String {
     super::api::serve_with(db, options).await
 }
 
-fn application(parcel: Value, activity: &str) -> Value {
+pub(super) fn application(parcel: Value, activity: &str) -> Value {
     json!({
         "applicant": {
             "name": "Budi Santoso",

@@ -1,4 +1,5 @@
-//! The server run like a city service: through a database restart under mixed load, scaled out on
+//! The server run like a city service: through a database restart under mixed load (and under
+//! certificate issuing and dataset publishing, whole or absent), scaled out on
 //! a streaming replica with two server processes, shut down gracefully, observed (`/metrics`,
 //! request ids, JSON logs) and configured from a file. Each test that stops a database runs a
 //! cluster of its own, not the shared one.
@@ -347,6 +348,243 @@ async fn through_a_database_restart_memory_answers_the_rest_is_503_and_the_serve
     eprintln!("answers through the restart: {all:?}");
 }
 
+/// What a write kept asking through a restart got: the successes, and the 503s (each with
+/// `Retry-After`, asked again).
+#[derive(Debug, Default)]
+struct Writes {
+    done: usize,
+    refused: usize,
+    unexpected: Vec<String>,
+}
+
+/// Asks `request()` until it succeeds (`success`), counting the 503s (asked again after 200 ms);
+/// anything else is unexpected and ends the asking.
+async fn until_done<F, Fut>(writes: &std::sync::Mutex<Writes>, success: u16, request: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = super::node::Answer>,
+{
+    loop {
+        let answer = request().await;
+        {
+            let mut writes = writes.lock().unwrap();
+            match answer.status {
+                status if status == success => {
+                    writes.done += 1;
+                    return;
+                }
+                503 if answer.headers.contains_key("retry-after") => writes.refused += 1,
+                status => {
+                    writes.unexpected.push(format!("{status}: {}", answer.body));
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn certificates_and_datasets_written_through_a_database_restart_are_whole_or_absent() {
+    use super::node::Client;
+    use reqwest::Method;
+    use satupeta::accounts::{self, Actor, NewAccount, Role};
+
+    let (cluster, url) = own_cluster("restart-writes").await;
+    let cluster = Arc::new(cluster);
+    let pool = db::connect(&url).await.unwrap();
+    let operator = Actor::command_line();
+    accounts::add_agency(&pool, "dinkes", "Dinas Kesehatan", &operator)
+        .await
+        .unwrap();
+    let publisher = NewAccount {
+        name: "budi",
+        role: Role::Publisher,
+        agency: Some("dinkes"),
+        password: "kata sandi yang panjang",
+    };
+    accounts::add_account(&pool, &publisher, &operator)
+        .await
+        .unwrap();
+    let token = |name: &'static str| {
+        let (pool, operator) = (pool.clone(), operator.clone());
+        async move {
+            accounts::create_token(&pool, name, "", &operator)
+                .await
+                .unwrap()
+                .secret
+        }
+    };
+    let (staff, dinkes) = (token("petugas").await, token("budi").await);
+    pool.close().await;
+    let keys_dir = scratch_dir().join("restart-writes/keys");
+    satupeta::krk::keys::init(&keys_dir, &super::krk::signer()).expect("make the signing keys");
+    let options = Options {
+        poll: Duration::from_secs(1),
+        keys_dir: Some(keys_dir),
+        ..Options::default()
+    };
+    let base = Server::start(&url, &options)
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap();
+    let client = Arc::new(Client::new(&base));
+
+    // Applications waiting for a certificate, and a dataset to publish again and again.
+    let mut applications = Vec::new();
+    for i in 0..30 {
+        let (lon, lat) = cell_centre(i % 3, (i / 3) % 2);
+        let d = 0.00002 * (1 + i / 6) as f64;
+        let parcel = serde_json::json!({"type": "Polygon", "coordinates": [[
+            [lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]
+        ]]});
+        let body = super::krk::application(parcel, "47111");
+        let answer = client
+            .json(Method::POST, "/api/v1/krk/applications", None, &body, &[])
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        applications.push(
+            answer.body["application"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let first = client
+        .upload(
+            "/api/v1/datasets",
+            Some(&dinkes),
+            "puskesmas",
+            "puskesmas.geojson",
+            super::node::health_centres(5),
+            false,
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+
+    // Staff issue the certificates one after another, and the agency publishes its dataset
+    // again, while the database stops and starts.
+    let certificates = Arc::new(std::sync::Mutex::new(Writes::default()));
+    let datasets = Arc::new(std::sync::Mutex::new(Writes::default()));
+    let issuing = tokio::spawn({
+        let (client, certificates) = (client.clone(), certificates.clone());
+        async move {
+            for id in applications {
+                let path = format!("/api/v1/krk/applications/{id}/issue");
+                let empty = serde_json::json!({});
+                until_done(&certificates, 201, || {
+                    client.json(Method::POST, &path, Some(&staff), &empty, &[])
+                })
+                .await;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let publishing = tokio::spawn({
+        let (client, datasets, stop) = (client.clone(), datasets.clone(), stop.clone());
+        async move {
+            let mut n = 6;
+            while !stop.load(Ordering::SeqCst) {
+                until_done(&datasets, 201, || {
+                    client.upload(
+                        "/api/v1/datasets/puskesmas/data",
+                        Some(&dinkes),
+                        "puskesmas",
+                        "puskesmas.geojson",
+                        super::node::health_centres(n),
+                        true,
+                    )
+                })
+                .await;
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::task::spawn_blocking({
+        let cluster = cluster.clone();
+        move || -> anyhow::Result<()> {
+            cluster.stop()?;
+            std::thread::sleep(Duration::from_secs(LIMITS.db_acquire_s + 2));
+            cluster.start_again()?;
+            Ok(())
+        }
+    })
+    .await
+    .unwrap()
+    .expect("restart the database");
+    issuing.await.unwrap();
+    stop.store(true, Ordering::SeqCst);
+    publishing.await.unwrap();
+
+    let certificates = std::mem::take(&mut *certificates.lock().unwrap());
+    let datasets = std::mem::take(&mut *datasets.lock().unwrap());
+    eprintln!("through the restart: certificates {certificates:?}, datasets {datasets:?}");
+    assert!(certificates.unexpected.is_empty(), "{certificates:?}");
+    assert!(datasets.unexpected.is_empty(), "{datasets:?}");
+    assert!(
+        certificates.refused > 0 && datasets.refused > 0,
+        "the restart was not met: {certificates:?} {datasets:?}"
+    );
+
+    // Every application issued once, numbered without a gap, each certificate with its PDF.
+    let pool = db::connect(&url).await.unwrap();
+    let seqs: Vec<i32> = sqlx::query_scalar("SELECT seq FROM krk_certificate ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seqs, (1..=30).collect::<Vec<i32>>());
+    assert_eq!(certificates.done, 30);
+    let (issued, counter, without_pdf): (i64, i32, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM krk_application WHERE status = 'issued'),
+                (SELECT last FROM krk_counter),
+                (SELECT count(*) FROM krk_certificate WHERE length(pdf) = 0 OR signature IS NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((issued, counter, without_pdf), (30, 30, 0));
+
+    // Every version answered 201 is whole (its table holds its features) and is the only kind
+    // there is: no table of a version that was not recorded, and the newest is current.
+    let versions: Vec<(i32, String, i64)> = sqlx::query_as(
+        "SELECT version, table_name, features FROM dataset_version
+         WHERE dataset_id = 'puskesmas' ORDER BY version",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(versions.len(), 1 + datasets.done, "{versions:?}");
+    for (version, table, features) in &versions {
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM dataset_data.\"{table}\""))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, *features, "version {version}");
+    }
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'dataset_data'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        tables as usize,
+        versions.len(),
+        "a table left by a cut publication"
+    );
+    let current: i32 =
+        sqlx::query_scalar("SELECT current_version FROM dataset WHERE id = 'puskesmas'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(current, versions.last().unwrap().0);
+}
+
 fn tally_snapshot(tally: &Tally) -> std::collections::BTreeMap<(String, u16), usize> {
     tally.answers.lock().unwrap().clone()
 }
@@ -361,8 +599,33 @@ fn since(
         .collect()
 }
 
+/// A server process that is killed if the test ends (or fails) without stopping it.
+struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// A `satupeta serve` process; its base URL.
-fn spawn_server(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+fn spawn_server(args: &[&str], env: &[(&str, &str)]) -> (Served, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_satupeta"));
     command
         .args(args)
@@ -392,7 +655,7 @@ fn spawn_server(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
             panic!("the server did not start: {line}{err}")
         }
     };
-    (child, base)
+    (Served(child), base)
 }
 
 /// The zoning tiles' URL template in TileJSON (it names the content's version).
