@@ -19,6 +19,10 @@ const PROBE_WAIT: Duration = Duration::from_secs(1);
 /// How long a replica may stay behind the primary's newest change before reads leave it.
 pub const LAG_LIMIT: Duration = Duration::from_secs(10);
 
+/// How long a loader's read from a replica may take before it is read from the primary instead
+/// (the zoning snapshot of the 100,000-zone plan loads in about 1 s).
+const REPLICA_READ_LIMIT: Duration = Duration::from_secs(20);
+
 /// What a probe found.
 #[derive(Debug, Clone, PartialEq)]
 enum Probed {
@@ -204,11 +208,16 @@ impl Reader {
         read: impl Fn(&'p PgPool) -> BoxFuture<'p, std::result::Result<T, E>>,
     ) -> std::result::Result<T, E> {
         if let Some(replica) = self.replicas.first_up() {
-            match read(replica).await {
-                Ok(value) => return Ok(value),
-                Err(e) => {
+            match tokio::time::timeout(REPLICA_READ_LIMIT, read(replica)).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => {
                     tracing::debug!("reading from the replica failed ({e}): from the primary")
                 }
+                // A replica that hangs (its network, its disk) holds no refresh for longer.
+                Err(_) => tracing::warn!(
+                    "reading from the replica took over {} s: from the primary",
+                    REPLICA_READ_LIMIT.as_secs()
+                ),
             }
         }
         read(&self.primary).await

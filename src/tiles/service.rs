@@ -308,7 +308,12 @@ impl TileService {
                 }
                 None => (old.clone(), false),
             },
-            None => (Arc::new(LayerState::first(loaded, change)), true),
+            None => {
+                // A layer id registered again starts at generation 1 anew: tiles cached under
+                // that id before (of the layer it was) must not pass for its first generation.
+                self.cache.evict(&loaded.id, |_| true);
+                (Arc::new(LayerState::first(loaded, change)), true)
+            }
         }
     }
 

@@ -113,10 +113,18 @@ fn database(e: sqlx::Error) -> ApiError {
         Error::Database(db) => {
             let code = db.code().unwrap_or_default();
             match code.as_ref() {
-                "57014" => ApiError::unavailable(format!(
-                    "the database took longer than the {} s limit for this request",
-                    LIMITS.statement_s
-                )),
+                // Asked again, the same request would take as long: no `Retry-After`.
+                "57014" => ApiError {
+                    retry_after: None,
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "the database took longer than the {} s limit for this request; ask \
+                             for less (a smaller bbox, fewer versions, a narrower filter)",
+                            LIMITS.statement_s
+                        ),
+                    )
+                },
                 "57P01" | "57P02" | "57P03" | "53300" | "53400" => {
                     tracing::warn!("database unavailable: {e}");
                     ApiError::unavailable("the database is restarting or has no connection left")

@@ -822,6 +822,38 @@ async fn a_table_registered_as_a_tile_layer_is_served_without_new_code() {
     };
     let tile = Tile::decode(fetch(&tile_url(&after, coord), &[]).await.2.as_slice()).unwrap();
     assert!(strings(&tile.layers[0], "nama").contains(&"SDN 002 Balikpapan Kota".to_string()));
+
+    // A layer unregistered, its table edited, and registered again under the same id: its
+    // tiles are those of the table as it is, not those cached under that id before.
+    let until = |status: u16| {
+        let url = format!("{base}/tiles/sungai.json");
+        async move {
+            let started = Instant::now();
+            while fetch(&url, &[]).await.0 != status {
+                assert!(started.elapsed() < Duration::from_secs(10), "not {status}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    sqlx::query("DELETE FROM tile_layer WHERE id = 'sungai'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    until(404).await;
+    for sql in [
+        "UPDATE sungai SET nama = 'Sungai Klandasan Besar'",
+        "SELECT satupeta_announce('sungai edited')",
+        "INSERT INTO tile_layer VALUES ('sungai', 'Sungai (Dinas PU)', 'public.sungai', 'id', 'geom', ARRAY['nama'])",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap();
+    }
+    until(200).await;
+    let plain = format!(
+        "{base}/tiles/sungai/{}/{}/{}.mvt",
+        coord.z, coord.x, coord.y
+    );
+    let tile = Tile::decode(fetch(&plain, &[]).await.2.as_slice()).unwrap();
+    assert_eq!(strings(&tile.layers[0], "nama"), ["Sungai Klandasan Besar"]);
 }
 
 #[tokio::test]
