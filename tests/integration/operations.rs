@@ -57,6 +57,16 @@ async fn own_cluster(name: &str) -> (EmbeddedCluster, String) {
     (cluster, url)
 }
 
+/// A server in this process over the database at `url`; its base URL.
+async fn serve_on(url: &str, options: &Options) -> String {
+    Server::start(url, options)
+        .await
+        .unwrap()
+        .spawn()
+        .await
+        .unwrap()
+}
+
 /// Publishes the standard plan again (the next version of plan "Kota").
 async fn publish_version(pool: &sqlx::PgPool) -> i32 {
     let file = standard_plan_as(&scratch_dir(), "GPKG", "plan.gpkg", 4326);
@@ -238,12 +248,7 @@ async fn through_a_database_restart_memory_answers_the_rest_is_503_and_the_serve
         },
         ..Options::default()
     };
-    let base = Server::start(&url, &options)
-        .await
-        .unwrap()
-        .spawn()
-        .await
-        .unwrap();
+    let base = serve_on(&url, &options).await;
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let load = mixed_load(&base, stop.clone(), tally.clone());
@@ -424,12 +429,7 @@ async fn certificates_and_datasets_written_through_a_database_restart_are_whole_
         keys_dir: Some(keys_dir),
         ..Options::default()
     };
-    let base = Server::start(&url, &options)
-        .await
-        .unwrap()
-        .spawn()
-        .await
-        .unwrap();
+    let base = serve_on(&url, &options).await;
     let client = Arc::new(Client::new(&base));
 
     // Applications waiting for a certificate, and a dataset to publish again and again.
