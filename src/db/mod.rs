@@ -142,24 +142,25 @@ pub async fn connect(url: &str) -> Result<PgPool> {
 /// [`Limits::statement_s`](crate::limits::Limits), so nothing runs on after its request is gone, and
 /// a request waits at most [`Limits::db_acquire_s`](crate::limits::Limits) for a connection.
 pub async fn connect_server(url: &str) -> Result<PgPool> {
-    let timeout = format!("{}s", crate::limits::LIMITS.statement_s);
-    let options = connect_options(url)?.options([("statement_timeout", timeout.as_str())]);
-    Ok(PgPoolOptions::new()
-        .max_connections(SERVER_CONNECTIONS)
-        .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout())
-        .connect_with(options)
-        .await?)
+    let (pool, options) = server_pool(url)?;
+    Ok(pool.connect_with(options).await?)
 }
 
 /// Like [`connect_server`], connecting when first used (a read replica that is down when the
 /// server starts).
 pub fn connect_server_lazy(url: &str) -> Result<PgPool> {
+    let (pool, options) = server_pool(url)?;
+    Ok(pool.connect_lazy_with(options))
+}
+
+/// The pool and connection settings of a server's pools (see [`connect_server`]).
+fn server_pool(url: &str) -> Result<(PgPoolOptions, PgConnectOptions)> {
     let timeout = format!("{}s", crate::limits::LIMITS.statement_s);
     let options = connect_options(url)?.options([("statement_timeout", timeout.as_str())]);
-    Ok(PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(SERVER_CONNECTIONS)
-        .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout())
-        .connect_lazy_with(options))
+        .acquire_timeout(crate::limits::LIMITS.db_acquire_timeout());
+    Ok((pool, options))
 }
 
 /// A pool of one connection beside `pool`, for readiness probes: they never queue behind the

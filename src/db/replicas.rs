@@ -94,9 +94,14 @@ impl ReadReplicas {
             .await
             .ok()
             .and_then(|asked| asked.ok());
-        for (i, replica) in self.replicas.iter().enumerate() {
-            let asked = tokio::time::timeout(PROBE_WAIT, super::latest_change(&replica.probe));
-            let change = match asked.await {
+        // All at once: replicas that do not answer cost one wait, not one each.
+        let asked =
+            futures::future::join_all(self.replicas.iter().map(|replica| {
+                tokio::time::timeout(PROBE_WAIT, super::latest_change(&replica.probe))
+            }))
+            .await;
+        for (i, (replica, asked)) in self.replicas.iter().zip(asked).enumerate() {
+            let change = match asked {
                 Ok(Ok(change)) => Ok(change),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err(format!("no answer within {} s", PROBE_WAIT.as_secs())),

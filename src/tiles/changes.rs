@@ -18,8 +18,8 @@ use crate::geometry::IndexedBox;
 /// The zoom whose tiles are the cells of the grid.
 const CELL_ZOOM: i32 = 16;
 
-/// A box spanning more cells than this (in both directions together) is kept as one snapped box
-/// instead of cell by cell, so that a huge box costs one entry.
+/// A box over more cells than this (columns × rows) is kept as one snapped box instead of cell
+/// by cell, so that a huge box costs one entry.
 const MOST_CELLS: i64 = 16;
 
 /// The areas one change touched, in EPSG:3857 metres, snapped outward to the cell grid.

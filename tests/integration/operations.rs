@@ -904,6 +904,12 @@ fn a_taken_port_or_an_unusable_data_directory_is_refused_clearly() {
 }
 
 /// The lines of a metric family in a Prometheus text exposition, without comments.
+/// `/metrics` as this machine reads it.
+async fn scrape(client: &reqwest::Client, base: &str) -> String {
+    let answer = client.get(format!("{base}/metrics")).send().await.unwrap();
+    answer.text().await.unwrap()
+}
+
 fn samples<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -1040,14 +1046,7 @@ async fn metrics_request_ids_and_json_logs_show_what_the_server_does() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let again = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = scrape(&client, &base).await;
     let reports = samples(&again, "satupeta_reports").join("\n");
     assert!(
         reports.contains("status=\"submitted\"} 0") && reports.contains("status=\"verified\"} 1"),
@@ -1062,14 +1061,7 @@ async fn metrics_request_ids_and_json_logs_show_what_the_server_does() {
             .await
             .unwrap();
     }
-    let again = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = scrape(&client, &base).await;
     assert!(!again.contains("XWOLBLOMTFC"));
     assert!(again.contains("method=\"other\""));
     let proxied = client
@@ -1242,4 +1234,32 @@ fn sigterm_while_the_database_starts_stops_it_once_started() {
     let status = server.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(!pid_file.exists(), "the embedded cluster was left running");
+}
+
+#[tokio::test]
+async fn a_statement_over_its_time_limit_is_a_503_without_retry_after() {
+    use axum::response::IntoResponse;
+    let db = super::harness::fresh_db().await;
+    // PostgreSQL's own cancellation (57014), as the server's statement_timeout raises it.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL statement_timeout = '50ms'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let cancelled = sqlx::query("SELECT pg_sleep(2)")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    let response = satupeta::web::ApiError::from(cancelled).into_response();
+    assert_eq!(response.status(), 503);
+    assert!(
+        response.headers().get("retry-after").is_none(),
+        "asked again it would take as long"
+    );
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("ask for less"), "{detail}");
 }
